@@ -1,0 +1,87 @@
+"""One error envelope for the whole API: {"code", "message", "fields"}."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
+from django.http import Http404
+from rest_framework import exceptions as drf
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from ..exceptions import DomainError
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+def _flatten(detail) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        out: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            if isinstance(value, dict):
+                for sub, msgs in _flatten(value).items():
+                    out[f"{key}.{sub}"] = msgs
+            elif isinstance(value, list) and value and isinstance(value[0], dict):
+                for i, item in enumerate(value):
+                    for sub, msgs in _flatten(item).items():
+                        out[f"{key}[{i}].{sub}"] = msgs
+            else:
+                out[str(key)] = [str(v) for v in (value if isinstance(value, list) else [value])]
+        return out
+    if isinstance(detail, list):
+        return {"non_field_errors": [str(v) for v in detail]}
+    return {}
+
+
+def envelope(
+    code: str, message: str, fields: dict | None = None, status: int = 400, headers=None
+) -> Response:
+    return Response(
+        {"code": code, "message": message, "fields": fields or {}}, status=status, headers=headers
+    )
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        fields = {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in exc.fields.items()}
+        return envelope(exc.code, exc.message, fields, exc.status_code)
+    if isinstance(exc, Http404):
+        return envelope("not_found", "Not found.", status=404)
+    if isinstance(exc, DjangoPermissionDenied):
+        return envelope("permission_denied", "You may not do this.", status=403)
+    if isinstance(exc, RequestDataTooBig):
+        return envelope("request_too_large", "The request body is too large.", status=413)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return envelope(
+            "service_unavailable",
+            "The database is unavailable; retry shortly.",
+            status=503,
+            headers={"Retry-After": "5"},
+        )
+    if isinstance(exc, drf.ValidationError):
+        return envelope("validation_failed", "Some fields are not valid.", _flatten(exc.detail), 400)
+    if isinstance(exc, drf.APIException):
+        headers = {}
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if isinstance(exc, drf.Throttled) and exc.wait is not None:
+            headers["Retry-After"] = str(int(exc.wait))
+        status = exc.status_code
+        if isinstance(exc, (drf.NotAuthenticated, drf.AuthenticationFailed)):
+            status = 401
+        detail = exc.detail
+        message = str(detail) if not isinstance(detail, (dict, list)) else exc.default_detail
+        fields = _flatten(detail) if isinstance(detail, (dict, list)) else {}
+        return envelope(
+            exc.default_code if hasattr(exc, "default_code") else "error",
+            str(message),
+            fields,
+            status,
+            headers,
+        )
+    return None

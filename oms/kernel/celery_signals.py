@@ -1,0 +1,28 @@
+"""Carry the correlation id through task headers and into worker log lines."""
+
+from __future__ import annotations
+
+from celery import signals
+
+from .context import get_correlation_id, new_correlation_id, reset_correlation_id, set_correlation_id
+
+_tokens: dict[str, object] = {}
+
+
+@signals.before_task_publish.connect
+def _stamp_correlation_id(headers=None, **kwargs):
+    if headers is not None and not headers.get("correlation_id"):
+        headers["correlation_id"] = get_correlation_id() or new_correlation_id()
+
+
+@signals.task_prerun.connect
+def _enter_correlation(task_id=None, task=None, **kwargs):
+    cid = getattr(task.request, "correlation_id", None) or (task.request.headers or {}).get("correlation_id")
+    _tokens[task_id] = set_correlation_id(cid or task_id or new_correlation_id())
+
+
+@signals.task_postrun.connect
+def _leave_correlation(task_id=None, **kwargs):
+    token = _tokens.pop(task_id, None)
+    if token is not None:
+        reset_correlation_id(token)

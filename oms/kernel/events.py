@@ -1,0 +1,291 @@
+"""The transactional outbox: how work flows leftwards between apps, and out to webhooks.
+
+`publish(topic, payload, aggregate=("order", 42))` writes the event and one delivery row per
+registered subscriber in the caller's transaction. A relay (Celery task, kicked after commit and
+by a periodic sweep) claims due deliveries, runs each handler and marks the delivery done in the
+handler's own transaction, so a redelivery changes nothing twice. Failures back off and, after
+the maximum, park as dead letters (admin: replay). Deliveries of one aggregate reach a subscriber
+in publish order; a dead letter stops blocking that order (it is parked, not pending).
+
+Subscribers register in their app's `AppConfig.ready()`:
+
+    @events.subscriber("fulfillment.orchestrate", topics=["order.submitted"])
+    def start_orchestration(event: events.Event) -> None: ...
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import random
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from .context import correlation, get_correlation_id
+from .exceptions import DomainError
+from .models import DeliveryStatus, OutboxDelivery, OutboxEvent
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    topic: str
+    payload: dict[str, Any]
+    aggregate_type: str
+    aggregate_id: str
+    correlation_id: str
+    created_at: datetime
+    attempt: int  # 1 on the first try
+
+
+Handler = Callable[[Event], None]
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    name: str
+    topics: tuple[str, ...]  # fnmatch patterns: "order.submitted", "order.*", "*"
+    handler: Handler
+
+    def wants(self, topic: str) -> bool:
+        return topic_matches(topic, self.topics)
+
+
+def topic_matches(topic: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(topic, pattern) for pattern in patterns)
+
+
+_subscribers: dict[str, Subscriber] = {}
+
+
+def subscriber(name: str, *, topics: Iterable[str]) -> Callable[[Handler], Handler]:
+    """Register a handler under a stable name (the name keys its delivery rows: never rename)."""
+
+    def register(handler: Handler) -> Handler:
+        existing = _subscribers.get(name)
+        if existing and existing.handler is not handler:
+            raise ValueError(f"Subscriber '{name}' is already registered")
+        _subscribers[name] = Subscriber(name=name, topics=tuple(topics), handler=handler)
+        return handler
+
+    return register
+
+
+def subscribers_for(topic: str) -> list[Subscriber]:
+    return [s for s in _subscribers.values() if s.wants(topic)]
+
+
+def get_subscriber(name: str) -> Subscriber | None:
+    return _subscribers.get(name)
+
+
+# --- publishing ----------------------------------------------------------------------------
+
+
+def publish(topic: str, payload: dict[str, Any], *, aggregate: tuple[str, Any] | None = None) -> OutboxEvent:
+    """Record `topic` with its payload in the current transaction, one delivery per subscriber."""
+    aggregate_type, aggregate_id = (aggregate[0], str(aggregate[1])) if aggregate else ("", "")
+    subs = subscribers_for(topic)
+    with transaction.atomic():
+        event = OutboxEvent.objects.create(
+            topic=topic,
+            aggregate_type=aggregate_type,
+            aggregate_id=aggregate_id,
+            payload=payload,
+            correlation_id=get_correlation_id(),
+        )
+        if subs:
+            OutboxDelivery.objects.bulk_create(
+                [
+                    OutboxDelivery(
+                        event=event,
+                        subscriber=s.name,
+                        aggregate_key=event.aggregate_key,
+                        available_at=event.created_at,
+                    )
+                    for s in subs
+                ]
+            )
+            _kick_once_after_commit()
+    return event
+
+
+def _kick_once_after_commit() -> None:
+    # One kick per transaction however many events it publishes.
+    if connection.in_atomic_block and any(entry[1] is kick_relay for entry in connection.run_on_commit):
+        return
+    transaction.on_commit(kick_relay, robust=True)
+
+
+def kick_relay() -> None:
+    """Ask a worker to drain the outbox now. A broker outage is logged, never raised: the
+    periodic sweep delivers what this kick could not announce."""
+    from .tasks import outbox_relay
+
+    try:
+        outbox_relay.apply_async(retry=False, headers={"correlation_id": get_correlation_id()})
+    except Exception as exc:  # the broker is down or slow; the sweep will deliver
+        log.warning("outbox relay kick failed, the sweep will deliver: %s", exc)
+
+
+# --- relaying -------------------------------------------------------------------------------
+
+
+def _backoff(attempts: int) -> timedelta:
+    base = settings.OMS_OUTBOX_BACKOFF_SECONDS * (2 ** max(attempts - 1, 0))
+    delay = min(base, settings.OMS_OUTBOX_BACKOFF_MAX_SECONDS)
+    return timedelta(seconds=delay * random.uniform(1.0, 1.1))  # jitter spreads a thundering herd
+
+
+def _claim(batch_size: int, token: str) -> list[int]:
+    """Lease up to `batch_size` due deliveries that head their aggregate's queue.
+
+    PostgreSQL: `FOR UPDATE SKIP LOCKED`, so racing relays take disjoint rows. SQLite ignores row
+    locks, but its IMMEDIATE transactions serialize writers, so the conditional UPDATE of the
+    lease below is the claim there.
+    """
+    now = timezone.now()
+    earlier_pending = OutboxDelivery.objects.filter(
+        subscriber=OuterRef("subscriber"),
+        aggregate_key=OuterRef("aggregate_key"),
+        status=DeliveryStatus.PENDING,
+        id__lt=OuterRef("id"),
+    )
+    due = (
+        OutboxDelivery.objects.filter(status=DeliveryStatus.PENDING, available_at__lte=now)
+        .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
+        .filter(Q(aggregate_key="") | ~Exists(earlier_pending))
+        .order_by("id")
+    )
+    with transaction.atomic():
+        ids = list(due.select_for_update(skip_locked=True).values_list("id", flat=True)[:batch_size])
+        if not ids:
+            return []
+        until = now + timedelta(seconds=settings.OMS_OUTBOX_LEASE_SECONDS)
+        OutboxDelivery.objects.filter(id__in=ids, status=DeliveryStatus.PENDING).filter(
+            Q(leased_until__isnull=True) | Q(leased_until__lt=now)
+        ).update(leased_until=until, lease_token=token)
+        return list(
+            OutboxDelivery.objects.filter(id__in=ids, lease_token=token)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+
+
+def _event_for(delivery: OutboxDelivery) -> Event:
+    ev = delivery.event
+    return Event(
+        id=ev.pk,
+        topic=ev.topic,
+        payload=ev.payload,
+        aggregate_type=ev.aggregate_type,
+        aggregate_id=ev.aggregate_id,
+        correlation_id=ev.correlation_id,
+        created_at=ev.created_at,
+        attempt=delivery.attempts + 1,
+    )
+
+
+def _deliver(delivery_id: int, token: str) -> bool:
+    """Run one handler; its effect and the 'done' mark commit together or not at all."""
+    try:
+        with transaction.atomic():
+            delivery = OutboxDelivery.objects.select_for_update().select_related("event").get(pk=delivery_id)
+            if delivery.status != DeliveryStatus.PENDING or delivery.lease_token != token:
+                return False  # another relay took it over after our lease ran out
+            sub = get_subscriber(delivery.subscriber)
+            if sub is None:
+                raise LookupError(f"No subscriber named '{delivery.subscriber}' in this process")
+            with correlation(delivery.event.correlation_id or None):
+                sub.handler(_event_for(delivery))
+            OutboxDelivery.objects.filter(pk=delivery_id).update(
+                status=DeliveryStatus.DONE,
+                attempts=F("attempts") + 1,
+                done_at=timezone.now(),
+                leased_until=None,
+                last_error="",
+            )
+        return True
+    except Exception as exc:
+        _record_failure(delivery_id, token, exc)
+        return False
+
+
+def _record_failure(delivery_id: int, token: str, exc: Exception) -> None:
+    with transaction.atomic():
+        delivery = OutboxDelivery.objects.select_for_update().get(pk=delivery_id)
+        if delivery.status != DeliveryStatus.PENDING or delivery.lease_token != token:
+            return
+        attempts = delivery.attempts + 1
+        error = f"{type(exc).__name__}: {exc}"[:4000]
+        fields: dict[str, Any] = {"attempts": attempts, "leased_until": None, "last_error": error}
+        # A domain error will not fix itself by waiting: park it at once.
+        if attempts >= settings.OMS_OUTBOX_MAX_ATTEMPTS or isinstance(exc, DomainError):
+            fields["status"] = DeliveryStatus.DEAD
+            log.error("outbox delivery %s to %s dead-lettered: %s", delivery_id, delivery.subscriber, error)
+        else:
+            fields["available_at"] = timezone.now() + _backoff(attempts)
+            log.warning(
+                "outbox delivery %s to %s failed (attempt %s): %s",
+                delivery_id,
+                delivery.subscriber,
+                attempts,
+                error,
+            )
+        OutboxDelivery.objects.filter(pk=delivery_id).update(**fields)
+
+
+@dataclass
+class RelayResult:
+    delivered: int = 0
+    failed: int = 0
+
+
+def relay_run(*, batch_size: int = 100, max_batches: int = 50) -> RelayResult:
+    """Drain due deliveries. Safe to run in many processes at once."""
+    result = RelayResult()
+    token = uuid.uuid4().hex
+    for _ in range(max_batches):
+        ids = _claim(batch_size, token)
+        if not ids:
+            break
+        for delivery_id in ids:
+            if _deliver(delivery_id, token):
+                result.delivered += 1
+            else:
+                result.failed += 1
+    return result
+
+
+@transaction.atomic
+def deliveries_replay(*, delivery_ids: Iterable[int]) -> int:
+    """Put dead letters back in the queue (after the cause was fixed)."""
+    count = OutboxDelivery.objects.filter(pk__in=list(delivery_ids), status=DeliveryStatus.DEAD).update(
+        status=DeliveryStatus.PENDING,
+        attempts=0,
+        available_at=timezone.now(),
+        leased_until=None,
+        lease_token="",
+    )
+    if count:
+        transaction.on_commit(kick_relay, robust=True)
+    return count
+
+
+def outbox_backlog() -> dict[str, int]:
+    """Pending and dead-letter counts, for /metrics and the admin."""
+    from django.db.models import Count
+
+    rows = OutboxDelivery.objects.exclude(status=DeliveryStatus.DONE).values("status").annotate(n=Count("id"))
+    counts = {r["status"]: r["n"] for r in rows}
+    return {"pending": counts.get(DeliveryStatus.PENDING, 0), "dead": counts.get(DeliveryStatus.DEAD, 0)}

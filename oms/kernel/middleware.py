@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import logging
+import re
+
+from django.db import InterfaceError, OperationalError
+from django.http import JsonResponse
+
+from .context import new_correlation_id, reset_correlation_id, set_correlation_id
+
+log = logging.getLogger(__name__)
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+class CorrelationIdMiddleware:
+    """Take X-Request-ID from the caller (or make one) and echo it on the response."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        cid = incoming if _SAFE_ID.match(incoming) else new_correlation_id()
+        request.correlation_id = cid
+        token = set_correlation_id(cid)
+        try:
+            response = self.get_response(request)
+        finally:
+            reset_correlation_id(token)
+        response["X-Request-ID"] = cid
+        return response
+
+
+def database_unavailable_response() -> JsonResponse:
+    response = JsonResponse(
+        {
+            "code": "service_unavailable",
+            "message": "The database is unavailable; retry shortly.",
+            "fields": {},
+        },
+        status=503,
+    )
+    response["Retry-After"] = "5"
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A lost database answers 503 with Retry-After, never a 500 page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            return self.get_response(request)
+        except (OperationalError, InterfaceError) as exc:  # raised by middleware below us
+            log.error("database unavailable: %s", exc)
+            return database_unavailable_response()
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, (OperationalError, InterfaceError)):
+            log.error("database unavailable: %s", exception)
+            return database_unavailable_response()
+        return None

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import events
+
+
+@shared_task(acks_late=True, ignore_result=True, max_retries=0)
+def outbox_relay() -> int:
+    """Drain the outbox now (kicked after a commit that published)."""
+    return events.relay_run().delivered
+
+
+@shared_task(acks_late=True, ignore_result=True, max_retries=0)
+def outbox_sweep() -> int:
+    """Periodic: deliver what a lost kick or a backoff left behind."""
+    return events.relay_run().delivered
+
+
+@shared_task(acks_late=True)
+def ping() -> str:
+    return "pong"

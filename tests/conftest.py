@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+
+from tests.support import services
+
+REQUIRE = os.environ.get("OMS_REQUIRE_SERVICES") == "1"
+
+
+def pytest_report_header(config):
+    pg, redis = services.postgres_available(), services.redis_available()
+    lines = [
+        f"oms: database={'PostgreSQL' if pg else 'SQLite'}  broker={'Redis' if redis else 'filesystem'}"
+        f"  ({settings.CELERY_BROKER_URL.split('@')[-1]})"
+    ]
+    missing = [name for name, ok in (("PostgreSQL", pg), ("Redis", redis)) if not ok]
+    if missing:
+        lines.append(
+            f"oms: {' and '.join(missing)} not reachable: tests marked "
+            f"{' / '.join(m.lower() for m in missing)} will be SKIPPED"
+            + (" -- but OMS_REQUIRE_SERVICES=1, so the run fails" if REQUIRE else "")
+        )
+    return lines
+
+
+def pytest_configure(config):
+    if REQUIRE:
+        missing = [
+            n
+            for n, ok in (
+                ("PostgreSQL", services.postgres_available()),
+                ("Redis", services.redis_available()),
+            )
+            if not ok
+        ]
+        if missing:
+            raise pytest.UsageError(f"OMS_REQUIRE_SERVICES=1 but {', '.join(missing)} not reachable")
+
+
+def pytest_collection_modifyitems(config, items):
+    pg, redis = services.postgres_available(), services.redis_available()
+    for item in items:
+        if "postgres" in item.keywords and not pg:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL or start it)"))
+        if "redis" in item.keywords and not redis:
+            item.add_marker(pytest.mark.skip(reason="needs Redis (set REDIS_URL or start it)"))
+
+
+def pytest_terminal_summary(terminalreporter):
+    skipped = terminalreporter.stats.get("skipped", [])
+    if skipped:
+        terminalreporter.write_line(
+            f"oms: {len(skipped)} test(s) skipped because a service is missing; "
+            "run with PostgreSQL and Redis (as CI does) to run everything.",
+            yellow=True,
+        )
+
+
+@pytest.fixture
+def celery_worker_factory(request, tmp_path):
+    """Start real `celery worker` processes on this test's broker and database."""
+    started: list[services.WorkerProcess] = []
+
+    def start(**kwargs) -> services.WorkerProcess:
+        proc = services.WorkerProcess(log_dir=tmp_path, **kwargs)
+        proc.start()
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
+    if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+        for proc in started:
+            print(proc.log_tail())
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    rep = yield
+    setattr(item, f"rep_{rep.when}", rep)
+    return rep

@@ -1,0 +1,186 @@
+"""The outbox contract every app relies on (in-process relay; worker tests are in test_outbox_worker)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from oms.kernel import events
+from oms.kernel.context import correlation
+from oms.kernel.models import DeliveryStatus, OutboxDelivery, OutboxEvent
+from tests.testapp.models import Effect
+
+pytestmark = pytest.mark.integration
+
+
+def _make_due():
+    OutboxDelivery.objects.filter(status=DeliveryStatus.PENDING).update(available_at=timezone.now())
+
+
+def _drain(rounds: int = 10) -> None:
+    for _ in range(rounds):
+        _make_due()
+        events.relay_run()
+
+
+def effects(subscriber: str, **filters) -> list[Effect]:
+    return list(Effect.objects.filter(subscriber=subscriber, **filters).order_by("id"))
+
+
+@pytest.mark.django_db
+def test_publish_writes_the_event_and_one_delivery_per_subscriber():
+    with transaction.atomic():
+        event = events.publish("test.created", {"seq": 1}, aggregate=("order", 7))
+    subs = set(event.deliveries.values_list("subscriber", flat=True))
+    assert {"test.recorder", "test.flaky", "partners.webhooks"} <= subs
+    assert all(d.aggregate_key == "order:7" for d in event.deliveries.all())
+
+
+@pytest.mark.django_db
+def test_publish_rolls_back_with_the_callers_transaction():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        events.publish("test.created", {"seq": 1})
+        raise RuntimeError("capture failed")
+    assert not OutboxEvent.objects.exists()
+    assert not OutboxDelivery.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_failing_subscriber_neither_blocks_nor_repeats_another():
+    with transaction.atomic():
+        event = events.publish("test.created", {"seq": 1, "fail_times": 2})
+    events.relay_run()
+    assert len(effects("test.recorder")) == 1
+    assert effects("test.flaky") == []  # the failed attempt's write rolled back with it
+    flaky = OutboxDelivery.objects.get(event=event, subscriber="test.flaky")
+    assert (
+        flaky.status == DeliveryStatus.PENDING and flaky.attempts == 1 and flaky.available_at > timezone.now()
+    )
+
+    _drain()
+    assert len(effects("test.recorder")) == 1
+    assert len(effects("test.flaky")) == 1
+    flaky.refresh_from_db()
+    assert flaky.status == DeliveryStatus.DONE and flaky.attempts == 3
+
+
+@pytest.mark.django_db
+def test_backoff_grows_with_each_attempt(settings):
+    settings.OMS_OUTBOX_BACKOFF_SECONDS = 10
+    with transaction.atomic():
+        event = events.publish("test.created", {"poison": True})
+    delivery = OutboxDelivery.objects.get(event=event, subscriber="test.flaky")
+    delays = []
+    for _ in range(2):
+        before = timezone.now()
+        OutboxDelivery.objects.filter(pk=delivery.pk).update(available_at=before)
+        events.relay_run()
+        delivery.refresh_from_db()
+        delays.append((delivery.available_at - before).total_seconds())
+    assert 10 <= delays[0] < 12 and 20 <= delays[1] < 23
+
+
+@pytest.mark.django_db
+def test_a_poison_event_is_dead_lettered_and_later_events_still_flow(settings):
+    with transaction.atomic():
+        poison = events.publish("test.created", {"seq": 1, "poison": True}, aggregate=("order", 1))
+    _drain(rounds=settings.OMS_OUTBOX_MAX_ATTEMPTS + 1)
+    dead = OutboxDelivery.objects.get(event=poison, subscriber="test.flaky")
+    assert dead.status == DeliveryStatus.DEAD
+    assert dead.attempts == settings.OMS_OUTBOX_MAX_ATTEMPTS
+    assert "refuses" in dead.last_error
+
+    with transaction.atomic():
+        later = events.publish("test.created", {"seq": 2}, aggregate=("order", 1))
+    events.relay_run()
+    assert [e.event_id for e in effects("test.flaky")] == [later.pk]
+    assert events.outbox_backlog() == {"pending": 0, "dead": 1}
+
+
+@pytest.mark.django_db
+def test_a_replayed_dead_letter_is_delivered_once():
+    with transaction.atomic():
+        event = events.publish("test.created", {"seq": 1, "fail_times": 1})
+    OutboxDelivery.objects.filter(event=event, subscriber="test.flaky").update(status=DeliveryStatus.DEAD)
+    dead_id = OutboxDelivery.objects.get(event=event, subscriber="test.flaky").pk
+    assert events.deliveries_replay(delivery_ids=[dead_id]) == 1
+    _drain()
+    assert len(effects("test.flaky")) == 1
+    assert events.deliveries_replay(delivery_ids=[dead_id]) == 0  # done is final
+
+
+@pytest.mark.django_db
+def test_events_of_one_order_reach_a_subscriber_in_publish_order():
+    with transaction.atomic():
+        for seq in range(1, 11):
+            # The third event fails twice: events 4..10 of the same order must wait for it.
+            events.publish(
+                "test.changed", {"seq": seq, "fail_times": 2 if seq == 3 else 0}, aggregate=("order", 42)
+            )
+            events.publish("test.changed", {"seq": seq}, aggregate=("order", 43))
+    events.relay_run()
+    assert [e.seq for e in effects("test.flaky", aggregate_id="42")] == [1, 2]
+    assert [e.seq for e in effects("test.flaky", aggregate_id="43")] == list(range(1, 11))
+    _drain()
+    assert [e.seq for e in effects("test.flaky", aggregate_id="42")] == list(range(1, 11))
+    assert [e.seq for e in effects("test.recorder", aggregate_id="42")] == list(range(1, 11))
+
+
+@pytest.mark.django_db
+def test_the_correlation_id_rides_into_the_handler():
+    with correlation("req-abc123"), transaction.atomic():
+        event = events.publish("test.created", {"seq": 1})
+    assert event.correlation_id == "req-abc123"
+    events.relay_run()
+    assert effects("test.recorder")[0].correlation_id == "req-abc123"
+
+
+@pytest.mark.django_db
+def test_an_expired_lease_is_taken_over_and_the_old_holder_cannot_finish(settings):
+    with transaction.atomic():
+        event = events.publish("test.created", {"seq": 1})
+    delivery = OutboxDelivery.objects.get(event=event, subscriber="test.recorder")
+    assert events._claim(100, "old-relay")
+    OutboxDelivery.objects.filter(pk=delivery.pk).update(leased_until=timezone.now() - timedelta(seconds=1))
+    assert delivery.pk in events._claim(100, "new-relay")
+    assert events._deliver(delivery.pk, "old-relay") is False
+    assert events._deliver(delivery.pk, "new-relay") is True
+    assert len(effects("test.recorder")) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_two_relays_racing_deliver_nothing_twice():
+    with transaction.atomic():
+        published = [events.publish("test.race", {"seq": i}, aggregate=("order", i % 7)) for i in range(150)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(3)
+
+    def relay():
+        try:
+            barrier.wait()
+            for _ in range(5):
+                events.relay_run(batch_size=10)
+        except BaseException as exc:  # surfaced by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=relay) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    rec = effects("test.recorder")
+    assert len(rec) == len(published)
+    assert len({e.event_id for e in rec}) == len(published)
+    for agg in range(7):
+        seqs = [e.seq for e in rec if e.aggregate_id == str(agg)]
+        assert seqs == sorted(seqs)
+    assert not OutboxDelivery.objects.filter(subscriber="test.recorder").exclude(status="done").exists()
