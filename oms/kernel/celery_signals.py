@@ -6,18 +6,20 @@ from celery import signals
 
 from .context import get_correlation_id, new_correlation_id, reset_correlation_id, set_correlation_id
 
+HEADER = "oms_correlation_id"
 _tokens: dict[str, object] = {}
 
 
 @signals.before_task_publish.connect
 def _stamp_correlation_id(headers=None, **kwargs):
-    if headers is not None and not headers.get("correlation_id"):
-        headers["correlation_id"] = get_correlation_id() or new_correlation_id()
+    if headers is not None and not headers.get(HEADER):
+        headers[HEADER] = get_correlation_id() or new_correlation_id()
 
 
 @signals.task_prerun.connect
 def _enter_correlation(task_id=None, task=None, **kwargs):
-    cid = getattr(task.request, "correlation_id", None) or (task.request.headers or {}).get("correlation_id")
+    # Not Celery's own `correlation_id` (that is the task id): our header has its own name.
+    cid = getattr(task.request, HEADER, None) or (task.request.headers or {}).get(HEADER)
     _tokens[task_id] = set_correlation_id(cid or task_id or new_correlation_id())
 
 

@@ -133,7 +133,7 @@ def kick_relay() -> None:
     from .tasks import outbox_relay
 
     try:
-        outbox_relay.apply_async(retry=False, headers={"correlation_id": get_correlation_id()})
+        outbox_relay.apply_async(retry=False)
     except Exception as exc:  # the broker is down or slow; the sweep will deliver
         log.warning("outbox relay kick failed, the sweep will deliver: %s", exc)
 
