@@ -45,6 +45,18 @@ run: seed ## install, migrate, seed, then run web + worker + beat together (Ctrl
 web: install ## the web server alone
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+# Production web server. Uses $(VENV)/bin/gunicorn when that venv exists, else `gunicorn` on PATH
+# (as in the container image). Workers default to 2 x cores + 1; set WEB_CONCURRENCY to override.
+# Run migrations first (`make migrate`, or the compose `migrate` service).
+GUNICORN ?= $(if $(wildcard $(VENV)/bin/gunicorn),$(VENV)/bin/gunicorn,gunicorn)
+WEB_CONCURRENCY ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) + 1 )))
+GUNICORN_TIMEOUT ?= 60
+.PHONY: serve
+serve: ## production web server: gunicorn on 0.0.0.0:$(PORT) (WEB_CONCURRENCY workers; migrate first)
+	exec $(GUNICORN) oms.wsgi:application --bind 0.0.0.0:$(PORT) --workers $(WEB_CONCURRENCY) \
+	  --timeout $(GUNICORN_TIMEOUT) --graceful-timeout 30 --keep-alive 5 \
+	  --access-logfile - --error-logfile -
+
 worker: install ## a Celery worker alone
 	$(CELERY) -A oms worker -l INFO
 
