@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from oms.kernel.metrics import metrics_view
 from oms.kernel.views import healthz
 
 api_v1 = [
@@ -10,11 +11,14 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
-    path("", include("django_prometheus.urls")),  # GET /metrics
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
+# A database that went away while middleware ran (e.g. a session save) is a 503, not a 500 page.
+handler500 = "oms.kernel.views.server_error"
+
 admin.site.site_header = "OMS console"
 admin.site.site_title = "OMS console"

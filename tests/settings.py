@@ -49,8 +49,12 @@ os.environ.setdefault("OMS_OUTBOX_LEASE_SECONDS", "30")
 from oms.settings import *  # noqa: E402, F403
 from oms.settings import DATABASES, VAR_DIR  # noqa: E402
 
+# One test database per pytest process (xdist adds its _gwN suffix), so two runs on one machine do
+# not drop each other's database. Subprocesses started by tests get the resolved name.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not :memory:, so a worker subprocess can open the same test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+else:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_oms_{os.getpid()}"}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast test users

@@ -8,6 +8,7 @@ outbox backlog is read from the database at scrape time (two indexed counts).
 from __future__ import annotations
 
 import contextlib
+import os
 
 from celery import signals
 from prometheus_client import Counter
@@ -56,3 +57,19 @@ class OutboxCollector:
 _collector = OutboxCollector()
 with contextlib.suppress(ValueError):  # already registered (module re-imported)
     REGISTRY.register(_collector)
+
+
+def metrics_view(request):
+    """GET /metrics. With PROMETHEUS_MULTIPROC_DIR, counters from every web and worker process on
+    this host are merged (task outcomes are counted in workers), plus the outbox gauges."""
+    from django.http import HttpResponse
+    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        registry.register(_collector)
+    else:
+        registry = REGISTRY
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -139,3 +139,30 @@ def test_a_request_that_publishes_commits_while_redis_is_down_and_is_delivered_a
         assert effect.correlation_id == "req-outage-1"
     finally:
         redis.stop()
+
+
+@pytest.mark.redis
+def test_metrics_show_task_outcomes_counted_in_the_worker_process(
+    tmp_path, celery_worker_factory, web_factory
+):
+    shared = tmp_path / "prometheus"
+    shared.mkdir()
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(shared)}
+    celery_worker_factory(env=env)
+    web = web_factory(**env)
+    _post(f"{web.url}/test/enqueue?marker=metrics-1")
+    wait_until(lambda: Effect.objects.filter(topic="metrics-1").exists(), message="task ran")
+
+    def scraped() -> str:
+        with urllib.request.urlopen(f"{web.url}/metrics", timeout=5) as resp:
+            return resp.read().decode()
+
+    line = 'oms_celery_tasks_total{outcome="success",task="tests.testapp.tasks.record_effect"} 1.0'
+
+    def scraped_with_task_line() -> str | None:
+        text = scraped()
+        return text if line in text else None
+
+    text = wait_until(scraped_with_task_line, timeout=15, message="task metric")
+    assert 'oms_outbox_deliveries{status="pending"}' in text
+    assert "django_http_requests_total_by_method_total" in text
