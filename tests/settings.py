@@ -26,8 +26,11 @@ if not os.environ.get("OMS_TEST_RESOLVED"):
     # A subprocess (a test's Celery worker or web server) inherits resolved URLs and keeps them.
     if not os.environ.get("DATABASE_URL") and _reachable("127.0.0.1", 5432):
         os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/oms"
-    redis_url = os.environ.get("REDIS_URL") or (
-        "redis://127.0.0.1:6379/0" if _reachable("127.0.0.1", 6379) else ""
+    # REDIS_URL set but empty means "no Redis" (how a bare machine is simulated).
+    redis_url = (
+        os.environ["REDIS_URL"]
+        if "REDIS_URL" in os.environ
+        else ("redis://127.0.0.1:6379/0" if _reachable("127.0.0.1", 6379) else "")
     )
     if redis_url:
         parts = urlsplit(redis_url)
