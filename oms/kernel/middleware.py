@@ -45,7 +45,12 @@ def database_unavailable_response() -> JsonResponse:
 
 
 class DatabaseUnavailableMiddleware:
-    """A lost database answers 503 with Retry-After, never a 500 page."""
+    """A lost database answers 503 with Retry-After, never a 500 page.
+
+    This catches what views (and template rendering) raise. Django turns an exception raised by
+    another middleware (a session save after a view) into a 500 before it reaches us, so the
+    project's `handler500` (`oms.kernel.views.server_error`) makes that one a 503 as well.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -53,7 +58,7 @@ class DatabaseUnavailableMiddleware:
     def __call__(self, request):
         try:
             return self.get_response(request)
-        except (OperationalError, InterfaceError) as exc:  # raised by middleware below us
+        except (OperationalError, InterfaceError) as exc:  # only if Django did not convert it first
             log.error("database unavailable: %s", exc)
             return database_unavailable_response()
 

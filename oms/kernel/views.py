@@ -1,14 +1,22 @@
 from __future__ import annotations
 
+import logging
+import sys
 import time
 
-from django.db import connection
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
 from django.http import JsonResponse
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from .middleware import database_unavailable_response
 
-def _check_database() -> tuple[bool, str]:
+log = logging.getLogger(__name__)
+
+
+def check_database() -> tuple[bool, str]:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -18,12 +26,18 @@ def _check_database() -> tuple[bool, str]:
         return False, type(exc).__name__
 
 
-def _check_broker() -> tuple[bool, str]:
+def check_broker(url: str | None = None) -> tuple[bool, str]:
+    """Open one connection to the broker at `url` (default: the Celery app's own).
+
+    A probe must answer within the load balancer's timeout: one retry, no back-off sleep.
+    """
     from celery import current_app
 
     try:
-        with current_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
+        with current_app.connection_for_write(url) as conn:
+            conn.ensure_connection(
+                max_retries=1, interval_start=0, interval_step=0, interval_max=0, timeout=2
+            )
         return True, "ok"
     except Exception as exc:
         return False, type(exc).__name__
@@ -33,8 +47,9 @@ def _check_broker() -> tuple[bool, str]:
 @require_GET
 def healthz(request):
     started = time.monotonic()
-    db_ok, db_detail = _check_database()
-    broker_ok, broker_detail = _check_broker()
+    db_ok, db_detail = check_database()
+    # Read at request time (not import time), so the probe checks the broker the settings name.
+    broker_ok, broker_detail = check_broker(settings.CELERY_BROKER_URL)
     ok = db_ok and broker_ok
     return JsonResponse(
         {
@@ -45,3 +60,15 @@ def healthz(request):
         },
         status=200 if ok else 503,
     )
+
+
+def server_error(request):
+    """`handler500`: a database that went away mid-request is a 503 with Retry-After, not a 500.
+
+    Django calls this inside its `except` block, so the exception is still `sys.exc_info()`.
+    """
+    exc = sys.exc_info()[1]
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        log.error("database unavailable: %s", exc)
+        return database_unavailable_response()
+    return defaults.server_error(request)
