@@ -1,0 +1,81 @@
+"""CSV/XLSX import and export of customers (django-import-export).
+
+Business accounts are matched on the account number, consumers (no account number) on their
+e-mail, case-insensitively, the same identities the database enforces. Every problem in a row
+is reported as that row's validation error.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist
+from import_export import fields, resources, widgets
+
+from .models import Customer, CustomerKind
+
+
+class ReferenceWidget(widgets.ForeignKeyWidget):
+    """A foreign key by natural key; an unknown value is a field error (ValueError), not a crash."""
+
+    def clean(self, value, row=None, **kwargs):
+        try:
+            return super().clean(value, row=row, **kwargs)
+        except ObjectDoesNotExist as exc:
+            label = self.model._meta.verbose_name
+            raise ValueError(f"No {label} with {self.field} '{value}'.") from exc
+
+
+class StrictDecimalWidget(widgets.DecimalWidget):
+    def clean(self, value, row=None, **kwargs) -> Decimal | None:
+        try:
+            return super().clean(value, row=row, **kwargs)
+        except (InvalidOperation, ValueError) as exc:
+            raise ValueError(f"'{value}' is not a number.") from exc
+
+
+class CustomerResource(resources.ModelResource):
+    account_number = fields.Field("account_number", "account_number", widgets.CharWidget(allow_blank=False))
+    credit_limit = fields.Field("credit_limit", "credit_limit", StrictDecimalWidget())
+    sales_rep = fields.Field("sales_rep", "sales_rep", ReferenceWidget(get_user_model(), "username"))
+
+    class Meta:
+        model = Customer
+        import_id_fields = ["account_number"]
+        fields = [
+            "account_number",
+            "kind",
+            "name",
+            "email",
+            "status",
+            "demand_class",
+            "credit_limit",
+            "credit_currency",
+            "payment_terms",
+            "tax_exempt",
+            "sales_rep",
+        ]
+        export_order = fields
+        clean_model_instances = True
+        skip_unchanged = True
+        report_skipped = False
+        use_transactions = True
+
+    def before_import_row(self, row, **kwargs) -> None:
+        for column in ("account_number", "credit_currency"):
+            if row.get(column):
+                row[column] = str(row[column]).strip().upper()
+        if row.get("email"):
+            row["email"] = str(row["email"]).strip()
+
+    def get_instance(self, instance_loader, row):
+        if row.get("account_number"):
+            return super().get_instance(instance_loader, row)
+        email = row.get("email")
+        if not email:
+            return None
+        return Customer.objects.filter(kind=CustomerKind.CONSUMER, email__iexact=email).first()
+
+    def get_queryset(self):
+        return Customer.objects.select_related("sales_rep")

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from customers.models import CreditExposure
+from customers.selectors import credit_position
+from customers.services import credit_exposure_adjust, customer_create
+from oms.kernel.exceptions import Conflict, NotFound, ValidationFailed
+from tests.factories.customers import CustomerFactory
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.django_db
+def test_adjust_creates_the_row_in_the_credit_currency_and_adds_deltas():
+    customer = CustomerFactory(credit_currency="EUR", credit_limit=Decimal("5000"))
+    exposure = credit_exposure_adjust(customer_id=customer.pk, open_orders_delta=Decimal("1200.50"))
+    assert exposure.currency == "EUR" and exposure.open_orders_amount == Decimal("1200.50")
+    credit_exposure_adjust(
+        customer_id=customer.pk, open_orders_delta=Decimal("-200.50"), open_receivables_delta=Decimal("300")
+    )
+    position = credit_position(customer_id=customer.pk)
+    assert position.open_orders == Decimal("1000") and position.open_receivables == Decimal("300")
+    assert position.exposure == Decimal("1300") and position.available == Decimal("3700")
+
+
+@pytest.mark.django_db
+def test_releasing_more_than_is_open_is_refused_and_changes_nothing():
+    customer = CustomerFactory()
+    credit_exposure_adjust(customer_id=customer.pk, open_orders_delta=Decimal("100"))
+    with pytest.raises(Conflict):
+        credit_exposure_adjust(
+            customer_id=customer.pk, open_orders_delta=Decimal("-50"), open_receivables_delta=Decimal("-1")
+        )
+    exposure = CreditExposure.objects.get(customer=customer)
+    assert exposure.open_orders_amount == Decimal("100") and exposure.open_receivables_amount == 0
+
+
+@pytest.mark.django_db
+def test_negative_amounts_are_also_refused_by_the_database():
+    customer = CustomerFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CreditExposure.objects.create(customer=customer, currency="USD", open_orders_amount=Decimal("-1"))
+
+
+@pytest.mark.django_db
+def test_credit_position_without_exposure_row_is_the_full_limit(django_assert_num_queries):
+    customer = CustomerFactory(credit_limit=Decimal("2500"))
+    with django_assert_num_queries(1):
+        position = credit_position(customer_id=customer.pk)
+    assert position.exposure == 0 and position.available == Decimal("2500")
+
+
+@pytest.mark.django_db
+def test_unknown_customer_is_not_found():
+    with pytest.raises(NotFound):
+        credit_exposure_adjust(customer_id=999_999, open_orders_delta=Decimal("1"))
+    with pytest.raises(NotFound):
+        credit_position(customer_id=999_999)
+
+
+@pytest.mark.django_db
+def test_customer_create_validates_currency_and_opens_exposure():
+    with pytest.raises(ValidationFailed) as excinfo:
+        customer_create(name="Bad Co", account_number="C-1", credit_currency="XXX")
+    assert "credit_currency" in excinfo.value.fields
+    customer = customer_create(name="Good Co", account_number="c-2", credit_currency="jpy")
+    assert customer.account_number == "C-2"
+    assert CreditExposure.objects.get(customer=customer).currency == "JPY"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+@pytest.mark.concurrency
+def test_concurrent_adjustments_sum_exactly():
+    # No exposure row yet: the threads also race to create it.
+    customer = CustomerFactory(credit_limit=Decimal("1000000"))
+    threads_n, rounds = 8, 25
+    barrier = threading.Barrier(threads_n)
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            barrier.wait()
+            for _ in range(rounds):
+                credit_exposure_adjust(
+                    customer_id=customer.pk,
+                    open_orders_delta=Decimal("10.0001"),
+                    open_receivables_delta=Decimal(i),
+                )
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(threads_n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    exposure = CreditExposure.objects.get(customer=customer)
+    assert exposure.open_orders_amount == Decimal("10.0001") * threads_n * rounds
+    assert exposure.open_receivables_amount == Decimal(sum(range(threads_n)) * rounds)
+    assert CreditExposure.objects.filter(customer=customer).count() == 1
