@@ -19,23 +19,27 @@ class ErrorSerializer(serializers.Serializer):
     fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
 
 
-def _flatten(detail) -> dict[str, list[str]]:
+def _join(prefix: str, key) -> str:
+    if isinstance(key, int):  # list items: DRF >= 3.17 reports them as {index: errors}
+        return f"{prefix}[{key}]"
+    return f"{prefix}.{key}" if prefix else str(key)
+
+
+def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
+    """DRF error detail -> {"lines[0].qty": ["..."]}, the same shape whatever DRF's list format."""
+    out: dict[str, list[str]] = {}
     if isinstance(detail, dict):
-        out: dict[str, list[str]] = {}
         for key, value in detail.items():
-            if isinstance(value, dict):
-                for sub, msgs in _flatten(value).items():
-                    out[f"{key}.{sub}"] = msgs
-            elif isinstance(value, list) and value and isinstance(value[0], dict):
-                for i, item in enumerate(value):
-                    for sub, msgs in _flatten(item).items():
-                        out[f"{key}[{i}].{sub}"] = msgs
-            else:
-                out[str(key)] = [str(v) for v in (value if isinstance(value, list) else [value])]
-        return out
-    if isinstance(detail, list):
-        return {"non_field_errors": [str(v) for v in detail]}
-    return {}
+            out.update(_flatten(value, _join(prefix, key)))
+    elif isinstance(detail, list) and any(isinstance(v, (dict, list)) for v in detail):
+        for i, item in enumerate(detail):
+            out.update(_flatten(item, _join(prefix, i)))
+    elif isinstance(detail, list):
+        if detail:
+            out[prefix or "non_field_errors"] = [str(v) for v in detail]
+    else:
+        out[prefix or "non_field_errors"] = [str(detail)]
+    return out
 
 
 def envelope(
