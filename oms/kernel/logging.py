@@ -18,12 +18,14 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line (LOG_FORMAT=json)."""
 
     def format(self, record: logging.LogRecord) -> str:
+        cid = getattr(record, "correlation_id", None) or get_correlation_id()
         doc = {
             "ts": datetime.fromtimestamp(record.created, tz=UTC).isoformat(),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            "correlation_id": getattr(record, "correlation_id", None) or get_correlation_id() or None,
+            # The text format's "-" placeholder (no request, no task) is null in JSON.
+            "correlation_id": cid if cid and cid != "-" else None,
             "process": record.process,
         }
         if record.exc_info:
