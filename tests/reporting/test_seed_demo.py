@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+from django.db.models import Sum
+
+from catalog.models import Product
+from customers.models import Customer
+from inventory.models import StockMovement, StockPosition, Warehouse
+from partners.models import Channel
+from partners.services import channel_key_authenticate
+
+pytestmark = pytest.mark.integration
+
+
+def _row_counts() -> dict[str, int]:
+    return {
+        model._meta.label: model._default_manager.count()
+        for model in apps.get_models(include_auto_created=True)
+        if model._meta.managed and not model._meta.proxy
+    }
+
+
+def _seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_seed_demo_twice_creates_nothing_new_and_prints_keys_once(monkeypatch):
+    monkeypatch.setenv("OMS_DEMO_PASSWORD", "demo-pass-123")
+    first = _seed()
+    counts = _row_counts()
+    second = _seed()
+
+    assert _row_counts() == counts
+    assert Channel.objects.count() == 6 and Warehouse.objects.count() == 4
+    assert Product.objects.count() == 300 and Customer.objects.count() >= 60
+    assert StockPosition.objects.count() > 900
+    # The ledger was written once: on-hand across the board equals the sum of movements.
+    assert (
+        StockPosition.objects.aggregate(s=Sum("on_hand"))["s"]
+        == StockMovement.objects.aggregate(s=Sum("quantity"))["s"]
+    )
+
+    web_key = next(
+        line.split(": ", 1)[1] for line in first.splitlines() if line.strip().startswith("web: ck_")
+    )
+    assert channel_key_authenticate(web_key).channel.code == "web"
+    assert "ck_" not in second and "Issue a new API key" in second
+    assert "Admin login: admin / demo-pass-123" in first
+    assert "products" in first and "300/300" in first
+
+    admin = apps.get_model("auth", "User").objects.get(username="admin")
+    assert admin.is_superuser and admin.check_password("demo-pass-123")
+    assert (
+        apps.get_model("auth", "User")
+        .objects.get(username="orderdesk")
+        .groups.filter(name="Order desk")
+        .exists()
+    )
+    policies = dict(Channel.objects.values_list("code", "trusted_prices"))
+    assert policies["marketplace"] and policies["import"] and not policies["web"]
+    assert Channel.objects.get(code="pos").reserve_at_capture
