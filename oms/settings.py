@@ -94,7 +94,12 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'oms.sqlite3'}")}
+# An empty DATABASE_URL counts as unset: the zero-setup SQLite file.
+DATABASES = {
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'oms.sqlite3'}"
+    )
+}
 _db = DATABASES["default"]
 if _db["ENGINE"].endswith("sqlite3"):
     # Web, worker and beat write at once: WAL lets readers run beside the writer, IMMEDIATE takes
@@ -172,6 +177,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Order management: capture, pricing, availability, fulfillment and billing.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The contract is public (like any API's docs); what it describes still needs a key or login.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+import oms.openapi  # noqa: F401  (registers the API key schemes with drf-spectacular)
 from oms.kernel.metrics import metrics_view
 from oms.kernel.views import healthz
 
