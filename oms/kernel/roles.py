@@ -76,11 +76,13 @@ def role_sync() -> None:
 
 
 def user_has_role(user, role: Role) -> bool:
-    if not getattr(user, "is_authenticated", False):
+    """Staff only: a deactivated user, or an API principal (channel key, partner), has no role."""
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", True):
         return False
     if getattr(user, "is_superuser", False):
         return True
-    return user.groups.filter(name=Role(role).label).exists()
+    groups = getattr(user, "groups", None)
+    return groups is not None and groups.filter(name=Role(role).label).exists()
 
 
 def connect_role_sync() -> None:
