@@ -12,8 +12,7 @@ PORT ?= 8000
 TEST_WORKERS ?= auto
 PYTEST_ARGS ?=
 
-.PHONY: help install run web worker beat migrate seed test test-fast lint fmt check schema bench compose-config \
-        compose-web compose-worker compose-beat clean
+.PHONY: help install run web worker beat migrate seed test test-fast lint fmt check schema bench compose-config clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
