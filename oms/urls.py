@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 import oms.openapi  # noqa: F401  (registers the API key schemes with drf-spectacular)
@@ -8,9 +9,13 @@ from oms.kernel.views import healthz
 
 api_v1 = [
     path("", include("partners.api.urls")),
+    path("", include("pricing.api.urls")),
+    path("", include("inventory.api.urls")),
 ]
 
 urlpatterns = [
+    # The staff UI will live at /; until then the console is the front door.
+    path("", RedirectView.as_view(url="/admin/", permanent=False), name="home"),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
