@@ -7,32 +7,12 @@ is reported as that row's validation error.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ObjectDoesNotExist
 from import_export import fields, resources, widgets
 
+from oms.kernel.importing import ReferenceWidget, StrictDecimalWidget
+
 from .models import Customer, CustomerKind
-
-
-class ReferenceWidget(widgets.ForeignKeyWidget):
-    """A foreign key by natural key; an unknown value is a field error (ValueError), not a crash."""
-
-    def clean(self, value, row=None, **kwargs):
-        try:
-            return super().clean(value, row=row, **kwargs)
-        except ObjectDoesNotExist as exc:
-            label = self.model._meta.verbose_name
-            raise ValueError(f"No {label} with {self.field} '{value}'.") from exc
-
-
-class StrictDecimalWidget(widgets.DecimalWidget):
-    def clean(self, value, row=None, **kwargs) -> Decimal | None:
-        try:
-            return super().clean(value, row=row, **kwargs)
-        except (InvalidOperation, ValueError) as exc:
-            raise ValueError(f"'{value}' is not a number.") from exc
 
 
 class CustomerResource(resources.ModelResource):

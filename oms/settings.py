@@ -186,6 +186,9 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Exported spreadsheets must not run formulas planted in data (cells starting with = + - @).
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+
 # --- Redis / Celery -------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 BROKER_DIR = VAR_DIR / "broker"

@@ -11,15 +11,21 @@ from .services import channel_key_authenticate, partner_credential_authenticate
 
 
 @dataclass(frozen=True)
-class ChannelPrincipal:
+class _Principal:
+    """Not a Django user: DRF needs is_authenticated; staff flags are always off."""
+
+    is_authenticated = True
+    is_staff = False
+    is_superuser = False
+    is_anonymous = False
+
+
+@dataclass(frozen=True)
+class ChannelPrincipal(_Principal):
     """A storefront/marketplace calling with its channel key: sees only its channel's data."""
 
     channel: Channel
     key_id: int
-    is_authenticated: bool = True
-    is_staff: bool = False
-    is_superuser: bool = False
-    is_anonymous: bool = False
 
     @property
     def pk(self) -> str:
@@ -30,13 +36,11 @@ class ChannelPrincipal:
 
 
 @dataclass(frozen=True)
-class PartnerPrincipal:
+class PartnerPrincipal(_Principal):
+    """A warehouse, 3PL or supplier system calling with its partner credential."""
+
     partner: Partner
     credential_id: int
-    is_authenticated: bool = True
-    is_staff: bool = False
-    is_superuser: bool = False
-    is_anonymous: bool = False
 
     @property
     def pk(self) -> str:
@@ -46,44 +50,54 @@ class PartnerPrincipal:
         return f"partner {self.partner.code}"
 
 
-def _bearer(request, scheme: str) -> str | None:
+def _presented_key(request, kind: str) -> str | None:
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("api-key "):
         token = header[8:].strip()
     else:
         token = request.headers.get("X-Api-Key", "").strip()
-    if not token or not token.startswith(scheme):
+    if not token or not token.startswith(f"{kind}_"):
         return None
     return token
 
 
-class ChannelApiKeyAuthentication(authentication.BaseAuthentication):
+class _ApiKeyAuthentication(authentication.BaseAuthentication):
+    kind = ""
+    refusal = ""
+
+    def resolve(self, raw_key: str):
+        raise NotImplementedError
+
+    def authenticate(self, request):
+        raw = _presented_key(request, self.kind)
+        if raw is None:
+            return None  # not ours: let the next scheme try
+        resolved = self.resolve(raw)
+        if resolved is None:
+            raise exceptions.AuthenticationFailed(self.refusal)
+        return resolved
+
+    def authenticate_header(self, request):
+        return "Api-Key"
+
+
+class ChannelApiKeyAuthentication(_ApiKeyAuthentication):
     """`Authorization: Api-Key ck_...` (or `X-Api-Key: ck_...`)."""
 
-    def authenticate(self, request):
-        raw = _bearer(request, "ck_")
-        if raw is None:
-            return None
-        key = channel_key_authenticate(raw)
-        if key is None:
-            raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
-        return ChannelPrincipal(channel=key.channel, key_id=key.pk), key
+    kind = "ck"
+    refusal = "Invalid or revoked API key."
 
-    def authenticate_header(self, request):
-        return "Api-Key"
+    def resolve(self, raw_key: str):
+        key = channel_key_authenticate(raw_key)
+        return (ChannelPrincipal(channel=key.channel, key_id=key.pk), key) if key else None
 
 
-class PartnerCredentialAuthentication(authentication.BaseAuthentication):
+class PartnerCredentialAuthentication(_ApiKeyAuthentication):
     """`Authorization: Api-Key pk_...` for warehouse, 3PL and supplier systems."""
 
-    def authenticate(self, request):
-        raw = _bearer(request, "pk_")
-        if raw is None:
-            return None
-        cred = partner_credential_authenticate(raw)
-        if cred is None:
-            raise exceptions.AuthenticationFailed("Invalid or revoked partner credential.")
-        return PartnerPrincipal(partner=cred.partner, credential_id=cred.pk), cred
+    kind = "pk"
+    refusal = "Invalid or revoked partner credential."
 
-    def authenticate_header(self, request):
-        return "Api-Key"
+    def resolve(self, raw_key: str):
+        cred = partner_credential_authenticate(raw_key)
+        return (PartnerPrincipal(partner=cred.partner, credential_id=cred.pk), cred) if cred else None

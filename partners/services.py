@@ -106,35 +106,31 @@ def _touch_last_used(model, pk: int, last_used_at) -> None:
         model.objects.filter(pk=pk).update(last_used_at=now)
 
 
-def channel_key_authenticate(raw_key: str) -> ChannelApiKey | None:
-    """The active key (with its channel) for `raw_key`, or None. One query, plus a throttled touch."""
+def _authenticate(model, kind: str, owner: str, raw_key: str):
+    """The active credential of `model` for `raw_key` (with its owner), or None.
+
+    One indexed query on the public prefix, a constant-time comparison of the SHA-256, plus a
+    throttled last-used stamp."""
     parsed = split_key(raw_key)
-    if parsed is None or parsed[0] != "ck":
+    if parsed is None or parsed[0] != kind:
         return None
-    key = (
-        ChannelApiKey.objects.select_related("channel")
-        .filter(prefix=parsed[1], revoked_at__isnull=True, channel__active=True)
+    found = (
+        model.objects.select_related(owner)
+        .filter(prefix=parsed[1], revoked_at__isnull=True, **{f"{owner}__active": True})
         .first()
     )
-    if key is None or not hmac.compare_digest(key.key_hash, hash_key(raw_key)):
+    if found is None or not hmac.compare_digest(found.key_hash, hash_key(raw_key)):
         return None
-    _touch_last_used(ChannelApiKey, key.pk, key.last_used_at)
-    return key
+    _touch_last_used(model, found.pk, found.last_used_at)
+    return found
+
+
+def channel_key_authenticate(raw_key: str) -> ChannelApiKey | None:
+    return _authenticate(ChannelApiKey, "ck", "channel", raw_key)
 
 
 def partner_credential_authenticate(raw_key: str) -> PartnerCredential | None:
-    parsed = split_key(raw_key)
-    if parsed is None or parsed[0] != "pk":
-        return None
-    cred = (
-        PartnerCredential.objects.select_related("partner")
-        .filter(prefix=parsed[1], revoked_at__isnull=True, partner__active=True)
-        .first()
-    )
-    if cred is None or not hmac.compare_digest(cred.key_hash, hash_key(raw_key)):
-        return None
-    _touch_last_used(PartnerCredential, cred.pk, cred.last_used_at)
-    return cred
+    return _authenticate(PartnerCredential, "pk", "partner", raw_key)
 
 
 # --- outbound webhooks -----------------------------------------------------------------------
