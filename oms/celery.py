@@ -40,6 +40,11 @@ def _beat_schedule() -> dict:
             "schedule": settings.OMS_OUTBOX_SWEEP_SECONDS,
             "options": {"expires": max(settings.OMS_OUTBOX_SWEEP_SECONDS * 3, 5)},
         },
+        "outbox-prune": {
+            "task": "oms.kernel.tasks.outbox_prune",
+            "schedule": 3600.0,
+            "options": {"expires": 3000},
+        },
         "webhook-sweep": {
             "task": "partners.tasks.webhook_sweep",
             "schedule": 30.0,

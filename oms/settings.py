@@ -227,7 +227,11 @@ OMS_OUTBOX_MAX_ATTEMPTS = env.int("OMS_OUTBOX_MAX_ATTEMPTS", default=8)
 OMS_OUTBOX_BACKOFF_SECONDS = env.float("OMS_OUTBOX_BACKOFF_SECONDS", default=2.0)
 OMS_OUTBOX_BACKOFF_MAX_SECONDS = env.float("OMS_OUTBOX_BACKOFF_MAX_SECONDS", default=600.0)
 OMS_OUTBOX_LEASE_SECONDS = env.float("OMS_OUTBOX_LEASE_SECONDS", default=60.0)
+OMS_OUTBOX_RETENTION_DAYS = env.int("OMS_OUTBOX_RETENTION_DAYS", default=14)
 OMS_WEBHOOK_TIMEOUT_SECONDS = env.float("OMS_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Inventory: how often beat runs the reorder scan; how far a PO line may be over-received.
+OMS_REORDER_SCAN_MINUTES = env.float("OMS_REORDER_SCAN_MINUTES", default=15.0)
+OMS_RECEIPT_OVER_TOLERANCE_PERCENT = env.float("OMS_RECEIPT_OVER_TOLERANCE_PERCENT", default=0.0)
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")

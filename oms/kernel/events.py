@@ -336,3 +336,19 @@ def outbox_backlog() -> dict[str, int]:
     rows = OutboxDelivery.objects.exclude(status=DeliveryStatus.DONE).values("status").annotate(n=Count("id"))
     counts = {r["status"]: r["n"] for r in rows}
     return {"pending": counts.get(DeliveryStatus.PENDING, 0), "dead": counts.get(DeliveryStatus.DEAD, 0)}
+
+
+def outbox_prune(*, older_than_days: int | None = None) -> int:
+    """Delete events whose every delivery is done and that are older than the retention period.
+
+    Two set-based statements; pending and dead deliveries (and their events) are always kept."""
+    days = settings.OMS_OUTBOX_RETENTION_DAYS if older_than_days is None else older_than_days
+    cutoff = connection.ops.adapt_datetimefield_value(timezone.now() - timedelta(days=days))
+    finished = (
+        "SELECT e.id FROM kernel_outboxevent e WHERE e.created_at < %s AND NOT EXISTS "
+        "(SELECT 1 FROM kernel_outboxdelivery d WHERE d.event_id = e.id AND d.status <> 'done')"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM kernel_outboxdelivery WHERE event_id IN ({finished})", [cutoff])  # noqa: S608
+        cursor.execute(f"DELETE FROM kernel_outboxevent WHERE id IN ({finished})", [cutoff])  # noqa: S608
+        return cursor.rowcount

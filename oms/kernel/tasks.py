@@ -17,6 +17,12 @@ def outbox_sweep() -> int:
     return events.relay_run().delivered
 
 
+@shared_task(acks_late=True, ignore_result=True, max_retries=0)
+def outbox_prune() -> int:
+    """Periodic: forget events every subscriber has handled, after the retention period."""
+    return events.outbox_prune()
+
+
 @shared_task(acks_late=True)
 def ping() -> str:
     return "pong"

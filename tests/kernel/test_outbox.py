@@ -184,3 +184,20 @@ def test_two_relays_racing_deliver_nothing_twice():
         seqs = [e.seq for e in rec if e.aggregate_id == str(agg)]
         assert seqs == sorted(seqs)
     assert not OutboxDelivery.objects.filter(subscriber="test.recorder").exclude(status="done").exists()
+
+
+@pytest.mark.django_db
+def test_prune_forgets_only_old_fully_handled_events(settings):
+    with transaction.atomic():
+        handled = events.publish("test.created", {"seq": 1})
+        poison = events.publish("test.created", {"seq": 2, "poison": True})
+    _drain(rounds=settings.OMS_OUTBOX_MAX_ATTEMPTS + 1)
+    with transaction.atomic():
+        fresh = events.publish("test.created", {"seq": 3})
+    events.relay_run()
+    old = timezone.now() - timedelta(days=30)
+    OutboxEvent.objects.filter(pk__in=[handled.pk, poison.pk]).update(created_at=old)
+
+    assert events.outbox_prune(older_than_days=14) == 1
+    assert set(OutboxEvent.objects.values_list("pk", flat=True)) == {poison.pk, fresh.pk}
+    assert OutboxDelivery.objects.filter(event=poison, status=DeliveryStatus.DEAD).exists()
