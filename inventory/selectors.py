@@ -1,10 +1,24 @@
-"""Reads for inventory."""
+"""Reads for inventory: positions, availability (ATP), low stock, the ledger check."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
 
-from .models import StockPosition
+from django.db import connection
+from django.db.models import Exists, F, OuterRef, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from customers.models import DemandClass
+
+from .atp import Timeline, visible_share
+from .errors import UnknownSku
+from .models import ChannelWarehouse, ReorderRule, StockPosition, Warehouse, WarehouseType
 
 
 def positions_missing(*, pairs: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -17,3 +31,200 @@ def positions_missing(*, pairs: Sequence[tuple[int, int]]) -> list[tuple[int, in
         ).values_list("product_id", "warehouse_id")
     )
     return [pair for pair in pairs if pair not in existing]
+
+
+def position_list(*, filters: Mapping[str, Any]) -> QuerySet[StockPosition]:
+    qs = StockPosition.objects.select_related("product", "warehouse").order_by("pk")
+    if filters.get("sku"):
+        qs = qs.filter(product__sku=filters["sku"])
+    if filters.get("warehouse"):
+        qs = qs.filter(warehouse__code=filters["warehouse"])
+    return qs
+
+
+def channel_warehouse_ids(*, channel_id: int) -> list[int]:
+    """The channel's active warehouses, best rank first: the ranking `stock_reserve_ranked` takes."""
+    return list(
+        ChannelWarehouse.objects.filter(channel_id=channel_id, warehouse__active=True)
+        .order_by("rank", "warehouse_id")
+        .values_list("warehouse_id", flat=True)
+    )
+
+
+def low_stock_positions(*, threshold: Decimal = Decimal(0)) -> QuerySet[StockPosition]:
+    """Positions with no reorder rule whose available stock is at or below `threshold`:
+    nobody replenishes them automatically, so a person has to look."""
+    has_rule = ReorderRule.objects.filter(
+        product_id=OuterRef("product_id"), warehouse_id=OuterRef("warehouse_id")
+    )
+    return (
+        StockPosition.objects.filter(warehouse__active=True)
+        .filter(~Exists(has_rule))
+        .alias(available_now=F("on_hand") - F("reserved"))
+        .filter(available_now__lte=threshold)
+        .select_related("product", "warehouse")
+        .order_by("warehouse__code", "product__sku")
+    )
+
+
+def ledger_mismatches() -> list[tuple[int, Decimal, Decimal]]:
+    """(position id, on-hand, sum of movements) wherever they differ; one set-based query."""
+    rows = (
+        StockPosition.objects.annotate(ledger=Coalesce(Sum("movements__quantity"), Value(Decimal(0))))
+        .exclude(on_hand=F("ledger"))
+        .values_list("pk", "on_hand", "ledger")
+        .order_by("pk")
+    )
+    return [(pk, Decimal(on_hand), Decimal(ledger)) for pk, on_hand, ledger in rows]
+
+
+# --- available to promise ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SkuAvailability:
+    sku: str
+    product_id: int
+    timeline: Timeline
+
+    def available_by(self, when: date) -> Decimal:
+        return self.timeline.available_by(when)
+
+    def earliest_date(self, quantity: Decimal) -> date | None:
+        return self.timeline.earliest_date(quantity)
+
+
+def _as_decimal(value) -> Decimal:
+    if value is None:
+        return Decimal(0)
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _as_date(value) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def availability(
+    *,
+    skus: Sequence[str],
+    warehouse_id: int | None = None,
+    ship_to_country: str | None = None,
+    demand_class: str = DemandClass.STANDARD,
+    today: date | None = None,
+) -> dict[str, SkuAvailability]:
+    """ATP timelines for many SKUs in ONE query (a UNION ALL of products, positions, open PO
+    lines, inbound transfers, open back-orders and allocation rules).
+
+    Per warehouse when `warehouse_id` is given, else over all active stocking warehouses (in
+    `ship_to_country` when given). Unknown SKUs raise `UnknownSku`.
+    """
+    today = today or timezone.localdate()
+    wanted = list(dict.fromkeys(skus))
+    if not wanted:
+        return {}
+    wh_conditions = ["w.active = %s", "w.type <> %s"]
+    wh_params: list = [True, WarehouseType.IN_TRANSIT]
+    if warehouse_id is not None:
+        wh_conditions.append("w.id = %s")
+        wh_params.append(warehouse_id)
+    if ship_to_country:
+        wh_conditions.append("w.country = %s")
+        wh_params.append(ship_to_country.upper())
+    # Back-orders not tied to a warehouse compete for the pooled total only.
+    demand_wh = (
+        "d.warehouse_id IN (SELECT id FROM whs)"
+        if warehouse_id is not None
+        else "d.warehouse_id IN (SELECT id FROM whs) OR d.warehouse_id IS NULL"
+    )
+    sku_marks = ", ".join(["%s"] * len(wanted))
+    sql = f"""
+WITH wanted AS (SELECT id, sku, category_id FROM catalog_product WHERE sku IN ({sku_marks})),
+whs AS (SELECT w.id FROM inventory_warehouse w WHERE {" AND ".join(wh_conditions)})
+SELECT 'product', p.id, NULL, NULL, NULL, p.sku FROM wanted p
+UNION ALL
+SELECT 'now', sp.product_id, NULL, sp.on_hand - sp.reserved, NULL, NULL
+  FROM inventory_stockposition sp JOIN wanted p ON p.id = sp.product_id
+ WHERE sp.warehouse_id IN (SELECT id FROM whs)
+UNION ALL
+SELECT 'po', l.product_id, COALESCE(l.expected_date, po.expected_date),
+       l.quantity_ordered - l.quantity_received, NULL, NULL
+  FROM inventory_purchaseorderline l JOIN inventory_purchaseorder po ON po.id = l.purchase_order_id
+  JOIN wanted p ON p.id = l.product_id
+ WHERE po.status IN ('approved', 'sent', 'partially_received') AND l.quantity_ordered > l.quantity_received
+   AND po.kind <> 'drop_ship' AND po.warehouse_id IN (SELECT id FROM whs)
+UNION ALL
+SELECT 'transfer', tl.product_id, t.expected_arrival, tl.quantity, NULL, NULL
+  FROM inventory_transferline tl JOIN inventory_transfer t ON t.id = tl.transfer_id
+  JOIN wanted p ON p.id = tl.product_id
+ WHERE t.status = 'in_transit' AND t.to_warehouse_id IN (SELECT id FROM whs)
+UNION ALL
+SELECT 'demand', d.product_id, d.need_date, -d.quantity, NULL, NULL
+  FROM inventory_demand d JOIN wanted p ON p.id = d.product_id
+ WHERE d.status = 'open' AND ({demand_wh})
+UNION ALL
+SELECT 'alloc', p.id, NULL, a.share_percent,
+       CASE WHEN a.product_id IS NOT NULL THEN 2 WHEN a.category_id IS NOT NULL THEN 1 ELSE 0 END,
+       a.demand_class
+  FROM inventory_allocationrule a JOIN wanted p
+    ON a.product_id = p.id OR a.category_id = p.category_id
+       OR (a.product_id IS NULL AND a.category_id IS NULL)
+ WHERE a.active = %s
+"""  # noqa: S608 (placeholders and constant fragments only)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*wanted, *wh_params, True])
+        rows = cursor.fetchall()
+    products: dict[int, str] = {}
+    now: dict[int, Decimal] = defaultdict(Decimal)
+    dated: dict[int, list[tuple[date | None, Decimal]]] = defaultdict(list)
+    rules: dict[int, list[tuple[str, int, Decimal]]] = defaultdict(list)
+    for kind, product_id, when, qty, specificity, text in rows:
+        if kind == "product":
+            products[product_id] = text
+        elif kind == "now":
+            now[product_id] += _as_decimal(qty)
+        elif kind == "alloc":
+            rules[product_id].append((text, int(specificity), _as_decimal(qty)))
+        else:
+            dated[product_id].append((_as_date(when), _as_decimal(qty)))
+    unknown = [sku for sku in wanted if sku not in products.values()]
+    if unknown:
+        raise UnknownSku(f"Unknown SKU(s): {', '.join(unknown)}.", fields={"sku": unknown})
+    return {
+        sku: SkuAvailability(
+            sku=sku,
+            product_id=pid,
+            timeline=Timeline.build(
+                today=today,
+                now=now[pid],
+                dated=dated[pid],
+                visible_share=visible_share(rules[pid], demand_class),
+            ),
+        )
+        for pid, sku in products.items()
+    }
+
+
+def _one(product, warehouse, demand_class, today) -> SkuAvailability:
+    sku = product if isinstance(product, str) else product.sku
+    warehouse_id = warehouse.pk if isinstance(warehouse, Warehouse) else warehouse
+    return availability(skus=[sku], warehouse_id=warehouse_id, demand_class=demand_class, today=today)[sku]
+
+
+def available_by(
+    product,
+    on_date: date,
+    warehouse=None,
+    demand_class: str = DemandClass.STANDARD,
+    today: date | None = None,
+) -> Decimal:
+    """How many of `product` (a Product or SKU) can be promised by `on_date`."""
+    return _one(product, warehouse, demand_class, today).available_by(on_date)
+
+
+def earliest_date(
+    product, quantity, warehouse=None, demand_class: str = DemandClass.STANDARD, today: date | None = None
+) -> date | None:
+    """The first date by which `quantity` can be promised; None when supply never reaches it."""
+    return _one(product, warehouse, demand_class, today).earliest_date(Decimal(quantity))

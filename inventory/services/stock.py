@@ -9,21 +9,61 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Case, DecimalField, F, Value, When
 
+from oms.kernel import events
 from oms.kernel.exceptions import ValidationFailed
 
-from .models import MovementKind, StockMovement, StockPosition
+from ..errors import NegativeOnHand
+from ..models import MovementKind, StockMovement, StockPosition
+from ._common import ensure_active_warehouses, positive_quantity, user_or_none
+from .reservations import backorders_reserve
 
 # Keeps each CASE statement well inside SQLite's 999 bound parameters (3 per position).
 _UPDATE_CHUNK = 250
 
 
 def _positive_quantity(quantity: Decimal | int | str) -> Decimal:
-    if isinstance(quantity, float):
-        raise TypeError("Quantities are Decimal, never float.")
-    qty = Decimal(quantity)
-    if not qty.is_finite() or qty <= 0:
-        raise ValidationFailed("A receipt quantity must be positive.", fields={"quantity": ["Must be > 0."]})
-    return qty
+    return positive_quantity(quantity)
+
+
+def receive_into(
+    *, product_id: int, warehouse_id: int, quantity: Decimal, kind: str, reference: str, actor=None, reason=""
+) -> StockPosition:
+    """Add stock to a position through the ledger, let back-orders reserve it, publish
+    `stock.received`. Runs inside the calling service's transaction."""
+    position, _ = StockPosition.objects.get_or_create(product_id=product_id, warehouse_id=warehouse_id)
+    # F() addition, not read-modify-write: concurrent receipts and shipments both land.
+    StockPosition.objects.filter(pk=position.pk).update(on_hand=F("on_hand") + quantity)
+    StockMovement.objects.create(
+        position=position,
+        kind=kind,
+        quantity=quantity,
+        reference=reference,
+        reason=reason,
+        user=user_or_none(actor),
+    )
+    reservations = backorders_reserve(position=position)
+    events.publish(
+        "stock.received",
+        {
+            "product_id": product_id,
+            "warehouse_id": warehouse_id,
+            "quantity": str(quantity),
+            "kind": kind,
+            "reference": reference,
+            "reserved_backorders": [
+                {
+                    "reservation_id": r.pk,
+                    "demand_type": r.demand_type,
+                    "demand_id": r.demand_id,
+                    "quantity": str(r.quantity),
+                }
+                for r in reservations
+            ],
+        },
+        aggregate=("stock_position", position.pk),
+    )
+    position.refresh_from_db(fields=["on_hand", "reserved", "updated_at"])
+    return position
 
 
 @transaction.atomic
@@ -35,19 +75,69 @@ def stock_receive(
     reference: str,
     actor=None,
     reason: str = "",
+    kind: str = MovementKind.RECEIPT,
 ) -> StockPosition:
-    """Put `quantity` (base unit) on hand and record the receipt in the ledger."""
+    """Put `quantity` (base unit) on hand and record the receipt (or return) in the ledger."""
     qty = _positive_quantity(quantity)
-    position, _ = StockPosition.objects.get_or_create(product_id=product_id, warehouse_id=warehouse_id)
-    # F() addition, not read-modify-write: concurrent receipts and shipments both land.
-    StockPosition.objects.filter(pk=position.pk).update(on_hand=F("on_hand") + qty)
+    if kind not in (MovementKind.RECEIPT, MovementKind.RETURN):
+        raise ValidationFailed("Receive records receipts and customer returns.", fields={"kind": [kind]})
+    ensure_active_warehouses([warehouse_id])
+    return receive_into(
+        product_id=product_id,
+        warehouse_id=warehouse_id,
+        quantity=qty,
+        kind=kind,
+        reference=reference,
+        actor=actor,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def stock_adjust(
+    *,
+    product_id: int,
+    warehouse_id: int,
+    quantity: Decimal | int | str,
+    reason: str,
+    actor=None,
+    reference: str = "",
+    kind: str = MovementKind.ADJUSTMENT,
+) -> StockPosition:
+    """A signed correction (damage, found stock, cycle count). It may not take on-hand below
+    what is reserved: reserved stock is promised, so it is released by its owner first."""
+    if isinstance(quantity, float):
+        raise TypeError("Quantities are Decimal, never float.")
+    try:
+        qty = Decimal(quantity)
+    except Exception as exc:
+        raise ValidationFailed("Not a quantity.", fields={"quantity": ["Not a number."]}) from exc
+    if not qty.is_finite() or qty == 0:
+        raise ValidationFailed(
+            "An adjustment must change the quantity.", fields={"quantity": ["Must not be 0."]}
+        )
+    if kind not in (MovementKind.ADJUSTMENT, MovementKind.CYCLE_COUNT):
+        raise ValidationFailed("Not an adjustment kind.", fields={"kind": [kind]})
+    if not reason.strip():
+        raise ValidationFailed("An adjustment needs a reason.", fields={"reason": ["Required."]})
+    ensure_active_warehouses([warehouse_id])
+    if qty > 0:
+        position, _ = StockPosition.objects.get_or_create(product_id=product_id, warehouse_id=warehouse_id)
+        updated = StockPosition.objects.filter(pk=position.pk).update(on_hand=F("on_hand") + qty)
+    else:
+        position = StockPosition.objects.filter(product_id=product_id, warehouse_id=warehouse_id).first()
+        updated = position is not None and StockPosition.objects.filter(
+            pk=position.pk, on_hand__gte=F("reserved") - qty
+        ).update(on_hand=F("on_hand") + qty)
+    if not updated:
+        raise NegativeOnHand(fields={"quantity": ["Would leave less on hand than reserved."]})
     StockMovement.objects.create(
         position=position,
-        kind=MovementKind.RECEIPT,
+        kind=kind,
         quantity=qty,
         reference=reference,
         reason=reason,
-        user=actor if getattr(actor, "pk", None) else None,
+        user=user_or_none(actor),
     )
     position.refresh_from_db(fields=["on_hand", "reserved", "updated_at"])
     return position

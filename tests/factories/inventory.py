@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import factory
 
-from inventory.models import Warehouse, WarehouseType
+from inventory.models import ReorderRule, Warehouse, WarehouseType
 
 
 class WarehouseFactory(factory.django.DjangoModelFactory):
@@ -22,3 +22,14 @@ class WarehouseFactory(factory.django.DjangoModelFactory):
     postcode = "08837"
     latitude = Decimal("40.518700")
     longitude = Decimal("-74.412100")
+
+
+class ReorderRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ReorderRule
+
+    product = factory.SubFactory("tests.factories.catalog.ProductFactory")
+    warehouse = factory.SubFactory(WarehouseFactory)
+    reorder_point = Decimal("10")
+    order_up_to = Decimal("50")
+    lead_time_days = 5

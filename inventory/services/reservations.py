@@ -1,0 +1,349 @@
+"""Reservations: set stock aside for demand, release it, consume it on shipment, move it.
+
+Many lines reserve in one statement whatever their number (PostgreSQL: `UPDATE ... FROM (VALUES
+...)`, after locking the positions in primary-key order so that two orders touching A and B in
+opposite orders queue instead of deadlocking). SQLite has no row locks; its IMMEDIATE
+transactions serialize writers, so one conditional UPDATE per position in pk order is correct there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from customers.models import DemandClass
+from oms.kernel.exceptions import InsufficientStock, ValidationFailed
+
+from ..errors import WarehouseInactive
+from ..models import DEMAND_CLASS_RANK, Demand, MovementKind, Reservation, StockMovement, StockPosition
+from ..states import RESERVATION_TRANSITIONS, DemandStatus, ReservationStatus, ensure_transition
+from ._common import ensure_active_warehouses, is_postgres, positive_quantity, user_or_none
+
+
+@dataclass(frozen=True)
+class ReserveLine:
+    product_id: int
+    warehouse_id: int
+    quantity: Decimal
+    demand_type: str
+    demand_id: str
+    demand_class: str = DemandClass.STANDARD
+    need_date: date | None = None
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    index: int  # position of the line in the caller's list
+    product_id: int
+    warehouse_id: int
+    requested: Decimal
+
+
+@dataclass
+class ReserveResult:
+    reservations: list[Reservation | None] = field(default_factory=list)  # per input line
+    shortfalls: list[Shortfall] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.shortfalls
+
+
+def _lock_positions(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], StockPosition]:
+    """One query: the positions of `pairs`, locked in primary-key order on PostgreSQL."""
+    condition = Q()
+    for product_id, warehouse_id in sorted(pairs):
+        condition |= Q(product_id=product_id, warehouse_id=warehouse_id)
+    qs = StockPosition.objects.filter(condition).select_related("warehouse").order_by("pk")
+    if is_postgres():
+        qs = qs.select_for_update(of=("self",))
+    return {(pos.product_id, pos.warehouse_id): pos for pos in qs}
+
+
+def _reserve_positions(totals: dict[int, Decimal]) -> set[int]:
+    """Add `totals[pos_id]` to reserved where enough is available; return the ids that got it."""
+    if not totals:
+        return set()
+    ordered = sorted(totals.items())
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        values = ", ".join(["(%s::bigint, %s::numeric)"] * len(ordered))
+        params: list = [now]
+        for pos_id, qty in ordered:
+            params += [pos_id, qty]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+UPDATE inventory_stockposition AS p
+   SET reserved = p.reserved + v.qty, updated_at = %s
+  FROM (VALUES {values}) AS v(id, qty)
+ WHERE p.id = v.id AND p.on_hand - p.reserved >= v.qty
+RETURNING p.id""",  # noqa: S608 (placeholders only)
+                params,
+            )
+            return {row[0] for row in cursor.fetchall()}
+    done = set()
+    for pos_id, qty in ordered:
+        if StockPosition.objects.filter(pk=pos_id, on_hand__gte=F("reserved") + qty).update(
+            reserved=F("reserved") + qty, updated_at=now
+        ):
+            done.add(pos_id)
+    return done
+
+
+@transaction.atomic
+def stock_reserve(*, lines: Sequence[ReserveLine], allow_partial: bool = False) -> ReserveResult:
+    """Reserve every line, in a constant number of queries whatever the number of lines.
+
+    All-or-nothing by default: one short line raises `InsufficientStock` and nothing is kept.
+    With `allow_partial`, lines that fit are reserved and the others come back as shortfalls
+    (a line is reserved whole or not at all; lines on the same position stand or fall together).
+    """
+    if not lines:
+        return ReserveResult()
+    quantities = [
+        positive_quantity(line.quantity, field=f"lines[{i}].quantity") for i, line in enumerate(lines)
+    ]
+    for i, line in enumerate(lines):
+        if not line.demand_type or not str(line.demand_id):
+            raise ValidationFailed(
+                "Each line needs its demand reference.", fields={f"lines[{i}]": ["demand"]}
+            )
+    positions = _lock_positions({(line.product_id, line.warehouse_id) for line in lines})
+    inactive = sorted({pos.warehouse.code for pos in positions.values() if not pos.warehouse.active})
+    if inactive:
+        raise WarehouseInactive(
+            f"Warehouse(s) {', '.join(inactive)} are not active.", fields={"warehouse": inactive}
+        )
+    totals: dict[int, Decimal] = defaultdict(Decimal)
+    for line, qty in zip(lines, quantities, strict=True):
+        pos = positions.get((line.product_id, line.warehouse_id))
+        if pos is not None:
+            totals[pos.pk] += qty
+    reserved_ids = _reserve_positions(dict(totals))
+    result = ReserveResult()
+    to_create: list[tuple[int, Reservation]] = []
+    for i, (line, qty) in enumerate(zip(lines, quantities, strict=True)):
+        pos = positions.get((line.product_id, line.warehouse_id))
+        if pos is None or pos.pk not in reserved_ids:
+            result.shortfalls.append(Shortfall(i, line.product_id, line.warehouse_id, qty))
+            result.reservations.append(None)
+            continue
+        reservation = Reservation(
+            position=pos,
+            demand_type=line.demand_type,
+            demand_id=str(line.demand_id),
+            quantity=qty,
+            demand_class=line.demand_class,
+            need_date=line.need_date,
+        )
+        result.reservations.append(reservation)
+        to_create.append((i, reservation))
+    if result.shortfalls and not allow_partial:
+        raise InsufficientStock(
+            "Not enough stock for every line.",
+            fields={f"lines[{s.index}].quantity": ["Not enough stock available."] for s in result.shortfalls},
+        )
+    if to_create:
+        Reservation.objects.bulk_create([r for _, r in to_create])
+    return result
+
+
+@transaction.atomic
+def stock_reserve_ranked(
+    *, lines: Sequence[ReserveLine], warehouse_ids: Sequence[int]
+) -> tuple[int, ReserveResult]:
+    """Reserve the whole order at the first warehouse of the caller's ranking that has all of it.
+
+    The ranking is the caller's (a channel's warehouse list, ship-to region first); inactive
+    warehouses in it are passed over. Each attempt runs in a savepoint, so a short one leaves
+    nothing behind. Returns the warehouse that served and the result; `InsufficientStock` if none.
+    """
+    from ..models import Warehouse
+
+    active = set(
+        Warehouse.objects.filter(pk__in=list(warehouse_ids), active=True).values_list("pk", flat=True)
+    )
+    for warehouse_id in warehouse_ids:
+        if warehouse_id not in active:
+            continue
+        try:
+            with transaction.atomic():
+                result = stock_reserve(
+                    lines=[dataclasses.replace(line, warehouse_id=warehouse_id) for line in lines]
+                )
+            return warehouse_id, result
+        except InsufficientStock:
+            continue
+    raise InsufficientStock("No ranked warehouse has every line in stock.")
+
+
+def _locked_reservations(reservation_ids: Sequence[int], target: str) -> list[Reservation]:
+    found = list(Reservation.objects.select_for_update().filter(pk__in=list(reservation_ids)).order_by("pk"))
+    if len(found) != len(set(reservation_ids)):
+        from oms.kernel.exceptions import NotFound
+
+        raise NotFound("Unknown reservation.")
+    for reservation in found:
+        ensure_transition(RESERVATION_TRANSITIONS, reservation.status, target)
+    return found
+
+
+def _adjust_positions(deltas: dict[int, tuple[Decimal, Decimal]]) -> None:
+    """Apply (on_hand, reserved) deltas, positions in pk order; the constraints guard the result."""
+    now = timezone.now()
+    for pos_id, (on_hand, reserved) in sorted(deltas.items()):
+        StockPosition.objects.filter(pk=pos_id).update(
+            on_hand=F("on_hand") + on_hand, reserved=F("reserved") + reserved, updated_at=now
+        )
+
+
+@transaction.atomic
+def reservation_release(*, reservation_ids: Sequence[int]) -> list[Reservation]:
+    """Give reserved stock back (order canceled, line rescheduled)."""
+    found = _locked_reservations(reservation_ids, ReservationStatus.RELEASED)
+    deltas: dict[int, tuple[Decimal, Decimal]] = defaultdict(lambda: (Decimal(0), Decimal(0)))
+    for r in found:
+        deltas[r.position_id] = (Decimal(0), deltas[r.position_id][1] - r.quantity)
+    _adjust_positions(deltas)
+    Reservation.objects.filter(pk__in=[r.pk for r in found]).update(
+        status=ReservationStatus.RELEASED, updated_at=timezone.now()
+    )
+    for r in found:
+        r.status = ReservationStatus.RELEASED
+    return found
+
+
+@transaction.atomic
+def reservation_consume(*, reservation_ids: Sequence[int], reference: str, actor=None) -> list[Reservation]:
+    """The reserved goods shipped: on-hand and reserved both drop, and the ledger says why."""
+    found = _locked_reservations(reservation_ids, ReservationStatus.CONSUMED)
+    deltas: dict[int, tuple[Decimal, Decimal]] = defaultdict(lambda: (Decimal(0), Decimal(0)))
+    for r in found:
+        on_hand, reserved = deltas[r.position_id]
+        deltas[r.position_id] = (on_hand - r.quantity, reserved - r.quantity)
+    _adjust_positions(deltas)
+    user = user_or_none(actor)
+    StockMovement.objects.bulk_create(
+        [
+            StockMovement(
+                position_id=r.position_id,
+                kind=MovementKind.SHIPMENT,
+                quantity=-r.quantity,
+                reference=reference,
+                reason=f"{r.demand_type}:{r.demand_id}",
+                user=user,
+            )
+            for r in found
+        ]
+    )
+    Reservation.objects.filter(pk__in=[r.pk for r in found]).update(
+        status=ReservationStatus.CONSUMED, updated_at=timezone.now()
+    )
+    for r in found:
+        r.status = ReservationStatus.CONSUMED
+    return found
+
+
+@transaction.atomic
+def reservation_move(*, reservation_id: int, warehouse_id: int) -> Reservation:
+    """Re-source a reservation to another warehouse: reserve there first, then free the old stock."""
+    reservation = (
+        Reservation.objects.select_for_update().select_related("position").filter(pk=reservation_id).first()
+    )
+    if reservation is None:
+        from oms.kernel.exceptions import NotFound
+
+        raise NotFound("Unknown reservation.")
+    if reservation.status != ReservationStatus.ACTIVE:
+        raise ValidationFailed(
+            "Only an active reservation can move.", fields={"status": [reservation.status]}
+        )
+    ensure_active_warehouses([warehouse_id])
+    old = reservation.position
+    if old.warehouse_id == warehouse_id:
+        return reservation
+    new = _lock_positions({(old.product_id, warehouse_id)}).get((old.product_id, warehouse_id))
+    if new is None or new.pk not in _reserve_positions({new.pk: reservation.quantity}):
+        raise InsufficientStock("Not enough stock at the new warehouse.")
+    _adjust_positions({old.pk: (Decimal(0), -reservation.quantity)})
+    reservation.position = new
+    reservation.save(update_fields=["position", "updated_at"])
+    return reservation
+
+
+# --- back-orders -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def backorder_create(
+    *,
+    demand_type: str,
+    demand_id: str,
+    product_id: int,
+    quantity,
+    warehouse_id: int | None = None,
+    demand_class: str = DemandClass.STANDARD,
+    need_date: date | None = None,
+) -> Demand:
+    """Record demand that could not reserve; a later receipt reserves it (see `backorders_reserve`)."""
+    qty = positive_quantity(quantity)
+    if warehouse_id is not None:
+        ensure_active_warehouses([warehouse_id])
+    return Demand.objects.create(
+        demand_type=demand_type,
+        demand_id=str(demand_id),
+        product_id=product_id,
+        warehouse_id=warehouse_id,
+        quantity=qty,
+        demand_class=demand_class,
+        need_date=need_date,
+    )
+
+
+@transaction.atomic
+def backorder_cancel(*, demand_id: int) -> Demand:
+    demand = Demand.objects.select_for_update().get(pk=demand_id)
+    if demand.status != DemandStatus.OPEN:
+        raise ValidationFailed("Only an open back-order can be canceled.")
+    demand.status = DemandStatus.CANCELED
+    demand.save(update_fields=["status"])
+    return demand
+
+
+def backorders_reserve(*, position: StockPosition) -> list[Reservation]:
+    """Let open back-orders for this product reserve at this position, most important first.
+
+    Called inside a receiving service's transaction. Highest demand class first, then earliest
+    need date, then oldest; a back-order reserves whole or waits for more supply.
+    """
+    open_demand = list(
+        Demand.objects.select_for_update()
+        .filter(product_id=position.product_id, status=DemandStatus.OPEN)
+        .filter(Q(warehouse_id=position.warehouse_id) | Q(warehouse__isnull=True))
+        .order_by("pk")
+    )
+    open_demand.sort(key=lambda d: (-DEMAND_CLASS_RANK.get(d.demand_class, 0), d.need_date or date.min, d.pk))
+    made: list[Reservation] = []
+    for demand in open_demand:
+        if position.pk not in _reserve_positions({position.pk: demand.quantity}):
+            continue
+        reservation = Reservation.objects.create(
+            position=position,
+            demand_type=demand.demand_type,
+            demand_id=demand.demand_id,
+            quantity=demand.quantity,
+            demand_class=demand.demand_class,
+            need_date=demand.need_date,
+        )
+        Demand.objects.filter(pk=demand.pk).update(status=DemandStatus.RESERVED, reservation=reservation)
+        made.append(reservation)
+    return made
