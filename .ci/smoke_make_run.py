@@ -87,7 +87,10 @@ def main() -> int:
         assert str(schema.get("openapi", "")).startswith("3."), schema.get("openapi")
         print(f"/api/schema/: OpenAPI {schema['openapi']}, {len(schema.get('paths', {}))} paths")
     finally:
-        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        try:
+            os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        except ProcessLookupError:
+            pass  # make run already exited (the failure is reported above)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
