@@ -4,6 +4,7 @@ is OpenAPI 3; Ctrl-C (SIGINT to the group) stops all three."""
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import json
 import os
@@ -87,10 +88,9 @@ def main() -> int:
         assert str(schema.get("openapi", "")).startswith("3."), schema.get("openapi")
         print(f"/api/schema/: OpenAPI {schema['openapi']}, {len(schema.get('paths', {}))} paths")
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
-        except ProcessLookupError:
-            pass  # make run already exited (the failure is reported above)
+        # What Ctrl-C in the terminal does; make run may already have died (reported above).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
