@@ -142,7 +142,8 @@ def availability(
     sql = f"""
 WITH wanted AS (SELECT id, sku, category_id FROM catalog_product WHERE sku IN ({sku_marks})),
 whs AS (SELECT w.id FROM inventory_warehouse w WHERE {" AND ".join(wh_conditions)})
-SELECT 'product', p.id, NULL, NULL, NULL, p.sku FROM wanted p
+SELECT 'product', p.id, CAST(NULL AS date), CAST(NULL AS numeric), CAST(NULL AS integer), p.sku
+  FROM wanted p
 UNION ALL
 SELECT 'now', sp.product_id, NULL, sp.on_hand - sp.reserved, NULL, NULL
   FROM inventory_stockposition sp JOIN wanted p ON p.id = sp.product_id
