@@ -69,6 +69,10 @@ class Customer(models.Model):
     credit_currency = CurrencyField(default="USD")
     payment_terms = models.CharField(max_length=15, choices=PaymentTerms.choices, default=PaymentTerms.NET30)
     tax_exempt = models.BooleanField(default=False)
+    # A storefront consumer belongs to the channel that captured them (matched by channel + email).
+    channel = models.ForeignKey(
+        "partners.Channel", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     sales_rep = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -106,8 +110,16 @@ class Customer(models.Model):
             # accounts may share an accounts-payable address.
             models.UniqueConstraint(
                 Lower("email"),
-                condition=Q(kind=CustomerKind.CONSUMER),
+                condition=Q(kind=CustomerKind.CONSUMER, channel__isnull=True),
                 name="customer_consumer_email_unique",
+            ),
+            # Each storefront has its own consumers: one per (channel, email), so concurrent
+            # first orders by the same shopper cannot create two.
+            models.UniqueConstraint(
+                "channel",
+                Lower("email"),
+                condition=Q(kind=CustomerKind.CONSUMER, channel__isnull=False),
+                name="customer_consumer_channel_email_unique",
             ),
         ]
         indexes = [models.Index(fields=["status", "demand_class"], name="customer_status_demand")]
