@@ -110,6 +110,7 @@ def availability(
     *,
     skus: Sequence[str],
     warehouse_id: int | None = None,
+    warehouse_code: str | None = None,
     ship_to_country: str | None = None,
     demand_class: str = DemandClass.STANDARD,
     today: date | None = None,
@@ -129,13 +130,16 @@ def availability(
     if warehouse_id is not None:
         wh_conditions.append("w.id = %s")
         wh_params.append(warehouse_id)
+    if warehouse_code is not None:
+        wh_conditions.append("w.code = %s")
+        wh_params.append(warehouse_code)
     if ship_to_country:
         wh_conditions.append("w.country = %s")
         wh_params.append(ship_to_country.upper())
     # Back-orders not tied to a warehouse compete for the pooled total only.
     demand_wh = (
         "d.warehouse_id IN (SELECT id FROM whs)"
-        if warehouse_id is not None
+        if warehouse_id is not None or warehouse_code is not None
         else "d.warehouse_id IN (SELECT id FROM whs) OR d.warehouse_id IS NULL"
     )
     sku_marks = ", ".join(["%s"] * len(wanted))
@@ -229,3 +233,26 @@ def earliest_date(
 ) -> date | None:
     """The first date by which `quantity` can be promised; None when supply never reaches it."""
     return _one(product, warehouse, demand_class, today).earliest_date(Decimal(quantity))
+
+
+# --- lookups for the API -------------------------------------------------------------------------
+
+
+def products_by_sku(*, skus: Sequence[str]) -> dict[str, int]:
+    """sku -> product id for every SKU, in one query; an unknown SKU raises `UnknownSku`."""
+    from catalog.models import Product
+
+    found = dict(Product.objects.filter(sku__in=set(skus)).values_list("sku", "pk"))
+    unknown = sorted(set(skus) - set(found))
+    if unknown:
+        raise UnknownSku(f"Unknown SKU(s): {', '.join(unknown)}.", fields={"sku": unknown})
+    return found
+
+
+def warehouse_by_code(*, code: str) -> Warehouse:
+    from oms.kernel.exceptions import ValidationFailed
+
+    warehouse = Warehouse.objects.filter(code=code).first()
+    if warehouse is None:
+        raise ValidationFailed(f"Unknown warehouse '{code}'.", fields={"warehouse": ["Unknown."]})
+    return warehouse
