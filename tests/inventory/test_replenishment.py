@@ -269,3 +269,17 @@ def test_check_stock_ledger_exits_non_zero_on_a_mismatch(warehouse, capsys):
         call_command("check_stock_ledger")
     assert exit_.value.code == 1
     assert f"position {pos.pk}" in capsys.readouterr().out
+
+
+def test_the_reorder_scan_runs_under_beat_at_the_configured_interval(settings, warehouse):
+    from oms.celery import _beat_schedule
+
+    settings.OMS_REORDER_SCAN_MINUTES = 5
+    entry = _beat_schedule()["inventory-reorder-scan"]
+    assert entry["task"] == "inventory.tasks.reorder_scan" and entry["schedule"] == 300
+    from inventory.tasks import reorder_scan as task
+
+    supplier, p = SupplierFactory(), ProductFactory()
+    ReorderRuleFactory(product=p, warehouse=warehouse, preferred_supplier=supplier)
+    assert task.apply().get()["lines_created"] == 1  # runs the real task body in-process
+    assert task.apply().get()["lines_created"] == 0
