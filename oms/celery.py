@@ -45,6 +45,11 @@ def _beat_schedule() -> dict:
             "schedule": 3600.0,
             "options": {"expires": 3000},
         },
+        "idempotency-expire": {
+            "task": "orders.tasks.idempotency_expire",
+            "schedule": 3600.0,
+            "options": {"expires": 3000},
+        },
         "inventory-reorder-scan": {
             "task": "inventory.tasks.reorder_scan",
             "schedule": settings.OMS_REORDER_SCAN_MINUTES * 60,

@@ -170,6 +170,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "oms.kernel.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Per API key (orders.api.views.KeyRateThrottle); counters live in CACHES["default"].
+    "DEFAULT_THROTTLE_RATES": {"orders": env.str("OMS_ORDERS_THROTTLE_RATE", default="1200/min")},
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 SPECTACULAR_SETTINGS = {
@@ -183,6 +185,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "ChannelTypeEnum": "partners.models.ChannelType",
+        "OrderStatusEnum": "orders.states.OrderStatus",
+        "OrderLineStatusEnum": "orders.states.LineStatus",
+        "DemandClassEnum": "customers.models.DemandClass",
+        "OrderManualAdjustmentKindEnum": "orders.api.serializers.MANUAL_ADJUSTMENT_KINDS",
     },
 }
 
@@ -232,6 +238,18 @@ OMS_WEBHOOK_TIMEOUT_SECONDS = env.float("OMS_WEBHOOK_TIMEOUT_SECONDS", default=5
 # Inventory: how often beat runs the reorder scan; how far a PO line may be over-received.
 OMS_REORDER_SCAN_MINUTES = env.float("OMS_REORDER_SCAN_MINUTES", default=15.0)
 OMS_RECEIPT_OVER_TOLERANCE_PERCENT = env.float("OMS_RECEIPT_OVER_TOLERANCE_PERCENT", default=0.0)
+
+# Orders: an Idempotency-Key is kept 24 h (beat expires it); a claim's lease covers one request.
+OMS_IDEMPOTENCY_TTL_HOURS = env.int("OMS_IDEMPOTENCY_TTL_HOURS", default=24)
+OMS_IDEMPOTENCY_LEASE_SECONDS = env.int("OMS_IDEMPOTENCY_LEASE_SECONDS", default=60)
+
+# --- Cache (API throttling counters) -----------------------------------------------------------
+# Redis when there is one, so every web process shares the counters; else this process' memory.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("partners.api.urls")),
     path("", include("pricing.api.urls")),
     path("", include("inventory.api.urls")),
+    path("", include("orders.api.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,73 @@
+"""Reads for orders. Scoping lives in one place (`orders_visible_to`): a channel key sees only its
+channel's orders, staff see all, anyone else nothing (so another channel's order is a 404)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from oms.kernel.exceptions import NotFound
+
+from .models import OrderHold, OrderLine, SalesOrder
+
+
+def orders_visible_to(viewer) -> QuerySet[SalesOrder]:
+    qs = SalesOrder.objects.all()
+    channel = getattr(viewer, "channel", None)
+    if channel is not None:
+        return qs.filter(channel=channel)
+    if getattr(viewer, "is_staff", False) or getattr(viewer, "is_superuser", False):
+        return qs
+    return qs.none()
+
+
+def _with_details(qs: QuerySet[SalesOrder]) -> QuerySet[SalesOrder]:
+    return qs.select_related("channel", "customer").prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("line_number")),
+        Prefetch("holds", queryset=OrderHold.objects.select_related("hold_code").order_by("id")),
+    )
+
+
+def order_get(*, viewer, number: str, revision: int | None = None) -> SalesOrder:
+    qs = orders_visible_to(viewer).filter(number=number)
+    qs = qs.filter(revision=revision) if revision else qs.filter(is_current=True)
+    order = _with_details(qs).first()
+    if order is None:
+        raise NotFound("No such order.")
+    return order
+
+
+def order_by_source(*, viewer, source_order_id: str, channel_code: str = "") -> SalesOrder:
+    """The latest revision of a source order (a staff caller may name the channel)."""
+    qs = orders_visible_to(viewer).filter(source_order_id=source_order_id, is_current=True)
+    if channel_code:
+        qs = qs.filter(channel__code=channel_code)
+    order = _with_details(qs.order_by("-id")).first()
+    if order is None:
+        raise NotFound("No such order.")
+    return order
+
+
+def order_list(*, viewer, filters: Mapping[str, Any]) -> QuerySet[SalesOrder]:
+    qs = orders_visible_to(viewer)
+    if not filters.get("include_superseded"):
+        qs = qs.filter(is_current=True)
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    if filters.get("customer"):
+        qs = qs.filter(customer__account_number=filters["customer"])
+    if filters.get("channel"):
+        qs = qs.filter(channel__code=filters["channel"])
+    if filters.get("created_from"):
+        qs = qs.filter(created_at__date__gte=filters["created_from"])
+    if filters.get("created_to"):
+        qs = qs.filter(created_at__date__lte=filters["created_to"])
+    if filters.get("source_order_id"):
+        qs = qs.filter(source_order_id=filters["source_order_id"])
+    if filters.get("hold"):
+        qs = qs.filter(holds__hold_code__code=filters["hold"], holds__released_at__isnull=True)
+    if filters.get("sku"):
+        qs = qs.filter(lines__product__sku=filters["sku"].upper())
+    return _with_details(qs.distinct())
