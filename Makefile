@@ -34,12 +34,7 @@ seed: migrate ## load the demo data set (idempotent)
 run: seed ## install, migrate, seed, then run web + worker + beat together (Ctrl-C stops all)
 	@mkdir -p var/prometheus && rm -f var/prometheus/*.db
 	@echo "OMS on http://$(HOST):$(PORT)/  (admin at /admin/, API docs at /api/docs/)"
-	@export PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/prometheus; \
-	trap 'kill 0' INT TERM EXIT; \
-	$(PY) manage.py runserver $(HOST):$(PORT) --noreload & \
-	$(CELERY) -A oms worker -l INFO -c 2 & \
-	$(CELERY) -A oms beat -l INFO -s var/celerybeat-schedule & \
-	wait
+	PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/prometheus HOST=$(HOST) PORT=$(PORT) $(PY) scripts/run_all.py
 
 web: install ## the web server alone
 	$(PY) manage.py runserver $(HOST):$(PORT)

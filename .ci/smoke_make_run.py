@@ -96,16 +96,29 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             raise SystemExit("make run did not stop on Ctrl-C") from None
-    deadline = time.monotonic() + 30  # the worker finishes its current task (warm shutdown)
+    pids = [
+        int(p) for p in re.findall(r"(?:web|worker|beat) pid (\d+)", log_path.read_text(errors="replace"))
+    ]
+    assert len(pids) == 3, "run_all did not report its three children"
+    groups = [proc.pid, *pids]
+    deadline = time.monotonic() + 30  # a warm shutdown lets a running task finish
     while time.monotonic() < deadline:
-        try:
-            os.killpg(proc.pid, 0)
-        except ProcessLookupError:
+        alive = [g for g in groups if _group_alive(g)]
+        if not alive:
             print("Ctrl-C stopped web, worker and beat")
             return 0
         time.sleep(0.5)
-    subprocess.run(["ps", "-o", "pid,pgid,args", "-g", str(proc.pid)], check=False)
+    for g in alive:
+        subprocess.run(["ps", "-o", "pid,pgid,args", "-g", str(g)], check=False)
     raise SystemExit("processes of make run are still alive 30 s after Ctrl-C")
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
 
 
 if __name__ == "__main__":
