@@ -32,6 +32,7 @@ def _dialect() -> dict:
             "greatest": lambda a, b: f"GREATEST({a}, {b})",
             "ceil": lambda x: f"CEIL({x})",
             "add_days": lambda d, n: f"(CAST({d} AS date) + ({n}))",
+            "div": lambda a, b: f"{a} / {b}",
             "true": "TRUE",
         }
     return {
@@ -39,6 +40,8 @@ def _dialect() -> dict:
         # Positive x only (needs are > 0): truncate, add one if anything was cut off.
         "ceil": lambda x: f"(CAST({x} AS INTEGER) + (({x}) > CAST({x} AS INTEGER)))",
         "add_days": lambda d, n: f"date({d}, '+' || ({n}) || ' days')",
+        # NUMERIC affinity stores whole quantities as integers: divide as reals, not integers.
+        "div": lambda a, b: f"CAST({a} AS REAL) / {b}",
         "true": "1",
     }
 
@@ -82,11 +85,19 @@ WITH backordered AS (
        AND p.inv_position <= {sql["greatest"]("p.reorder_point", "p.safety_stock")}
 ), needs AS (
     SELECT product_id, warehouse_id, supplier_id, lead_time_days,
-           {sql["ceil"](sql["greatest"]("raw_qty", "min_order_quantity") + " / lot_multiple")}
+           {sql["ceil"](sql["div"](sql["greatest"]("raw_qty", "min_order_quantity"), "lot_multiple"))}
              * lot_multiple AS qty
       FROM raw
 )
 """  # noqa: S608 (dialect fragments are constants)
+
+
+def _rowcount(cursor) -> int:
+    # Python's sqlite3 reports -1 for statements that start with WITH; ask SQLite itself.
+    if cursor.rowcount >= 0:
+        return cursor.rowcount
+    cursor.execute("SELECT changes()")
+    return cursor.fetchone()[0]
 
 
 @transaction.atomic
@@ -115,7 +126,7 @@ SELECT n.supplier_id, n.warehouse_id, 'draft', 'standard', {sql["true"]}, '', ''
  GROUP BY n.supplier_id, n.warehouse_id""",  # noqa: S608
             [today, now, now],
         )
-        created = cursor.rowcount
+        created = _rowcount(cursor)
         cursor.execute(
             f"""{needs}
 UPDATE inventory_purchaseorderline AS l
@@ -125,7 +136,7 @@ UPDATE inventory_purchaseorderline AS l
    AND po.supplier_id = n.supplier_id AND po.warehouse_id = n.warehouse_id
    AND l.product_id = n.product_id AND l.quantity_ordered < n.qty""",  # noqa: S608
         )
-        topped_up = cursor.rowcount
+        topped_up = _rowcount(cursor)
         cursor.execute(
             f"""{needs}
 INSERT INTO inventory_purchaseorderline
@@ -138,5 +149,5 @@ SELECT po.id, n.product_id, n.qty, 0, NULL, {sql["add_days"]("%s", "n.lead_time_
                     WHERE l.purchase_order_id = po.id AND l.product_id = n.product_id)""",  # noqa: S608
             [today],
         )
-        lines_created = cursor.rowcount
+        lines_created = _rowcount(cursor)
     return ReorderScanResult(created, lines_created, topped_up)
