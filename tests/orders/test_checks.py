@@ -110,8 +110,8 @@ def test_a_large_order_waits_for_approval_and_only_an_approver_approves(client, 
 
 def test_a_flagged_manual_discount_waits_for_approval_and_can_be_rejected(client, world):
     client.force_login(staff("desk", Role.ORDER_DESK))
-    lines = [{"source_line_id": "1", "sku": "DRILL-1", "quantity": "1",
-              "manual_adjustment": {"kind": "percent_off", "value": "30", "reason_code": "price-match"}}]  # fmt: skip
+    adjustment = {"kind": "percent_off", "value": "30", "reason_code": "price-match"}
+    lines = [{"source_line_id": "1", "sku": "DRILL-1", "quantity": "1", "manual_adjustment": adjustment}]
     response = api_post(client, "/api/v1/orders", order_body(channel="web", lines=lines))
     assert response.status_code == 201, response.content
     data = response.json()

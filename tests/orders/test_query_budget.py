@@ -1,0 +1,30 @@
+"""POST /orders costs the same number of queries for 1, 10 and 100 lines."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from .conftest import api_post, make_products, order_body
+
+pytestmark = [pytest.mark.django_db, pytest.mark.integration]
+
+
+def _post(client, world, products, n: int, source: str):
+    lines = [{"source_line_id": str(i), "sku": p.sku, "quantity": "1"} for i, p in enumerate(products[:n])]
+    return api_post(client, "/api/v1/orders", order_body(source, lines=lines), key=world.web.key, idem=source)
+
+
+def test_post_orders_costs_the_same_queries_for_1_10_and_100_lines(client, world, django_assert_num_queries):
+    products = make_products(100, world.price_list, warehouse=world.warehouse)
+    _post(client, world, products, 1, "warm-up")  # first-use caches (rule set, hold codes) filled
+    with CaptureQueriesContext(connection) as one:
+        assert _post(client, world, products, 1, "one").status_code == 201
+    baseline = len(one.captured_queries)
+    with django_assert_num_queries(baseline):
+        assert _post(client, world, products, 10, "ten").status_code == 201
+    with django_assert_num_queries(baseline):
+        response = _post(client, world, products, 100, "hundred")
+    assert response.status_code == 201
+    assert len(response.json()["lines"]) == 100
