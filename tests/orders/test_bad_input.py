@@ -101,7 +101,10 @@ def test_over_long_strings(client, world):
 def test_unicode_lookalikes_and_null_characters(client, world):
     # A full-width SKU is not our SKU; a NUL byte is never a valid string.
     response = api_post(
-        client, "/api/v1/orders", order_body(lines=[_line(sku="ＤＲＩＬＬ-1")]), key=world.web.key
+        client,
+        "/api/v1/orders",
+        order_body(lines=[_line(sku="\uff24\uff32\uff29\uff2c\uff2c-1")]),
+        key=world.web.key,
     )
     _assert_error(response, 400, "validation_failed", "lines[0].sku")
     response = api_post(client, "/api/v1/orders", order_body(customer_po="PO\x00-1"), key=world.web.key)
