@@ -1,0 +1,75 @@
+"""The pricing engine: `price(request, snapshot, *, explain=False) -> PriceResult`, a pure function.
+
+`pricing.snapshot.snapshot_load(request)` builds the snapshot from the database (a fixed number of
+queries per order); tests and benchmarks may build one by hand from the facts in `.snapshot`.
+"""
+
+from .core import price
+from .snapshot import (
+    AssignmentFacts,
+    ChannelFacts,
+    CouponFacts,
+    CustomerFacts,
+    ItemFacts,
+    PolicyFacts,
+    PriceListFacts,
+    PricingSnapshot,
+    ProductFacts,
+    RateFacts,
+    RuleFacts,
+    RuleSet,
+    SegmentFacts,
+    ShippingRuleFacts,
+    StrategyFacts,
+    TaxRuleFacts,
+    TierFacts,
+)
+from .types import (
+    Component,
+    CouponCheck,
+    FxUse,
+    LinePrice,
+    LineRequest,
+    ManualAdjustment,
+    PriceRequest,
+    PriceResult,
+    Recurring,
+    RecurringTotals,
+    ShipTo,
+    Totals,
+    TraceEntry,
+)
+
+__all__ = [
+    "AssignmentFacts",
+    "ChannelFacts",
+    "Component",
+    "CouponCheck",
+    "CouponFacts",
+    "CustomerFacts",
+    "FxUse",
+    "ItemFacts",
+    "LinePrice",
+    "LineRequest",
+    "ManualAdjustment",
+    "PolicyFacts",
+    "PriceListFacts",
+    "PriceRequest",
+    "PriceResult",
+    "PricingSnapshot",
+    "ProductFacts",
+    "RateFacts",
+    "Recurring",
+    "RecurringTotals",
+    "RuleFacts",
+    "RuleSet",
+    "SegmentFacts",
+    "ShipTo",
+    "ShippingRuleFacts",
+    "StrategyFacts",
+    "TaxRuleFacts",
+    "TierFacts",
+    "Totals",
+    "TraceEntry",
+    "price",
+]
