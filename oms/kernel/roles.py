@@ -46,9 +46,38 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _crud("customers.customer", "customers.customersite", "customers.contact"),
     Role.FULFILLMENT: _view(*_REFERENCE, "orders.salesorder", "orders.orderline")
     | _crud("inventory.warehouse", "inventory.stockposition", "inventory.stockmovement")
+    | _crud(
+        "inventory.reservation",
+        "inventory.demand",
+        "inventory.reorderrule",
+        "inventory.purchaseorder",
+        "inventory.purchaseorderline",
+        "inventory.transfer",
+        "inventory.transferline",
+        "inventory.channelwarehouse",
+        "inventory.allocationrule",
+    )
+    | _view("inventory.documentevent")
     | _crud("fulfillment.fulfillmentline", "fulfillment.shipment"),
     Role.PRICING_ADMIN: _view(*_REFERENCE)
-    | _crud("pricing.pricelist", "pricing.pricelistitem", "pricing.discountrule", "pricing.exchangerate")
+    | _crud(
+        "pricing.pricelist",
+        "pricing.pricelistitem",
+        "pricing.pricetier",
+        "pricing.discountrule",
+        "pricing.coupon",
+        "pricing.exchangerate",
+        "pricing.pricingsegment",
+        "pricing.segmentmembership",
+        "pricing.pricingstrategy",
+        "pricing.strategypricelist",
+        "pricing.strategyassignment",
+        "pricing.taxrule",
+        "pricing.shippingrule",
+        "pricing.pricingpolicy",
+        "pricing.adjustmentreason",
+    )
+    | _view("pricing.couponredemption", "pricing.pricequote")
     | _crud("catalog.product", "catalog.brand", "catalog.category"),
     Role.FINANCE: _view(*_REFERENCE, "orders.salesorder", "orders.orderline")
     | _crud("billing.invoice", "billing.payment", "rebates.rebateprogram", "rebates.claim")
