@@ -272,3 +272,11 @@ class QuoteOutputSerializer(serializers.Serializer):
     needs_approval = serializers.BooleanField()
     approval_reasons = serializers.ListField(child=serializers.CharField())
     coupons = serializers.ListField(child=serializers.DictField())
+
+
+class OrderPageSerializer(serializers.Serializer):
+    """One cursor page of orders: follow `next` until it is null."""
+
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = OrderOutputSerializer(many=True)

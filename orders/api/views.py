@@ -38,6 +38,7 @@ from .serializers import (
     OrderHoldOutputSerializer,
     OrderListFilterSerializer,
     OrderOutputSerializer,
+    OrderPageSerializer,
     OrderReasonInputSerializer,
     QuoteInputSerializer,
     QuoteOutputSerializer,
@@ -152,8 +153,14 @@ class _OrdersApi(APIView):
 class OrderListCreateApi(_OrdersApi):
     @extend_schema(
         operation_id="orders_list",
-        parameters=[OrderListFilterSerializer],
-        responses={200: OrderOutputSerializer(many=True), **ERRORS},
+        parameters=[
+            OrderListFilterSerializer,
+            OpenApiParameter("cursor", str, description="The opaque cursor from `next`/`previous`."),
+            OpenApiParameter(
+                "page_size", OpenApiTypes.INT, description="Orders per page (default 50, at most 200)."
+            ),
+        ],
+        responses={200: OrderPageSerializer, **ERRORS},
         description="Orders visible to the caller (a channel key: its own channel's), newest first, "
         "cursor-paginated (`?cursor=`).",
     )
