@@ -1,0 +1,437 @@
+"""Order capture over HTTP against its floors, and hot-SKU contention.
+
+gunicorn (2 x cores + 1 sync workers) on PostgreSQL and a throwaway redis-server; an asyncio load
+generator on loopback posts 4-line orders with unique Idempotency-Keys through the complete path
+(API key auth, validation, pricing, checks, reservation at capture, idempotency record, audit event,
+outbox row) at 1, 8 and 32 clients. In the same run, the same rows are written by
+(a) a minimal Django view (bench/minimal_urls.py: ORM, same middleware, nothing else) and
+(b) raw SQL through psycopg2 (one transaction per order, INSERT ... SELECT from the template rows).
+Figures are medians over BENCH_CAPTURE_RUNS rounds of BENCH_CAPTURE_SECONDS per level; the three
+paths are interleaved within each round so drift hits them alike.
+
+Hot SKU: every order reserves one unit of the same SKU (plus three others) until its stock runs
+out; afterwards reserved == on_hand == the units in active reservations (no oversell), and the
+database's deadlock counter did not move.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+from _common import ROOT, emit, setup_django
+from loadgen import closed_loop, median_summary
+
+CAPTURE_DB = os.environ.get(
+    "OMS_BENCH_CAPTURE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/oms_bench_capture"
+)
+SECONDS = float(os.environ.get("BENCH_CAPTURE_SECONDS", "6"))
+RUNS = int(os.environ.get("BENCH_CAPTURE_RUNS", "3"))
+LEVELS = [int(x) for x in os.environ.get("BENCH_CAPTURE_CLIENTS", "1,8,32").split(",")]
+WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", str(2 * (os.cpu_count() or 1) + 1)))
+HOT_STOCK = int(os.environ.get("BENCH_HOT_STOCK", "1500"))
+
+
+class Server:
+    def __init__(self, *, env: dict[str, str], log: Path):
+        from tests.support.services import free_port
+
+        self.port = free_port()
+        self.log = open(log, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "oms.wsgi:application",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "-w",
+                str(WORKERS),
+                "--timeout",
+                "60",
+                "--backlog",
+                "2048",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited early, see {log}")
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2).read()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise TimeoutError("gunicorn did not start")
+
+    def stop(self) -> None:
+        import signal
+
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=30)
+        self.log.close()
+
+
+class SqlFloor:
+    """The capture's rows written with hand-written SQL: one transaction and ~10 statements per
+    order, each INSERT copying the template order's rows with new keys."""
+
+    def __init__(self, template_number: str, customer_ids: list[int]):
+        from django.db import connection
+
+        from customers.models import CreditExposure
+        from inventory.models import Reservation
+        from oms.kernel.models import OutboxDelivery, OutboxEvent
+        from orders.models import IdempotencyKey, OrderEvent, OrderLine, SalesOrder
+
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT id FROM orders_salesorder WHERE number = %s AND revision = 1", [template_number]
+            )
+            self.order_id = cur.fetchone()[0]
+            cur.execute("SELECT id FROM kernel_outboxevent WHERE aggregate_id = %s", [template_number])
+            self.event_id = cur.fetchone()[0]
+            cur.execute(
+                "SELECT id FROM orders_idempotencykey ORDER BY id DESC LIMIT 1",
+            )
+            self.key_id = cur.fetchone()[0]
+        self.customer_ids = customer_ids
+
+        def copy(model, overrides: dict[str, str], source: str, alias: str = "t") -> str:
+            cols = [f.column for f in model._meta.concrete_fields if not f.primary_key]
+            exprs = [overrides.get(c, f'{alias}."{c}"') for c in cols]
+            return (
+                f'INSERT INTO "{model._meta.db_table}" ({", ".join(chr(34) + c + chr(34) for c in cols)}) '
+                f"SELECT {', '.join(exprs)} FROM {source}"
+            )
+
+        self.sql_key = (
+            copy(
+                IdempotencyKey,
+                {"key": "%(key)s", "principal": "'bench-sql'"},
+                '"orders_idempotencykey" t WHERE t.id = %(key_id)s',
+            )
+            + " RETURNING id"
+        )
+        self.sql_order = (
+            copy(
+                SalesOrder,
+                {
+                    "number": "'SO-Q' || nextval('orders_order_number_seq')",
+                    "source_order_id": "%(source)s",
+                    "customer_id": "%(customer)s",
+                },
+                '"orders_salesorder" t WHERE t.id = %(order_id)s',
+            )
+            + " RETURNING id, total"
+        )
+        self.sql_lines = copy(
+            OrderLine, {"order_id": "%(new_order)s"}, '"orders_orderline" t WHERE t.order_id = %(order_id)s'
+        )
+        self.sql_stock = (
+            "UPDATE inventory_stockposition SET reserved = reserved + 1 WHERE id IN ("
+            " SELECT r.position_id FROM inventory_reservation r JOIN orders_orderline l"
+            " ON r.demand_type = 'order_line' AND r.demand_id = l.id::text WHERE l.order_id = %(order_id)s"
+            " ORDER BY 1) AND on_hand >= reserved + 1"
+        )
+        self.sql_reservations = copy(
+            Reservation,
+            {"demand_id": "nl.id::text"},
+            '"inventory_reservation" t JOIN "orders_orderline" tl ON t.demand_type = \'order_line\''
+            " AND t.demand_id = tl.id::text AND tl.order_id = %(order_id)s"
+            ' JOIN "orders_orderline" nl ON nl.order_id = %(new_order)s AND nl.line_number = tl.line_number',
+        )
+        self.sql_audit = copy(
+            OrderEvent, {"order_id": "%(new_order)s"}, '"orders_orderevent" t WHERE t.order_id = %(order_id)s'
+        )
+        self.sql_event = (
+            copy(
+                OutboxEvent,
+                {"aggregate_id": "%(source)s"},
+                '"kernel_outboxevent" t WHERE t.id = %(event_id)s',
+            )
+            + " RETURNING id"
+        )
+        self.sql_delivery = copy(
+            OutboxDelivery,
+            {"event_id": "%(new_event)s"},
+            '"kernel_outboxdelivery" t WHERE t.event_id = %(event_id)s',
+        )
+        self.sql_credit = (
+            f'UPDATE "{CreditExposure._meta.db_table}"'
+            " SET open_orders_amount = open_orders_amount + %(total)s WHERE customer_id = %(customer)s"
+        )
+        self.sql_key_done = (
+            "UPDATE orders_idempotencykey SET status = 'completed', locked_until = NULL,"
+            " response_status = 201, response_body = %(body)s WHERE id = %(new_key)s"
+        )
+
+    def one(self, conn, n: int) -> None:
+        p = {
+            "key": uuid.uuid4().hex,
+            "key_id": self.key_id,
+            "order_id": self.order_id,
+            "event_id": self.event_id,
+            "source": uuid.uuid4().hex,
+            "customer": self.customer_ids[n % len(self.customer_ids)],
+        }
+        with conn.cursor() as cur:
+            cur.execute(self.sql_key, p)
+            p["new_key"] = cur.fetchone()[0]
+            conn.commit()
+            cur.execute(self.sql_order, p)
+            p["new_order"], p["total"] = cur.fetchone()
+            cur.execute(self.sql_lines, p)
+            cur.execute(self.sql_stock, p)
+            cur.execute(self.sql_reservations, p)
+            cur.execute(self.sql_audit, p)
+            cur.execute(self.sql_event, p)
+            p["new_event"] = cur.fetchone()[0]
+            cur.execute(self.sql_delivery, p)
+            cur.execute(self.sql_credit, p)
+            conn.commit()
+            p["body"] = b'{"number": "x"}'
+            cur.execute(self.sql_key_done, p)
+            conn.commit()
+
+    def run(self, *, clients: int, seconds: float):
+        from urllib.parse import urlsplit
+
+        import psycopg2
+        from loadgen import LoadResult
+
+        parts = urlsplit(CAPTURE_DB)
+        result = LoadResult(clients=clients, seconds=seconds)
+        lock = threading.Lock()
+        deadline = time.perf_counter() + seconds
+
+        def client(i: int) -> None:
+            conn = psycopg2.connect(
+                host=parts.hostname,
+                port=parts.port or 5432,
+                user=parts.username or "postgres",
+                dbname=parts.path.lstrip("/"),
+            )
+            n = i
+            try:
+                while time.perf_counter() < deadline:
+                    started = time.perf_counter()
+                    try:
+                        self.one(conn, n)
+                        elapsed, status = time.perf_counter() - started, 201
+                    except psycopg2.Error:
+                        conn.rollback()
+                        elapsed, status = 0.0, 500
+                    n += clients
+                    with lock:
+                        result.statuses[status] += 1
+                        if status == 201:
+                            result.latencies.append(elapsed)
+            finally:
+                conn.close()
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        result.seconds = time.perf_counter() - started
+        return result
+
+
+def run() -> dict:
+    setup_django(database_url=CAPTURE_DB)
+    from capture_world import CUSTOMERS, hot_sku_create, order_body, world_build
+    from django.db import connection
+
+    from customers.models import Customer
+    from inventory.models import Reservation, ReservationStatus, StockPosition
+    from tests.support.services import RedisServer
+
+    world = world_build()
+    customer_ids = list(
+        Customer.objects.filter(account_number__startswith="C-BENCH-")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    tmp = Path(tempfile.mkdtemp(prefix="bench-capture-"))
+    redis = RedisServer(tmp)
+    redis.start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="oms.settings",
+        DATABASE_URL=CAPTURE_DB,
+        REDIS_URL=redis.url,
+        DEBUG="0",
+        SECRET_KEY="bench-" + uuid.uuid4().hex * 2,
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="0",
+        LOG_LEVEL="WARNING",
+        OMS_ORDERS_THROTTLE_RATE="100000000/min",
+        OMS_ROOT_URLCONF="bench.minimal_urls",
+        OMS_VAR_DIR=str(tmp / "var"),
+        PYTHONPATH=str(ROOT),
+    )
+    server = Server(env=env, log=tmp / "gunicorn.log")
+    host, port = "127.0.0.1", server.port
+    auth = {"Authorization": f"Api-Key {world.key}", "Content-Type": "application/json"}
+    counter = iter(range(10**9))
+
+    def capture_request(skus_for=lambda: random.sample(world.skus, 4)):
+        def make():
+            n = next(counter)
+            return order_body(skus_for(), customer=n), {**auth, "Idempotency-Key": uuid.uuid4().hex}
+
+        return make
+
+    try:
+        warm = closed_loop(
+            host=host,
+            port=port,
+            path="/api/v1/orders",
+            clients=WORKERS,
+            seconds=3,
+            make_request=capture_request(),
+        )
+        assert warm.ok, f"warm-up captured nothing: {warm.statuses} (see {tmp / 'gunicorn.log'})"
+        template = connection.cursor()
+        template.execute(
+            "SELECT o.number FROM orders_salesorder o JOIN partners_channel c ON c.id = o.channel_id"
+            " WHERE c.code = %s ORDER BY o.id DESC LIMIT 1",
+            [world.channel_code],
+        )
+        template_number = template.fetchone()[0]
+
+        def minimal_request():
+            n = next(counter)
+            body = b'{"template": "%s", "source_order_id": "%s", "customer_id": %d}' % (
+                template_number.encode(),
+                uuid.uuid4().hex.encode(),
+                customer_ids[n % CUSTOMERS],
+            )
+            return body, {"Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
+
+        closed_loop(
+            host=host,
+            port=port,
+            path="/bench/minimal-order",
+            clients=WORKERS,
+            seconds=2,
+            make_request=minimal_request,
+        )
+        sql = SqlFloor(template_number, customer_ids)
+
+        runs: dict[tuple[str, int], list] = {}
+        for _ in range(RUNS):
+            for clients in LEVELS:
+                runs.setdefault(("capture", clients), []).append(
+                    closed_loop(
+                        host=host,
+                        port=port,
+                        path="/api/v1/orders",
+                        clients=clients,
+                        seconds=SECONDS,
+                        make_request=capture_request(),
+                    )
+                )
+                runs.setdefault(("minimal", clients), []).append(
+                    closed_loop(
+                        host=host,
+                        port=port,
+                        path="/bench/minimal-order",
+                        clients=clients,
+                        seconds=SECONDS,
+                        make_request=minimal_request,
+                    )
+                )
+                runs.setdefault(("sql", clients), []).append(sql.run(clients=clients, seconds=SECONDS))
+        summary = {f"{path}@{clients}": median_summary(r) for (path, clients), r in runs.items()}
+
+        # Hot SKU: each round starts with a fresh SKU holding HOT_STOCK units.
+        hot: dict[int, dict] = {}
+        with connection.cursor() as cur:
+            cur.execute("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+            deadlocks_before = cur.fetchone()[0]
+        for clients in (8, 32):
+            sku = hot_sku_create(sku=f"HOT-{uuid.uuid4().hex[:8].upper()}", stock=HOT_STOCK)
+
+            def hot_lines(sku: str = sku) -> list[str]:
+                return [sku, *random.sample(world.skus, 3)]
+
+            result = closed_loop(
+                host=host,
+                port=port,
+                path="/api/v1/orders",
+                clients=clients,
+                seconds=SECONDS,
+                make_request=capture_request(hot_lines),
+            )
+            position = StockPosition.objects.get(product__sku=sku)
+            held = sum(
+                Reservation.objects.filter(position=position, status=ReservationStatus.ACTIVE).values_list(
+                    "quantity", flat=True
+                )
+            )
+            assert position.reserved <= position.on_hand, (
+                f"oversold {sku}: {position.reserved} > {position.on_hand}"
+            )
+            assert held == position.reserved, f"{sku}: reservations {held} != reserved {position.reserved}"
+            hot[clients] = {
+                **result.summary(),
+                "reserved": int(position.reserved),
+                "on_hand": int(position.on_hand),
+            }
+        with connection.cursor() as cur:
+            cur.execute("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+            deadlocks = cur.fetchone()[0] - deadlocks_before
+        assert deadlocks == 0, f"{deadlocks} deadlock(s) during the hot-SKU runs"
+    finally:
+        server.stop()
+        redis.stop()
+
+    figures: dict[str, object] = {}
+    for clients in LEVELS:
+        c, m, s = (summary[f"{p}@{clients}"] for p in ("capture", "minimal", "sql"))
+        figures[f"capture @{clients}: orders/s"] = c["orders_per_s"]
+        figures[f"capture @{clients}: p50/p95/p99 ms"] = f"{c['p50_ms']}/{c['p95_ms']}/{c['p99_ms']}"
+        figures[f"capture @{clients}: errors"] = c["errors"]
+        figures[f"minimal ORM @{clients}: orders/s"] = m["orders_per_s"]
+        figures[f"minimal ORM @{clients}: p99 ms"] = m["p99_ms"]
+        figures[f"raw SQL @{clients}: orders/s"] = s["orders_per_s"]
+        figures[f"raw SQL @{clients}: p99 ms"] = s["p99_ms"]
+        figures[f"capture/minimal @{clients}"] = round(c["orders_per_s"] / m["orders_per_s"], 2)
+        figures[f"capture/SQL @{clients}"] = round(c["orders_per_s"] / s["orders_per_s"], 2)
+    for clients, h in hot.items():
+        figures[f"hot SKU @{clients}: orders/s"] = h["orders_per_s"]
+        figures[f"hot SKU @{clients}: p99 ms"] = h["p99_ms"]
+        figures[f"hot SKU @{clients}: reserved/on hand"] = f"{h['reserved']}/{h['on_hand']}"
+        figures[f"hot SKU @{clients}: non-2xx"] = h["errors"]
+    figures["hot SKU: deadlocks"] = deadlocks
+    return {
+        "name": "capture",
+        "figures": figures,
+        "unit": {},
+        "detail": {"paths": summary, "hot": hot, "web_workers": WORKERS, "seconds_per_level": SECONDS},
+        "notes": f"gunicorn {WORKERS} sync workers; 4-line orders; median of {RUNS} rounds x {SECONDS:g}s"
+        " per level; the load generator runs on the same cores",
+    }
+
+
+if __name__ == "__main__":
+    emit(run())
