@@ -55,6 +55,11 @@ def _beat_schedule() -> dict:
             "schedule": settings.OMS_REORDER_SCAN_MINUTES * 60,
             "options": {"expires": settings.OMS_REORDER_SCAN_MINUTES * 60},
         },
+        "fulfillment-sweep": {
+            "task": "fulfillment.tasks.fulfillment_sweep",
+            "schedule": settings.OMS_STEP_SWEEP_SECONDS,
+            "options": {"expires": max(settings.OMS_STEP_SWEEP_SECONDS * 3, 5)},
+        },
         "webhook-sweep": {
             "task": "partners.tasks.webhook_sweep",
             "schedule": 30.0,

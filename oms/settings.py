@@ -243,6 +243,19 @@ OMS_RECEIPT_OVER_TOLERANCE_PERCENT = env.float("OMS_RECEIPT_OVER_TOLERANCE_PERCE
 OMS_IDEMPOTENCY_TTL_HOURS = env.int("OMS_IDEMPOTENCY_TTL_HOURS", default=24)
 OMS_IDEMPOTENCY_LEASE_SECONDS = env.int("OMS_IDEMPOTENCY_LEASE_SECONDS", default=60)
 
+# Fulfillment orchestration: step retries (3 failures -> FAILED), the beat sweep that wakes
+# waiting steps and re-sends lost step tasks, and how often a WAIT_FOR_* step re-checks.
+OMS_STEP_MAX_ATTEMPTS = env.int("OMS_STEP_MAX_ATTEMPTS", default=3)
+OMS_STEP_RETRY_BACKOFF_SECONDS = env.float("OMS_STEP_RETRY_BACKOFF_SECONDS", default=5.0)
+OMS_STEP_SWEEP_SECONDS = env.float("OMS_STEP_SWEEP_SECONDS", default=30.0)
+OMS_STEP_REDISPATCH_SECONDS = env.float("OMS_STEP_REDISPATCH_SECONDS", default=120.0)
+OMS_STEP_WAIT_RECHECK_SECONDS = env.float("OMS_STEP_WAIT_RECHECK_SECONDS", default=900.0)
+OMS_STEP_SWEEP_BATCH = env.int("OMS_STEP_SWEEP_BATCH", default=500)
+# Customer emails (order confirmation, shipment notice).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="orders@oms.example")
+
+
 # --- Cache (API throttling counters) -----------------------------------------------------------
 # Redis when there is one, so every web process shares the counters; else this process' memory.
 CACHES = {

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("pricing.api.urls")),
     path("", include("inventory.api.urls")),
     path("", include("orders.api.urls")),
+    path("", include("fulfillment.api.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from ..models import FulfillmentLine, StepInstance
+from ..states import FulfillmentLineStatus, ProcessStatus, ShipmentStatus, StepStatus, TaskType
+
+
+class ShipmentAdviceLineInputSerializer(serializers.Serializer):
+    fulfillment_line = serializers.IntegerField(min_value=1)
+    quantity = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0)
+
+
+class ShipmentAdviceInputSerializer(serializers.Serializer):
+    advice_id = serializers.CharField(
+        max_length=80, help_text="Unique per partner; a resend is answered, not re-applied."
+    )
+    shipment = serializers.CharField(max_length=30)
+    lines = ShipmentAdviceLineInputSerializer(
+        many=True, required=False, help_text="Omit: everything requested shipped."
+    )
+    carrier = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    service = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    tracking_number = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class ShipmentAdviceLineOutputSerializer(serializers.Serializer):
+    fulfillment_line = serializers.IntegerField()
+    quantity = serializers.CharField()
+    remainder_line = serializers.IntegerField(allow_null=True)
+
+
+class ShipmentAdviceOutputSerializer(serializers.Serializer):
+    shipment = serializers.CharField()
+    status = serializers.ChoiceField(choices=ShipmentStatus.choices)
+    lines = ShipmentAdviceLineOutputSerializer(many=True)
+
+
+class ShipmentStatusInputSerializer(serializers.Serializer):
+    shipment = serializers.CharField(max_length=30)
+    status = serializers.ChoiceField(choices=[ShipmentStatus.DELIVERED, ShipmentStatus.EXCEPTION])
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class ShipmentStatusOutputSerializer(serializers.Serializer):
+    shipment = serializers.CharField(source="number")
+    status = serializers.ChoiceField(choices=ShipmentStatus.choices)
+
+
+class FulfillmentStepOutputSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="step_definition.name")
+    task_type = serializers.ChoiceField(choices=TaskType.choices)
+    status = serializers.ChoiceField(choices=StepStatus.choices)
+    branch = serializers.CharField(source="step_definition.branch")
+
+    class Meta:
+        model = StepInstance
+        fields = [
+            "id",
+            "sequence",
+            "name",
+            "task_type",
+            "branch",
+            "status",
+            "planned_start",
+            "planned_end",
+            "actual_start",
+            "actual_end",
+            "attempts",
+            "last_error",
+            "wake_at",
+            "awaited_event",
+        ]
+        read_only_fields = fields
+
+
+class FulfillmentShipmentOutputSerializer(serializers.Serializer):
+    number = serializers.CharField(source="shipment.number")
+    status = serializers.ChoiceField(source="shipment.status", choices=ShipmentStatus.choices)
+    tracking_number = serializers.CharField(source="shipment.tracking_number")
+    quantity_requested = serializers.DecimalField(max_digits=14, decimal_places=4)
+    quantity_shipped = serializers.DecimalField(max_digits=14, decimal_places=4)
+
+
+class FulfillmentProcessOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    definition = serializers.CharField(source="definition.code")
+    version = serializers.IntegerField(source="definition.version")
+    status = serializers.ChoiceField(choices=ProcessStatus.choices)
+    steps = FulfillmentStepOutputSerializer(many=True)
+
+
+class FulfillmentLineOutputSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="product.sku")
+    status = serializers.ChoiceField(choices=FulfillmentLineStatus.choices)
+    warehouse = serializers.CharField(source="warehouse.code", allow_null=True, default=None)
+    purchase_order = serializers.CharField(source="purchase_order.number", allow_null=True, default=None)
+    process = FulfillmentProcessOutputSerializer()
+    shipments = FulfillmentShipmentOutputSerializer(source="shipment_lines", many=True)
+
+    class Meta:
+        model = FulfillmentLine
+        fields = [
+            "id",
+            "source_line_id",
+            "sku",
+            "quantity",
+            "status",
+            "mode",
+            "warehouse",
+            "scheduled_ship_date",
+            "shipped_quantity",
+            "billed_quantity",
+            "parent",
+            "purchase_order",
+            "process",
+            "shipments",
+        ]
+        read_only_fields = fields
+
+
+class OrderFulfillmentOutputSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    lines = FulfillmentLineOutputSerializer(many=True)
+
+
+class StepActionInputSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["retry", "skip"])
+
+
+class ProcessCancelInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from .views import OrderFulfillmentApi, ProcessCancelApi, ShipmentAdviceApi, ShipmentStatusApi, StepActionApi
+
+urlpatterns = [
+    path("fulfillment/shipment-advice", ShipmentAdviceApi.as_view(), name="fulfillment-shipment-advice"),
+    path("fulfillment/shipment-status", ShipmentStatusApi.as_view(), name="fulfillment-shipment-status"),
+    path("fulfillment/steps/<int:step_id>/actions", StepActionApi.as_view(), name="fulfillment-step-action"),
+    path(
+        "fulfillment/processes/<int:process_id>/cancel",
+        ProcessCancelApi.as_view(),
+        name="fulfillment-process-cancel",
+    ),
+    path("orders/<str:number>/fulfillment", OrderFulfillmentApi.as_view(), name="order-fulfillment"),
+]

@@ -1,0 +1,72 @@
+"""Outbox subscribers: orders' events start and change orchestration; receipts wake waiting
+steps; customer emails go out. One subscriber for the order lifecycle, so a revision or a
+cancellation is applied after the submission it follows (per-subscriber publish order)."""
+
+from __future__ import annotations
+
+from oms.kernel import events
+from orders.models import OrderLine
+
+from .models import StepInstance
+from .notifications import customer_email_send
+from .services import order_cancel_apply, order_fulfillment_start, order_revision_apply, step_signal
+from .states import StepStatus, TaskType
+
+
+@events.subscriber(
+    "fulfillment.orchestrate",
+    topics=["order.submitted", "order.approved", "order.revised", "order.canceled", "order.line_canceled"],
+)
+def orchestrate(event: events.Event) -> None:
+    p = event.payload
+    if event.topic in ("order.submitted", "order.approved"):
+        order_fulfillment_start(order_id=p["order_id"])
+    elif event.topic == "order.revised":
+        order_revision_apply(order_id=p["order_id"], diff=p.get("diff") or {})
+    elif event.topic == "order.canceled":
+        order_cancel_apply(order_number=p["number"], reason=p.get("reason", ""))
+    elif event.topic == "order.line_canceled":
+        source_line_id = (
+            OrderLine.objects.filter(order_id=p["order_id"], line_number=p["line"])
+            .values_list("source_line_id", flat=True)
+            .first()
+        )
+        if source_line_id is not None:
+            order_cancel_apply(
+                order_number=p["number"], source_line_id=source_line_id, reason=p.get("reason", "")
+            )
+
+
+@events.subscriber("fulfillment.receipts", topics=["stock.received"])
+def receipts(event: events.Event) -> None:
+    """A receipt reserved back-ordered fulfillment lines: wake their WAIT_FOR_RECEIPT steps."""
+    ids = [
+        int(r["demand_id"])
+        for r in event.payload.get("reserved_backorders", [])
+        if r.get("demand_type") == "fulfillment_line"
+    ]
+    waiting = StepInstance.objects.filter(
+        process__fulfillment_line_id__in=ids, status=StepStatus.WAITING, task_type=TaskType.WAIT_FOR_RECEIPT
+    ).values_list("process__fulfillment_line_id", flat=True)
+    for line_id in waiting:
+        step_signal(line_id=line_id, event="stock.received")
+
+
+@events.subscriber("fulfillment.customer_emails", topics=["order.submitted", "shipment.shipped"])
+def customer_emails(event: events.Event) -> None:
+    p = event.payload
+    if event.topic == "order.submitted":
+        customer_email_send(
+            kind="order_confirmation", reference=p["number"], order_number=p["number"], context={}
+        )
+    else:
+        customer_email_send(
+            kind="shipment_notice",
+            reference=p["shipment"],
+            order_number=p["number"],
+            context={
+                "shipment": p["shipment"],
+                "carrier": p.get("carrier", ""),
+                "tracking_number": p.get("tracking_number", ""),
+            },
+        )
