@@ -103,13 +103,13 @@ class KeyRateThrottle(SimpleRateThrottle):
     scope = "orders"
 
     def get_cache_key(self, request, view):
-        user = request.user
-        key_id = getattr(user, "key_id", None)
-        ident = (
-            f"key:{key_id}"
-            if key_id is not None
-            else f"user:{getattr(user, 'pk', None) or self.get_ident(request)}"
-        )
+        # The key's public prefix (random, never reused) rather than its row id, so counters
+        # never carry over to another key that happens to get the same id.
+        prefix = getattr(request.auth, "prefix", None)
+        if prefix:
+            ident = f"key:{prefix}"
+        else:
+            ident = f"user:{getattr(request.user, 'pk', None) or self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 

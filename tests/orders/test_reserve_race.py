@@ -18,6 +18,7 @@ from .conftest import api_post, build_world, make_products, order_body
 
 def _race(world, sku: str) -> list[int]:
     statuses: list[int] = []
+    unexpected: list[bytes] = []
     lock = threading.Lock()
     barrier = threading.Barrier(60)
 
@@ -29,7 +30,7 @@ def _race(world, sku: str) -> list[int]:
             with lock:
                 statuses.append(response.status_code)
                 if response.status_code not in (201, 409):
-                    print(response.status_code, response.content[:500])
+                    unexpected.append(response.content[:300])
         finally:
             connection.close()
 
@@ -38,6 +39,7 @@ def _race(world, sku: str) -> list[int]:
         t.start()
     for t in threads:
         t.join()
+    assert not unexpected, unexpected
     return statuses
 
 

@@ -1,0 +1,475 @@
+"""Staff screens for one order: entry (with live price and availability), detail, and the actions
+its status allows. Thin: every write is an orders service, the same one the API calls."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.contrib import messages
+from django.db import transaction
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from catalog.models import Product
+from customers.models import Customer, CustomerStatus
+from oms.kernel.exceptions import DomainError, NotFound, StaleRevision
+from oms.kernel.roles import Role
+from oms.kernel.web import ORDER_READERS, ORDER_WRITERS, error_text, has_any_role, page, role_required
+from partners.models import Channel, ChannelType
+from pricing.engine import LineRequest, PriceRequest, ShipTo
+from pricing.services import price_quote
+
+from .actors import Actor
+from .forms import (
+    ADJUSTMENT_KINDS,
+    HoldApplyForm,
+    OrderHeaderForm,
+    ReasonForm,
+    line_forms,
+    line_indexes,
+    order_input,
+)
+from .models import EventKind, HoldCode, OrderEvent, SalesOrder
+from .quotes import quote_build
+from .selectors import order_get, orders_visible_to
+from .services import (
+    hold_apply,
+    hold_release,
+    order_approve,
+    order_cancel,
+    order_reject,
+    order_submit,
+)
+from .services.revisions import lines_diff
+from .states import ORDER_TRANSITIONS, OrderStatus
+
+SEARCH_LIMIT = 10
+
+
+# --- detail ----------------------------------------------------------------------------------------
+
+
+def _order_or_404(request: HttpRequest, number: str, revision: int | None = None) -> SalesOrder:
+    try:
+        return order_get(viewer=request.user, number=number, revision=revision)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+@require_GET
+@role_required(*ORDER_READERS)
+def order_detail(request: HttpRequest, number: str) -> HttpResponse:
+    revision = request.GET.get("revision")
+    order = _order_or_404(request, number, int(revision) if revision and revision.isdigit() else None)
+    lines = list(order.lines.all())
+    holds = list(order.holds.all())
+    events = list(
+        OrderEvent.objects.filter(order__number=order.number)
+        .select_related("line", "order")
+        .order_by("created_at", "id")
+    )
+    revisions = list(
+        orders_visible_to(request.user)
+        .filter(number=order.number)
+        .order_by("revision")
+        .only("id", "number", "revision", "is_current", "status", "total", "currency", "created_at")
+    )
+    diff = None
+    previous = next((r for r in reversed(revisions) if r.revision < order.revision), None)
+    if previous is not None:
+        diff = lines_diff(previous, lines)
+    allowed = ORDER_TRANSITIONS.get(order.status, frozenset())
+    can_write = has_any_role(request, ORDER_WRITERS) and order.is_current
+    is_approver = has_any_role(request, (Role.APPROVER,)) and order.is_current
+    return page(
+        request,
+        "orders/detail.html",
+        {
+            "order": order,
+            "lines": lines,
+            "active_holds": [h for h in holds if h.released_at is None],
+            "released_holds": [h for h in holds if h.released_at is not None],
+            "events": events,
+            "revisions": revisions,
+            "diff": diff,
+            "hold_codes": HoldCode.objects.filter(active=True).order_by("code") if can_write else [],
+            "can_cancel": can_write and OrderStatus.CANCELED in allowed,
+            "can_hold": can_write,
+            "can_decide": is_approver and order.status == OrderStatus.PENDING_APPROVAL,
+            "approval_events": [e for e in events if e.kind in _APPROVAL_KINDS],
+            # Fulfillment and billing panels appear once those apps expose their selectors.
+            "fulfillment": None,
+            "billing": None,
+        },
+    )
+
+
+_APPROVAL_KINDS = {EventKind.APPROVAL_REQUESTED, EventKind.APPROVED, EventKind.REJECTED}
+
+
+@require_GET
+@role_required(*ORDER_READERS)
+def line_trace(request: HttpRequest, number: str, line_id: int) -> HttpResponse:
+    """The pricing engine's trace for one line, re-run for the order's date (on demand: it costs
+    an engine run, so it is not part of the detail page)."""
+    order = _order_or_404(request, number)
+    line = next((ln for ln in order.lines.all() if ln.pk == line_id), None)
+    if line is None:
+        raise Http404("No such line.")
+    ship = order.ship_to or {}
+    try:
+        result = price_quote(
+            PriceRequest(
+                currency=order.currency,
+                lines=(LineRequest(sku=line.product.sku, quantity=line.quantity, uom=line.uom),),
+                customer_account=order.customer.account_number or None,
+                channel_code=order.channel.code,
+                pricing_date=order.created_at.date(),
+                ship_to=ShipTo(ship.get("country", ""), ship.get("region", ""), ship.get("postcode", ""))
+                if ship
+                else None,
+            ),
+            explain=True,
+        )
+        trace, error = list(result.trace or ()), ""
+    except DomainError as exc:
+        trace, error = [], error_text(exc)
+    return page(request, "orders/partials/trace.html", {"trace": trace, "error": error, "line": line})
+
+
+# --- actions (optimistic locking) ------------------------------------------------------------------
+
+
+def _guarded(order: SalesOrder, version: int, action: Callable[[], Any]) -> Any:
+    """Run a service only if the order is still at the version the person saw, and move the
+    version on: of two people acting on the same screen, the second is refused, never silently
+    applied over the first. The service runs inside this transaction (it nests)."""
+    with transaction.atomic():
+        current = (
+            SalesOrder.objects.select_for_update()
+            .filter(pk=order.pk)
+            .values_list("version", flat=True)
+            .first()
+        )
+        if current != version:
+            raise StaleRevision(
+                f"Order {order.number} was changed by someone else after you opened it. "
+                "Nothing was saved: reload the page to see the change, then try again."
+            )
+        result = action()
+        SalesOrder.objects.filter(pk=order.pk, version=version).update(version=version + 1)
+    return result
+
+
+def _act(
+    request: HttpRequest, number: str, form_class, run: Callable[[SalesOrder, Any, Actor], Any], done: str
+):
+    order = _order_or_404(request, number)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request,
+            "The form was incomplete: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()),
+        )
+        return redirect("orders:detail", number=number)
+    actor = Actor.for_user(request.user)
+    try:
+        _guarded(order, form.cleaned_data["version"], lambda: run(order, form.cleaned_data, actor))
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+    else:
+        messages.success(request, done)
+    return redirect("orders:detail", number=number)
+
+
+@require_POST
+@role_required(*ORDER_WRITERS)
+def order_cancel_view(request: HttpRequest, number: str) -> HttpResponse:
+    return _act(
+        request,
+        number,
+        ReasonForm,
+        lambda o, d, a: order_cancel(order_id=o.pk, actor=a, reason=d["reason"]),
+        "The order was canceled.",
+    )
+
+
+@require_POST
+@role_required(*ORDER_WRITERS)
+def hold_apply_view(request: HttpRequest, number: str) -> HttpResponse:
+    return _act(
+        request,
+        number,
+        HoldApplyForm,
+        lambda o, d, a: hold_apply(order_id=o.pk, actor=a, code=d["code"], reason=d["reason"]),
+        "Hold applied.",
+    )
+
+
+@require_POST
+@role_required(Role.ORDER_DESK, Role.FINANCE, Role.APPROVER)
+def hold_release_view(request: HttpRequest, number: str, hold_id: int) -> HttpResponse:
+    order = _order_or_404(request, number)
+    if not order.holds.filter(pk=hold_id).exists():
+        raise Http404("No such hold on this order.")
+    return _act(
+        request,
+        number,
+        ReasonForm,
+        lambda o, d, a: hold_release(hold_id=hold_id, actor=a, reason=d["reason"]),
+        "Hold released.",
+    )
+
+
+@require_POST
+@role_required(Role.APPROVER)
+def order_approve_view(request: HttpRequest, number: str) -> HttpResponse:
+    return _act(
+        request,
+        number,
+        ReasonForm,
+        lambda o, d, a: order_approve(order_id=o.pk, actor=a, reason=d["reason"]),
+        "The order was approved.",
+    )
+
+
+@require_POST
+@role_required(Role.APPROVER)
+def order_reject_view(request: HttpRequest, number: str) -> HttpResponse:
+    return _act(
+        request,
+        number,
+        ReasonForm,
+        lambda o, d, a: order_reject(order_id=o.pk, actor=a, reason=d["reason"]),
+        "The order was rejected.",
+    )
+
+
+# --- entry -----------------------------------------------------------------------------------------
+
+
+def _default_channel() -> Channel | None:
+    channels = Channel.objects.filter(active=True)
+    return (
+        channels.filter(type=ChannelType.CALL_CENTER).order_by("pk").first()
+        or channels.order_by("pk").first()
+    )
+
+
+def _field_errors(
+    exc: DomainError, line_count: int
+) -> tuple[dict[str, list[str]], list[dict[str, list[str]]]]:
+    """The pipeline's field paths ("customer.account_number", "lines[1].sku", "ship_to.city")
+    onto the header form and the line rows."""
+    header: dict[str, list[str]] = {}
+    lines: list[dict[str, list[str]]] = [{} for _ in range(line_count)]
+    for path, problems in (exc.fields or {}).items():
+        text = [str(p) for p in problems]
+        if path.startswith("lines[") and "]" in path:
+            index = path[6 : path.index("]")]
+            field = path[path.index("]") + 2 :] or "sku"
+            if index.isdigit() and int(index) < line_count:
+                lines[int(index)].setdefault(field.split(".")[0], []).extend(text)
+                continue
+        if path.startswith("ship_to."):
+            header.setdefault("ship_" + path.split(".", 1)[1], []).extend(text)
+        elif path.startswith("customer"):
+            header.setdefault("customer", []).extend(text)
+        else:
+            header.setdefault(path.split(".")[0].split("[")[0], []).extend(text)
+    return header, lines
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*ORDER_WRITERS)
+def order_entry(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        channel = _default_channel()
+        header = OrderHeaderForm(
+            initial={
+                "source_order_id": f"UI-{uuid.uuid4().hex[:12].upper()}",
+                "channel": channel.code if channel else None,
+                "customer": request.GET.get("customer", ""),
+            }
+        )
+        return page(
+            request,
+            "orders/entry.html",
+            {"header": header, "rows": [(0, None, {})], "adjustment_kinds": ADJUSTMENT_KINDS},
+        )
+
+    header = OrderHeaderForm(request.POST)
+    lines = line_forms(request.POST)
+    rows = list(zip(line_indexes_filled(request.POST), lines, [{} for _ in lines], strict=True))
+    header_errors: dict[str, list[str]] = {}
+    # Validate every row (not only up to the first bad one) so each shows its own errors.
+    lines_ok = [form.is_valid() for form in lines]
+    valid = header.is_valid() and all(lines_ok)
+    if not lines:
+        header_errors["lines"] = ["Add at least one line."]
+        valid = False
+    if valid:
+        channel = header.cleaned_data["channel"]
+        try:
+            result = order_submit(
+                channel=channel, actor=Actor.for_user(request.user), data=order_input(header, lines)
+            )
+        except StaleRevision:
+            # The same form posted twice (a double click, a retry): the first one made the order.
+            existing = SalesOrder.objects.filter(
+                channel=channel, source_order_id=header.cleaned_data["source_order_id"], is_current=True
+            ).first()
+            if existing is not None:
+                messages.info(request, f"Order {existing.number} was already submitted from this form.")
+                return redirect("orders:detail", number=existing.number)
+            raise
+        except DomainError as exc:
+            valid = False
+            header_errors, line_errors = _field_errors(exc, len(lines))
+            rows = [(i, form, line_errors[n]) for n, (i, form, _) in enumerate(rows)]
+            messages.error(request, exc.message)
+        else:
+            order = result.order
+            note = {
+                OrderStatus.PENDING_APPROVAL: " It is waiting for approval.",
+            }.get(order.status, "")
+            messages.success(request, f"Order {order.number} was submitted.{note}")
+            return redirect("orders:detail", number=order.number)
+    status = 400  # only a refused form is shown again
+    return page(
+        request,
+        "orders/entry.html",
+        {
+            "header": header,
+            "rows": rows or [(0, None, {})],
+            "header_errors": header_errors,
+            "adjustment_kinds": ADJUSTMENT_KINDS,
+        },
+        status=status,
+    )
+
+
+def line_indexes_filled(data) -> list[int]:
+    return [i for i in line_indexes(data) if (data.get(f"lines-{i}-sku") or "").strip()]
+
+
+@require_GET
+@role_required(*ORDER_WRITERS)
+def entry_line(request: HttpRequest) -> HttpResponse:
+    """One more empty line row (htmx)."""
+    try:
+        index = int(request.GET.get("i", "0"))
+    except ValueError:
+        index = 0
+    return page(
+        request,
+        "orders/partials/entry_line.html",
+        {"i": index, "form": None, "errors": {}, "adjustment_kinds": ADJUSTMENT_KINDS},
+    )
+
+
+@require_GET
+@role_required(*ORDER_WRITERS)
+def customer_search(request: HttpRequest) -> HttpResponse:
+    q = (request.GET.get("customer") or request.GET.get("q") or "").strip()
+    rows = []
+    if len(q) >= 2:
+        rows = list(
+            Customer.objects.filter(status=CustomerStatus.ACTIVE)
+            .exclude(account_number__isnull=True)
+            .exclude(account_number="")
+            .filter(Q(account_number__istartswith=q) | Q(name__icontains=q))
+            .order_by("name")[:SEARCH_LIMIT]
+        )
+    return page(request, "orders/partials/customer_results.html", {"rows": rows, "q": q})
+
+
+@require_GET
+@role_required(*ORDER_WRITERS)
+def customer_card(request: HttpRequest) -> HttpResponse:
+    """The picked customer's defaults (terms, currency, primary ship-to), shown as the pipeline
+    will apply them unless overridden."""
+    account = (request.GET.get("customer") or "").strip().upper()
+    customer = (
+        Customer.objects.filter(account_number=account).prefetch_related("sites").first() if account else None
+    )
+    site = None
+    if customer is not None:
+        sites = [s for s in customer.sites.all() if s.active]
+        site = next((s for s in sites if s.is_primary), sites[0] if sites else None)
+    return page(
+        request, "orders/partials/customer_card.html", {"customer": customer, "site": site, "q": account}
+    )
+
+
+@require_GET
+@role_required(*ORDER_WRITERS)
+def product_search(request: HttpRequest) -> HttpResponse:
+    field = request.GET.get("field", "")
+    q = (request.GET.get(field) or request.GET.get("q") or "").strip()
+    rows = []
+    if len(q) >= 2:
+        # SKU prefix first (what people type), then names containing the words.
+        rows = list(
+            Product.objects.filter(active=True)
+            .filter(Q(sku__istartswith=q) | Q(name__icontains=q))
+            .order_by("sku")[:SEARCH_LIMIT]
+        )
+        rows.sort(key=lambda p: (not p.sku.upper().startswith(q.upper()), p.sku))
+    return page(request, "orders/partials/product_results.html", {"rows": rows, "field": field})
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*ORDER_WRITERS)
+def entry_quote(request: HttpRequest) -> HttpResponse:
+    """Live price breakdown and availability per warehouse for what is on the form (htmx). Reads
+    only: the same quote the storefront gets; nothing is reserved."""
+    data = request.POST if request.method == "POST" else request.GET
+    channel = (
+        Channel.objects.filter(code=data.get("channel") or "", active=True).first() or _default_channel()
+    )
+    lines, skipped = [], []
+    for i in line_indexes_filled(data):
+        sku = data.get(f"lines-{i}-sku", "").strip().upper()
+        try:
+            qty = Decimal(data.get(f"lines-{i}-quantity") or "1")
+            if qty <= 0:
+                raise InvalidOperation
+        except (InvalidOperation, ValueError):
+            skipped.append(sku)
+            continue
+        lines.append({"sku": sku, "quantity": qty})
+    quote, error = None, ""
+    if channel is None:
+        error = "No active channel."
+    elif lines:
+        ship = {}
+        if data.get("ship_country"):
+            ship = {
+                "country": data.get("ship_country", "").upper(),
+                "region": data.get("ship_region", ""),
+                "postcode": data.get("ship_postcode", ""),
+            }
+        try:
+            quote = quote_build(
+                channel=channel,
+                data={
+                    "customer": {"account_number": data.get("customer", "")},
+                    "lines": lines,
+                    "ship_to": ship or None,
+                    "ship_method": data.get("ship_method") or None,
+                },
+            )
+        except DomainError as exc:
+            error = error_text(exc)
+    return page(request, "orders/partials/quote.html", {"quote": quote, "error": error, "skipped": skipped})
+
+
+def order_url(number: str) -> str:
+    return reverse("orders:detail", kwargs={"number": number})
