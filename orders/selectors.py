@@ -71,3 +71,17 @@ def order_list(*, viewer, filters: Mapping[str, Any]) -> QuerySet[SalesOrder]:
     if filters.get("sku"):
         qs = qs.filter(lines__product__sku=filters["sku"].upper())
     return _with_details(qs.distinct())
+
+
+def holds_stopping(*, order_id: int, step: str, line_id: int | None = None) -> list[OrderHold]:
+    """The active holds that stop `step` (scheduling, shipping, billing) for the order or one of
+    its lines: holds on the order, on that line, whose code stops all steps or this one."""
+    from django.db.models import Q
+
+    from .states import HoldScope
+
+    qs = OrderHold.objects.select_related("hold_code").filter(
+        order_id=order_id, released_at__isnull=True, hold_code__stops__in=[HoldScope.ALL, step]
+    )
+    qs = qs.filter(Q(line__isnull=True) | Q(line_id=line_id)) if line_id else qs.filter(line__isnull=True)
+    return list(qs.order_by("id"))
