@@ -259,7 +259,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="orders@oms.example")
 # --- Cache (API throttling counters) -----------------------------------------------------------
 # Redis when there is one, so every web process shares the counters; else this process' memory.
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    # Fails open (reads miss, writes drop) while Redis is down: throttling must not fail capture.
+    "default": {
+        "BACKEND": "oms.kernel.cache.FailOpenRedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
