@@ -1,6 +1,6 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 import oms.openapi  # noqa: F401  (registers the API key schemes with drf-spectacular)
@@ -16,8 +16,12 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    # The staff UI will live at /; until then the console is the front door.
-    path("", RedirectView.as_view(url="/admin/", permanent=False), name="home"),
+    # The staff UI lives at /; the console stays at /admin/ for policy screens and data repair.
+    path("", include("reporting.urls")),
+    path("orders/", include("orders.urls")),
+    path("inventory/", include("inventory.urls")),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),

@@ -1,0 +1,417 @@
+"""Staff screens that read across apps: the dashboard, the exception workbench (with mass actions
+that call each owning app's service), customers with their sales history, the web app manifest."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib import messages
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from customers.models import Customer
+from oms.kernel.exceptions import DomainError
+from oms.kernel.roles import Role
+from oms.kernel.web import (
+    CUSTOMER_READERS,
+    DASHBOARD_ROLES,
+    ORDER_READERS,
+    WORKBENCH_ROLES,
+    csv_stream,
+    error_text,
+    forbidden,
+    has_any_role,
+    page,
+    paginate,
+    role_required,
+    sort_param,
+)
+from orders.actors import Actor
+from orders.forms import OrderSearchForm
+from orders.models import COMPLIANCE_HOLD, CREDIT_HOLD, HoldCode
+from orders.services import hold_release, order_approve
+
+from . import selectors
+from .models import SavedSearch
+from .services import saved_search_delete, saved_search_save
+
+# --- dashboard -------------------------------------------------------------------------------------
+
+
+@require_GET
+@role_required(*DASHBOARD_ROLES)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    today = selectors.orders_today_by_channel()
+    per_day = selectors.orders_per_day()
+    counts = selectors.exception_counts()
+    by_channel_chart = {
+        "type": "bar",
+        "data": {
+            "labels": [f"{r.channel} ({r.currency})" for r in today],
+            "datasets": [
+                {
+                    "label": "Revenue today",
+                    "data": [float(r.revenue) for r in today],
+                    "backgroundColor": "#1d5fbf",
+                }
+            ],
+        },
+        "options": {"maintainAspectRatio": False, "plugins": {"legend": {"display": False}}},
+    }
+    per_day_chart = {
+        "type": "line",
+        "data": {
+            "labels": [d.strftime("%d %b") for d, _ in per_day],
+            "datasets": [
+                {
+                    "label": "Orders",
+                    "data": [n for _, n in per_day],
+                    "borderColor": "#1f3a5f",
+                    "backgroundColor": "rgba(29,95,191,.15)",
+                    "fill": True,
+                    "tension": 0.25,
+                }
+            ],
+        },
+        "options": {
+            "maintainAspectRatio": False,
+            "plugins": {"legend": {"display": False}},
+            "scales": {"y": {"beginAtZero": True, "ticks": {"precision": 0}}},
+        },
+    }
+    return page(
+        request,
+        "reporting/dashboard.html",
+        {
+            "today": today,
+            "orders_today": sum(r.orders for r in today),
+            "revenue": _sum_by_currency(today),
+            "counts": counts,
+            "holds_by_code": selectors.holds_by_code(),
+            "low_stock": selectors.low_stock(),
+            # Chart configs go to the page as JSON; Chart.js is vendored (no CDN).
+            "by_channel_chart": json.dumps(by_channel_chart),
+            "per_day_chart": json.dumps(per_day_chart),
+        },
+    )
+
+
+def _sum_by_currency(rows) -> list[tuple[str, Decimal]]:
+    out: dict[str, Decimal] = {}
+    for r in rows:
+        out[r.currency] = out.get(r.currency, Decimal(0)) + r.revenue
+    return sorted(out.items())
+
+
+# --- exception workbench ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One queue on the workbench. A new queue (e.g. jeopardy by priority) is one more entry in
+    PANELS with its selector, template and the roles that may see it."""
+
+    key: str
+    title: str
+    roles: tuple[Role, ...]
+    rows: Callable[[HttpRequest], QuerySet]
+    template: str
+    count_key: str = ""
+    actions: tuple[str, ...] = ()
+
+
+def _holds_rows(request: HttpRequest) -> QuerySet:
+    return selectors.active_holds(code=request.GET.get("code", ""), customer=request.GET.get("customer", ""))
+
+
+PANELS: dict[str, Panel] = {
+    p.key: p
+    for p in (
+        Panel(
+            "holds",
+            "Holds",
+            (Role.ORDER_DESK, Role.FINANCE, Role.APPROVER),
+            _holds_rows,
+            "reporting/partials/panel_holds.html",
+            "holds",
+            ("release",),
+        ),
+        Panel(
+            "approvals",
+            "Approval queue",
+            (Role.APPROVER, Role.ORDER_DESK),
+            lambda r: selectors.approval_queue(),
+            "reporting/partials/panel_approvals.html",
+            "approvals",
+            ("approve",),
+        ),
+        Panel(
+            "credit",
+            "Credit review",
+            (Role.FINANCE, Role.ORDER_DESK),
+            lambda r: selectors.active_holds(code=CREDIT_HOLD),
+            "reporting/partials/panel_holds.html",
+            "credit",
+            ("release",),
+        ),
+        Panel(
+            "compliance",
+            "Compliance review",
+            (Role.ADMIN, Role.ORDER_DESK),
+            lambda r: selectors.active_holds(code=COMPLIANCE_HOLD),
+            "reporting/partials/panel_holds.html",
+            "compliance",
+            ("release",),
+        ),
+        Panel(
+            "backorders",
+            "Back-orders",
+            (Role.FULFILLMENT, Role.ORDER_DESK),
+            lambda r: selectors.open_backorders(
+                warehouse=r.GET.get("warehouse", ""), sku=r.GET.get("sku", "").upper()
+            ),
+            "reporting/partials/panel_backorders.html",
+            "backorders",
+        ),
+        Panel(
+            "webhooks",
+            "Failing webhooks",
+            (Role.ADMIN, Role.ORDER_DESK, Role.FULFILLMENT),
+            lambda r: selectors.webhook_problems(),
+            "reporting/partials/panel_webhooks.html",
+            "webhooks",
+        ),
+    )
+}
+
+
+def _visible_panels(request: HttpRequest) -> list[Panel]:
+    return [p for p in PANELS.values() if has_any_role(request, p.roles)]
+
+
+@require_GET
+@role_required(*WORKBENCH_ROLES)
+def workbench(request: HttpRequest, panel: str = "") -> HttpResponse:
+    panels = _visible_panels(request)
+    if not panels:
+        return redirect("ui:dashboard")
+    current = PANELS.get(panel) if panel else panels[0]
+    if current is None:
+        raise Http404("No such panel.")
+    if current not in panels:
+        return forbidden(request, current.roles)
+    rows = paginate(request, current.rows(request), per_page=50)
+    return page(
+        request,
+        "reporting/workbench.html",
+        {
+            "panels": panels,
+            "panel": current,
+            "counts": selectors.exception_counts(),
+            "rows": rows,
+            "hold_codes": HoldCode.objects.filter(active=True).order_by("code"),
+            "by_customer": selectors.exceptions_by_customer(),
+            "by_product": selectors.backorders_by(field="product"),
+            "by_supplier": selectors.backorders_by(field="supplier"),
+            "by_warehouse": selectors.backorders_by(field="warehouse"),
+            "filters": request.GET,
+        },
+    )
+
+
+@require_POST
+@role_required(*WORKBENCH_ROLES)
+def workbench_action(request: HttpRequest, panel: str) -> HttpResponse:
+    """Mass action on the selected rows: each row goes through its own service call (its own
+    transaction), so one refusal does not undo the others; the summary says which failed."""
+    current = PANELS.get(panel)
+    if current is None:
+        raise Http404("No such panel.")
+    if not has_any_role(request, current.roles):
+        return forbidden(request, current.roles)
+    action = request.POST.get("action", "")
+    if action not in current.actions:
+        messages.error(request, "That action is not available here.")
+        return redirect("ui:workbench-panel", panel=panel)
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    reason = request.POST.get("reason", "").strip()
+    if not ids:
+        messages.error(request, "Select at least one row.")
+        return redirect("ui:workbench-panel", panel=panel)
+    actor = Actor.for_user(request.user)
+    done, failed = 0, []
+    for pk in ids:
+        try:
+            if action == "release":
+                hold_release(hold_id=pk, actor=actor, reason=reason)
+            elif action == "approve":
+                order_approve(order_id=pk, actor=actor, reason=reason)
+            done += 1
+        except DomainError as exc:
+            failed.append(f"#{pk}: {error_text(exc)}")
+    verb = {"release": "released", "approve": "approved"}[action]
+    if done:
+        messages.success(request, f"{done} {'row' if done == 1 else 'rows'} {verb}.")
+    if failed:
+        messages.error(request, f"{len(failed)} not {verb}: " + "; ".join(failed[:10]))
+    return redirect(reverse("ui:workbench-panel", kwargs={"panel": panel}))
+
+
+# --- customers -------------------------------------------------------------------------------------
+
+
+@require_GET
+@role_required(*CUSTOMER_READERS)
+def customer_list(request: HttpRequest) -> HttpResponse:
+    rows = paginate(request, selectors.customer_list(filters=request.GET), per_page=25)
+    return page(request, "reporting/customer_list.html", {"rows": rows, "q": request.GET.get("q", "")})
+
+
+@require_GET
+@role_required(*CUSTOMER_READERS)
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = get_object_or_404(Customer.objects.prefetch_related("sites", "contacts"), pk=pk)
+    orders = paginate(request, selectors.customer_sales_history(customer_id=customer.pk), per_page=20)
+    return page(request, "reporting/customer_detail.html", {"customer": customer, "orders": orders})
+
+
+# --- installable web app -----------------------------------------------------------------------------
+
+
+@require_GET
+def manifest(request: HttpRequest) -> JsonResponse:
+    data = {
+        "name": "OMS back office",
+        "short_name": "OMS",
+        "start_url": reverse("ui:dashboard"),
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#f4f6f9",
+        "theme_color": "#1f3a5f",
+        "icons": [
+            {"src": static("img/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+            {"src": static("img/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+            {"src": static("img/icon.svg"), "sizes": "any", "type": "image/svg+xml"},
+        ],
+    }
+    response = JsonResponse(data)
+    response["Content-Type"] = "application/manifest+json"
+    return response
+
+
+# --- order search ----------------------------------------------------------------------------------
+
+ORDER_SORTS = {
+    "number": "number",
+    "created": "created_at",
+    "customer": "customer__name",
+    "channel": "channel__code",
+    "status": "status",
+    "total": "total",
+}
+ORDER_FILTERS = ("q", "status", "channel", "customer", "sku", "created_from", "created_to", "hold")
+
+
+def _order_rows(request: HttpRequest) -> tuple[OrderSearchForm, QuerySet, str]:
+    form = OrderSearchForm(request.GET or None)
+    filters: dict = {}
+    if form.is_bound and form.is_valid():
+        filters = {k: v for k, v in form.cleaned_data.items() if v}
+    sort, order_by = sort_param(request, ORDER_SORTS, "-created")
+    qs = selectors.order_search(viewer=request.user, filters=filters).order_by(order_by, "-id")
+    return form, qs, sort
+
+
+@require_GET
+@role_required(*ORDER_READERS)
+def order_list(request: HttpRequest) -> HttpResponse:
+    form, qs, sort = _order_rows(request)
+    rows = paginate(request, qs, per_page=25)
+    params = request.GET.copy()
+    params.pop("page", None)
+    sort_params = params.copy()
+    sort_params.pop("sort", None)
+    return page(
+        request,
+        "reporting/order_list.html",
+        {
+            "form": form,
+            "rows": rows,
+            "sort": sort,
+            "querystring": params.urlencode(),
+            "sort_querystring": sort_params.urlencode(),
+            "saved": SavedSearch.objects.filter(user=request.user, screen="orders"),
+            "columns": [
+                ("number", "Order"),
+                ("created", "Created"),
+                ("customer", "Customer"),
+                ("channel", "Channel"),
+                ("status", "Status"),
+                ("total", "Total"),
+            ],
+        },
+    )
+
+
+@require_GET
+@role_required(*ORDER_READERS)
+def order_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The current search as CSV, streamed row by row from a server-side cursor."""
+    _, qs, _ = _order_rows(request)
+    rows = (
+        qs.prefetch_related(None)
+        .values_list(
+            "number",
+            "revision",
+            "created_at",
+            "channel__code",
+            "source_order_id",
+            "customer__account_number",
+            "customer__name",
+            "customer_po",
+            "status",
+            "currency",
+            "total",
+        )
+        .iterator(chunk_size=2000)
+    )
+    header = ["number", "revision", "created_at", "channel", "source_order_id", "customer_account",
+              "customer_name", "customer_po", "status", "currency", "total"]  # fmt: skip
+    return csv_stream(
+        f"orders-{timezone.localdate().isoformat()}.csv",
+        header,
+        ((*r[:2], r[2].isoformat(), *r[3:]) for r in rows),
+    )
+
+
+@require_POST
+@role_required(*ORDER_READERS)
+def saved_search_create(request: HttpRequest) -> HttpResponse:
+    try:
+        saved = saved_search_save(
+            user=request.user,
+            screen="orders",
+            name=request.POST.get("name", ""),
+            params={k: request.POST.get(k, "") for k in (*ORDER_FILTERS, "sort")},
+        )
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+        return redirect("ui:order-list")
+    messages.success(request, f"Saved search “{saved.name}”.")
+    return redirect(f"{reverse('ui:order-list')}?{saved.query}")
+
+
+@require_POST
+@role_required(*ORDER_READERS)
+def saved_search_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    saved_search_delete(user=request.user, saved_search_id=pk)
+    messages.success(request, "Saved search deleted.")
+    return redirect("ui:order-list")
