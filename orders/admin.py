@@ -26,6 +26,7 @@ from .models import (
     RestrictedParty,
     SalesOrder,
 )
+from .services import compliance_holds_recheck
 
 
 @admin.register(HoldCode)
@@ -34,16 +35,24 @@ class HoldCodeAdmin(admin.ModelAdmin):
     list_filter = ["stops", "is_system", "active"]
 
 
+@admin.action(description="Screen orders on compliance hold again (release cleared holds)")
+def rescreen_held_orders(modeladmin, request, queryset):
+    released = compliance_holds_recheck()
+    messages.info(request, f"{len(released)} compliance hold(s) released.")
+
+
 @admin.register(RestrictedParty)
 class RestrictedPartyAdmin(admin.ModelAdmin):
     list_display = ["name", "country", "source", "active"]
     search_fields = ["name", "normalized_name"]
     list_filter = ["active", "country"]
+    actions = [rescreen_held_orders]
 
 
 @admin.register(EmbargoedCountry)
 class EmbargoedCountryAdmin(admin.ModelAdmin):
     list_display = ["country", "policy", "active"]
+    actions = [rescreen_held_orders]
 
 
 @admin.register(ApprovalRule)

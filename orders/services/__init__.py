@@ -1,7 +1,7 @@
 """Every write to orders, split by use case; import from here."""
 
 from .capture import ComplianceRejected, SubmitResult, order_submit
-from .holds import credit_holds_recheck, hold_apply, hold_release, system_hold_code
+from .holds import compliance_holds_recheck, credit_holds_recheck, hold_apply, hold_release, system_hold_code
 from .idempotency import (
     Claim,
     idempotency_abandon,
@@ -16,6 +16,7 @@ __all__ = [
     "Claim",
     "ComplianceRejected",
     "SubmitResult",
+    "compliance_holds_recheck",
     "credit_holds_recheck",
     "hold_apply",
     "hold_release",

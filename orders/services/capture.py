@@ -351,6 +351,12 @@ def _screen(customer: Customer, addresses: list[dict | None], party_policy: str)
     return result
 
 
+def screen_order(order: SalesOrder, party_policy: str) -> ScreeningResult:
+    """Screen a stored order again (its customer and address snapshots)."""
+    lines = list(order.lines.exclude(ship_to=None).values_list("ship_to", flat=True))
+    return _screen(order.customer, [order.bill_to, order.ship_to, *lines], party_policy)
+
+
 def _credit_check(customer: Customer, total: Decimal, currency: str, plan: _Plan) -> None:
     """Exposure plus this order over the limit, in the credit currency (dated rate) -> credit hold."""
     position = credit_position(customer_id=customer.pk)

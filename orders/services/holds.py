@@ -133,3 +133,29 @@ def credit_holds_recheck(*, customer_id: int) -> list[OrderHold]:
                 )
             )
     return released
+
+
+def compliance_holds_recheck() -> list[OrderHold]:
+    """Screen the orders on a system compliance hold again (after a list entry was corrected or
+    lifted) and release the holds whose cause has cleared."""
+    from ..models import ChannelOrderPolicy
+    from .capture import screen_order
+
+    released = []
+    holds = (
+        OrderHold.objects.select_related("order__customer", "order__channel", "hold_code")
+        .filter(hold_code__code=COMPLIANCE_HOLD, released_at__isnull=True, order__is_current=True)
+        .order_by("order_id")
+    )
+    policies = dict(ChannelOrderPolicy.objects.values_list("channel_id", "restricted_party_policy"))
+    for hold in holds:
+        result = screen_order(hold.order, policies.get(hold.order.channel_id, "hold"))
+        if not result.hit:
+            released.append(
+                hold_release(
+                    hold_id=hold.pk,
+                    actor=Actor.system(),
+                    reason="Screened again: no restricted party or embargo.",
+                )
+            )
+    return released

@@ -128,3 +128,19 @@ def test_a_new_customer_rule_sends_a_first_consumer_order_to_approval(client, wo
     ApprovalRuleFactory(name="First order", kind="new_customer", threshold=None, threshold_currency="")
     body = order_body(customer={"email": "new@mail.example", "name": "New"}, ship_to=ADDRESS)
     assert api_post(client, "/api/v1/orders", body, key=world.web.key).json()["status"] == "pending_approval"
+
+
+def test_the_system_releases_a_compliance_hold_once_the_cause_clears(client, world):
+    from orders.services import compliance_holds_recheck
+
+    party = RestrictedPartyFactory(name="Blocked Trading Co")
+    data = api_post(client, "/api/v1/orders", order_body(ship_to={**ADDRESS, "name": "Blocked Trading Co"}),
+                    key=world.web.key).json()  # fmt: skip
+    assert compliance_holds_recheck() == []  # still listed: the hold stays
+    party.active = False
+    party.save()
+    (released,) = compliance_holds_recheck()
+    assert released.order.number == data["number"] and released.released_by == "system"
+    assert OrderEvent.objects.filter(
+        order__number=data["number"], kind="hold_released", actor="system"
+    ).exists()
