@@ -12,7 +12,7 @@ import pytest
 # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run beside one.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from tests.ui.world import PASSWORD, build_ui_world  # noqa: E402
+from tests.ui.world import PASSWORD, build_ui_world
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
