@@ -1,5 +1,6 @@
 """Reads for orders. Scoping lives in one place (`orders_visible_to`): a channel key sees only its
-channel's orders, staff see all, anyone else nothing (so another channel's order is a 404)."""
+channel's orders, staff with a role that views orders see all, anyone else nothing (so another
+channel's order is a 404)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def orders_visible_to(viewer) -> QuerySet[SalesOrder]:
     channel = getattr(viewer, "channel", None)
     if channel is not None:
         return qs.filter(channel=channel)
-    if getattr(viewer, "is_staff", False) or getattr(viewer, "is_superuser", False):
+    # Staff see every channel's orders when one of their roles lets them view orders.
+    if getattr(viewer, "is_staff", False) and viewer.has_perm("orders.view_salesorder"):
         return qs
     return qs.none()
 

@@ -76,3 +76,23 @@ def test_the_order_list_costs_the_same_queries_for_3_or_30_orders(
 def test_anyone_else_sees_no_orders(client, world):
     api_post(client, "/api/v1/orders", order_body(), key=world.web.key)
     assert list(order_list(viewer=AnonymousUser(), filters={})) == []
+
+
+def test_staff_see_orders_only_through_a_role_and_partners_are_refused(client, world):
+    from partners.models import Partner
+    from partners.services import partner_credential_issue
+
+    from .conftest import api_get
+    from .helpers_staff import staff
+
+    number = api_post(client, "/api/v1/orders", order_body(), key=world.web.key).json()["number"]
+    client.force_login(staff("norole"))
+    assert client.get(f"/api/v1/orders/{number}").status_code == 404
+    client.force_login(staff("desk", "order_desk"))
+    assert client.get(f"/api/v1/orders/{number}").json()["number"] == number
+    no_channel = api_post(client, "/api/v1/orders", order_body("S-2"))
+    assert no_channel.status_code == 400 and "channel" in no_channel.json()["fields"]
+    client.logout()
+    partner = Partner.objects.create(code="3pl", name="3PL", type="3pl")
+    cred = partner_credential_issue(partner=partner).raw_key
+    assert api_get(client, f"/api/v1/orders/{number}", key=cred).status_code == 403
