@@ -191,6 +191,11 @@ SPECTACULAR_SETTINGS = {
         "OrderLineStatusEnum": "orders.states.LineStatus",
         "DemandClassEnum": "customers.models.DemandClass",
         "OrderManualAdjustmentKindEnum": "orders.api.serializers.MANUAL_ADJUSTMENT_KINDS",
+        "FulfillmentLineStatusEnum": "fulfillment.states.FulfillmentLineStatus",
+        "ProcessStatusEnum": "fulfillment.states.ProcessStatus",
+        "StepStatusEnum": "fulfillment.states.StepStatus",
+        "ShipmentStatusEnum": "fulfillment.states.ShipmentStatus",
+        "ShipmentUpdateStatusEnum": "fulfillment.api.serializers.SHIPMENT_UPDATE_STATUSES",
     },
 }
 

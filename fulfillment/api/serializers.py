@@ -36,9 +36,15 @@ class ShipmentAdviceOutputSerializer(serializers.Serializer):
     lines = ShipmentAdviceLineOutputSerializer(many=True)
 
 
+SHIPMENT_UPDATE_STATUSES = [
+    (ShipmentStatus.DELIVERED.value, ShipmentStatus.DELIVERED.label),
+    (ShipmentStatus.EXCEPTION.value, ShipmentStatus.EXCEPTION.label),
+]
+
+
 class ShipmentStatusInputSerializer(serializers.Serializer):
     shipment = serializers.CharField(max_length=30)
-    status = serializers.ChoiceField(choices=[ShipmentStatus.DELIVERED, ShipmentStatus.EXCEPTION])
+    status = serializers.ChoiceField(choices=SHIPMENT_UPDATE_STATUSES)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 

@@ -127,7 +127,7 @@ def test_status_changes_reach_the_channel_webhook_signed_retried_and_once(fworld
 
     topics = [json.loads(body)["topic"] for _, body, status in receiver.received if status == 200]
     assert len(topics) == len(
-        set(json.loads(b)["id"] for _, b, s in receiver.received if s == 200)
+        {json.loads(b)["id"] for _, b, s in receiver.received if s == 200}
     )  # no duplicates
     for wanted in (
         "order.submitted",
