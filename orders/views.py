@@ -74,6 +74,8 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
         .select_related("line", "order")
         .order_by("created_at", "id")
     )
+    for event in events:
+        event.change_text = _change_text(event.before, event.after)
     revisions = list(
         orders_visible_to(request.user)
         .filter(number=order.number)
@@ -108,6 +110,20 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
             "billing": None,
         },
     )
+
+
+def _facts(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(
+            f"{k.replace('_', ' ')} {v}" for k, v in value.items() if v not in (None, "", [], {})
+        )
+    return "" if value in (None, "", [], {}) else str(value)
+
+
+def _change_text(before: Any, after: Any) -> str:
+    """An event's before/after as one readable line ("status pending_approval → status open")."""
+    left, right = _facts(before), _facts(after)
+    return f"{left} → {right}" if left and right else left or right
 
 
 _APPROVAL_KINDS = {EventKind.APPROVAL_REQUESTED, EventKind.APPROVED, EventKind.REJECTED}

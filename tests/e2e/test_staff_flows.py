@@ -43,7 +43,7 @@ def test_enter_order_with_two_lines_then_find_it_and_see_its_timeline(seeded, de
     expect(quote).to_contain_text("250.00 USD")
     expect(quote.locator(".quote-line")).to_have_count(2)
     expect(quote).to_contain_text("wh-east")
-    shot(page, "order-entry-desktop")
+    shot(page, "order-entry-filled-desktop")
     assert SalesOrder.objects.filter(source_order_id__startswith="UI-").count() == 0
 
     page.get_by_role("button", name="Submit order").click()
@@ -57,12 +57,12 @@ def test_enter_order_with_two_lines_then_find_it_and_see_its_timeline(seeded, de
     page.get_by_role("button", name="Search", exact=True).click()
     rows = page.locator("table tbody tr")
     expect(rows).to_have_count(1)
-    shot(page, "order-search-desktop")
+    shot(page, "order-search-result-desktop")
     rows.get_by_role("link", name=order.number).click()
     timeline = page.locator("#timeline")
     expect(timeline).to_contain_text("Submitted")
     expect(timeline).to_contain_text("user:desk")
-    shot(page, "order-detail-desktop")
+    shot(page, "order-submitted-desktop")
 
 
 def test_release_a_hold_from_the_workbench(seeded, desktop):
@@ -71,7 +71,7 @@ def test_release_a_hold_from_the_workbench(seeded, desktop):
     page.goto(f"{base}/workbench/holds/")
     page.get_by_label(f"Select hold manual on {seeded.held_order.number}").check()
     page.get_by_label("Release reason").fill("Address confirmed by phone")
-    shot(page, "workbench-desktop")
+    shot(page, "workbench-holds-desktop")
     page.get_by_role("button", name="Release selected").click()
     expect(page.get_by_text("1 row released.")).to_be_visible()
     hold = OrderHold.objects.get(pk=seeded.hold.pk)
@@ -116,11 +116,11 @@ def test_phone_order_entry_and_approval_without_sideways_scrolling(seeded, phone
     page.locator("#lines-0-quantity").dispatch_event("change")
     expect(page.locator("#quote")).to_contain_text("100.00 USD")
     assert horizontal_overflow(page) <= 0
-    shot(page, "order-entry-phone")
+    shot(page, "order-entry-filled-phone")
     page.get_by_role("button", name="Submit order").click()
     expect(page.get_by_text(re.compile(r"Order SO-\d+ was submitted"))).to_be_visible()
     assert horizontal_overflow(page) <= 0
-    shot(page, "order-detail-phone")
+    shot(page, "order-submitted-phone")
 
     approver_context = browser.new_context(viewport={"width": 390, "height": 844})
     try:
