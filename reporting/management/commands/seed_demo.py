@@ -188,7 +188,15 @@ class Command(BaseCommand):
             products = self._catalog()
             self._customers()
             self._stock(products, warehouses)
+            self._fulfillment()
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
+
+    def _fulfillment(self) -> None:
+        """The three standard orchestration processes and their assignment rules (idempotent)."""
+        from fulfillment.seeding import processes_seed
+
+        made = processes_seed()
+        self.stdout.write(f"  {'fulfillment processes':<22} {', '.join(str(d) for d in made.values())}")
 
     # --- helpers -----------------------------------------------------------------------------
 
