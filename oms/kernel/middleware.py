@@ -67,3 +67,21 @@ class DatabaseUnavailableMiddleware:
             log.error("database unavailable: %s", exception)
             return database_unavailable_response()
         return None
+
+
+class ApiNotFoundMiddleware:
+    """An /api/ URL that matches no route answers 404 in the error envelope, not an HTML page
+    (a client that put a bad value in a path segment must still get JSON it can parse)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and request.path.startswith("/api/")
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            return JsonResponse({"code": "not_found", "message": "Not found.", "fields": {}}, status=404)
+        return response
