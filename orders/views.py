@@ -105,9 +105,6 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
             "can_hold": can_write,
             "can_decide": is_approver and order.status == OrderStatus.PENDING_APPROVAL,
             "approval_events": [e for e in events if e.kind in _APPROVAL_KINDS],
-            # Fulfillment and billing panels appear once those apps expose their selectors.
-            "fulfillment": None,
-            "billing": None,
         },
     )
 

@@ -10,11 +10,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from billing.models import Invoice, InvoiceLine
 from customers.models import Customer
+from fulfillment.models import Shipment, ShipmentLine, StepInstance
+from fulfillment.selectors import order_fulfillment, steps_needing_attention
 from inventory.models import Demand, PurchaseOrder, StockPosition
 from inventory.selectors import low_stock_positions
 from inventory.states import DemandStatus
@@ -80,6 +83,7 @@ def exception_counts() -> dict[str, int]:
         "approvals": SalesOrder.objects.filter(is_current=True, status=OrderStatus.PENDING_APPROVAL).count(),
         "backorders": Demand.objects.filter(status=DemandStatus.OPEN).count(),
         "webhooks": webhook_problems().count(),
+        "steps": steps_needing_attention().count(),
     }
 
 
@@ -220,4 +224,43 @@ def order_search(*, viewer, filters: Mapping[str, Any]) -> QuerySet[SalesOrder]:
         active_hold_count=Coalesce(
             Subquery(active_holds_.order_by().values("order_id").annotate(n=Count("id")).values("n")[:1]), 0
         )
+    )
+
+
+# --- fulfillment and billing of one order (read on the order detail page) -------------------------
+
+
+@dataclass(frozen=True)
+class OrderExecution:
+    lines: list[Any]  # fulfillment lines with their process plan and shipment lines
+    shipments: list[Any]
+    invoices: list[Any]
+
+
+def order_execution(*, viewer, number: str) -> OrderExecution:
+    """Fulfillment lines (process steps planned vs actual), shipments with tracking and invoices,
+    in a fixed number of queries. Scoped like the order (fulfillment's selector checks)."""
+    lines = order_fulfillment(viewer=viewer, number=number)
+    shipments = list(
+        Shipment.objects.filter(order_number=number)
+        .select_related("warehouse")
+        .prefetch_related(
+            Prefetch("lines", queryset=ShipmentLine.objects.select_related("fulfillment_line__product"))
+        )
+        .order_by("requested_at", "pk")
+    )
+    invoices = list(
+        Invoice.objects.filter(order_number=number)
+        .prefetch_related(
+            Prefetch("lines", queryset=InvoiceLine.objects.select_related("order_line__product"))
+        )
+        .order_by("created_at", "pk")
+    )
+    return OrderExecution(lines=lines, shipments=shipments, invoices=invoices)
+
+
+def failed_steps() -> QuerySet[StepInstance]:
+    """Parked steps (failed after their retries) waiting for a person: retry or skip."""
+    return steps_needing_attention().select_related(
+        "process__fulfillment_line__product", "process__fulfillment_line__warehouse"
     )

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from customers.models import Customer
+from fulfillment.services import step_retry
 from oms.kernel.exceptions import DomainError
 from oms.kernel.roles import Role
 from oms.kernel.web import (
@@ -182,6 +183,15 @@ PANELS: dict[str, Panel] = {
             "backorders",
         ),
         Panel(
+            "steps",
+            "Failed steps",
+            (Role.FULFILLMENT,),
+            lambda r: selectors.failed_steps(),
+            "reporting/partials/panel_steps.html",
+            "steps",
+            ("retry",),
+        ),
+        Panel(
             "webhooks",
             "Failing webhooks",
             (Role.ADMIN, Role.ORDER_DESK, Role.FULFILLMENT),
@@ -254,10 +264,12 @@ def workbench_action(request: HttpRequest, panel: str) -> HttpResponse:
                 hold_release(hold_id=pk, actor=actor, reason=reason)
             elif action == "approve":
                 order_approve(order_id=pk, actor=actor, reason=reason)
+            elif action == "retry":
+                step_retry(step_id=pk, actor=actor.label)
             done += 1
         except DomainError as exc:
             failed.append(f"#{pk}: {error_text(exc)}")
-    verb = {"release": "released", "approve": "approved"}[action]
+    verb = {"release": "released", "approve": "approved", "retry": "sent to retry"}[action]
     if done:
         messages.success(request, f"{done} {'row' if done == 1 else 'rows'} {verb}.")
     if failed:
@@ -415,3 +427,38 @@ def saved_search_remove(request: HttpRequest, pk: int) -> HttpResponse:
     saved_search_delete(user=request.user, saved_search_id=pk)
     messages.success(request, "Saved search deleted.")
     return redirect("ui:order-list")
+
+
+# --- fulfillment and billing of one order ----------------------------------------------------------
+
+
+@require_GET
+@role_required(*ORDER_READERS)
+def order_execution(request: HttpRequest, number: str) -> HttpResponse:
+    """The order detail's fulfillment, shipment and invoice panels (loaded by htmx: orders sits
+    below fulfillment and billing, so their reads are joined here, in the reporting layer)."""
+    try:
+        execution = selectors.order_execution(viewer=request.user, number=number)
+    except DomainError as exc:
+        raise Http404(exc.message) from exc
+    return page(
+        request,
+        "reporting/partials/order_execution.html",
+        {
+            "execution": execution,
+            "number": number,
+            "can_retry": has_any_role(request, (Role.FULFILLMENT,)),
+        },
+    )
+
+
+@require_POST
+@role_required(Role.FULFILLMENT)
+def order_step_retry(request: HttpRequest, number: str, step_id: int) -> HttpResponse:
+    try:
+        step_retry(step_id=step_id, actor=Actor.for_user(request.user).label)
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+    else:
+        messages.success(request, "The step will run again.")
+    return redirect("orders:detail", number=number)

@@ -21,6 +21,7 @@ LIST_PAGES = {
     "/workbench/credit/": 16,
     "/workbench/backorders/": 16,
     "/workbench/webhooks/": 16,
+    "/workbench/steps/": 16,
     "/customers/": 8,
     "/inventory/": 10,
     "/inventory/movements/": 8,
