@@ -72,10 +72,8 @@ def _slice(line: OrderLine, quantity: Decimal, currency: str) -> dict[str, Decim
         k: _portion(v, after, line.quantity, currency) - _portion(v, before, line.quantity, currency)
         for k, v in parts.items()
     }
-    total = Decimal(b.get("total", line.line_total))
-    out["total"] = _portion(total, after, line.quantity, currency) - _portion(
-        total, before, line.quantity, currency
-    )
+    # The stored total is net + shipping + tax, so the parts' sum telescopes to it as well.
+    out["total"] = out["net"] + out["shipping"] + out["tax"]
     return out
 
 

@@ -4,6 +4,8 @@ cancellation is applied after the submission it follows (per-subscriber publish 
 
 from __future__ import annotations
 
+from django.db.models import Q
+
 from oms.kernel import events
 from orders.models import OrderLine
 
@@ -39,16 +41,22 @@ def orchestrate(event: events.Event) -> None:
 
 @events.subscriber("fulfillment.receipts", topics=["stock.received"])
 def receipts(event: events.Event) -> None:
-    """A receipt reserved back-ordered fulfillment lines: wake their WAIT_FOR_RECEIPT steps."""
+    """Stock arrived: wake the WAIT_FOR_RECEIPT steps whose back-order it reserved, and the
+    SCHEDULE/RESERVE steps of back-ordered lines of that product (they re-check availability)."""
+    p = event.payload
     ids = [
         int(r["demand_id"])
-        for r in event.payload.get("reserved_backorders", [])
+        for r in p.get("reserved_backorders", [])
         if r.get("demand_type") == "fulfillment_line"
     ]
-    waiting = StepInstance.objects.filter(
-        process__fulfillment_line_id__in=ids, status=StepStatus.WAITING, task_type=TaskType.WAIT_FOR_RECEIPT
-    ).values_list("process__fulfillment_line_id", flat=True)
-    for line_id in waiting:
+    waiting = StepInstance.objects.filter(status=StepStatus.WAITING, awaited_event="stock.received").filter(
+        Q(task_type=TaskType.WAIT_FOR_RECEIPT, process__fulfillment_line_id__in=ids)
+        | Q(
+            task_type__in=[TaskType.SCHEDULE, TaskType.RESERVE],
+            process__fulfillment_line__product_id=p.get("product_id"),
+        )
+    )
+    for line_id in waiting.values_list("process__fulfillment_line_id", flat=True):
         step_signal(line_id=line_id, event="stock.received")
 
 

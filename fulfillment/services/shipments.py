@@ -27,7 +27,7 @@ from orders.services.fulfillment_updates import line_fulfillment_progress
 from partners.models import Partner
 
 from ..audit import fevent, fl_set_status
-from ..models import FulfillmentLine, Shipment, ShipmentAdvice, ShipmentLine
+from ..models import FulfillmentLine, ProcessInstance, Shipment, ShipmentAdvice, ShipmentLine
 from ..states import (
     SHIPMENT_TRANSITIONS,
     FulfillmentLineStatus,
@@ -153,6 +153,9 @@ def shipment_advice_record(
     shipped_lines = []
     for fl_id, qty in sorted(wanted.items()):
         sl = requested[fl_id]
+        # The engine's lock order (process, then line): a worker on the same process waits here
+        # instead of deadlocking with us.
+        ProcessInstance.objects.select_for_update().filter(fulfillment_line_id=fl_id).first()
         line = (
             FulfillmentLine.objects.select_for_update()
             .select_related("order", "order__channel", "order_line")
