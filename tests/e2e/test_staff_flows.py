@@ -12,7 +12,7 @@ from orders.states import OrderStatus
 
 from .conftest import horizontal_overflow, shot, sign_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.integration]
+pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.xdist_group("browser")]
 
 
 def _pick(page, field_label: str, typed: str, option: str) -> None:
