@@ -78,8 +78,11 @@ check: install ## migrations in sync, deploy checks, OpenAPI schema valid
 schema: install ## write the OpenAPI schema to docs/openapi.yaml
 	$(PY) manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml
 
-bench: install ## run the benchmarks (prints a table and bench/results.json)
-	$(PY) bench/run.py
+# BENCH="capture outbox" runs only those (names without the bench_ prefix); docs/performance.md
+# explains the figures and their knobs (BENCH_CAPTURE_SECONDS, BENCH_CAPTURE_RUNS, ...).
+BENCH ?=
+bench: install ## run the benchmarks (prints a table and bench/results.json); BENCH=capture for one
+	$(PY) bench/run.py $(BENCH)
 
 compose-config: ## validate docker-compose.yml (no Docker engine needed)
 	docker-compose config -q
