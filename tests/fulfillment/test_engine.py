@@ -207,3 +207,24 @@ def test_versions_and_assignment_pick_the_latest_published_definition(fworld):
         )
     )
     assert codes == {"1": "drop-ship", "2": SHIP_FROM_WAREHOUSE}
+
+
+def test_an_order_waiting_for_approval_starts_fulfillment_when_approved(fworld):
+    from django.contrib.auth.models import Group
+
+    from oms.kernel.roles import Role, role_sync
+    from orders.services import order_approve
+    from tests.factories.orders import ApprovalRuleFactory
+
+    ApprovalRuleFactory(threshold="100", threshold_currency="USD")
+    number = submit(Client(), fworld, order_body(lines=[_line("2")]))["number"]
+    settle()
+    order = SalesOrder.objects.get(number=number, is_current=True)
+    assert order.status == "pending_approval"
+    assert not FulfillmentLine.objects.filter(order_number=number).exists()
+    role_sync()
+    approver = get_user_model().objects.create_user("boss", password="x", is_staff=True)
+    approver.groups.add(Group.objects.get(name=Role.APPROVER.label))
+    order_approve(order_id=order.pk, actor=Actor.for_user(approver), reason="ok")
+    settle()
+    assert FulfillmentLine.objects.get(order_number=number).status == FLS.RESERVED
