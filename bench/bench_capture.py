@@ -5,13 +5,16 @@ generator on loopback posts 4-line orders with unique Idempotency-Keys through t
 (API key auth, validation, pricing, checks, reservation at capture, idempotency record, audit event,
 outbox row) at 1, 8 and 32 clients. In the same run, the same rows are written by
 (a) a minimal Django view (bench/minimal_urls.py: ORM, same middleware, nothing else) and
-(b) raw SQL through psycopg2 (one transaction per order, INSERT ... SELECT from the template rows).
+(b) raw SQL through psycopg2 (INSERT ... SELECT from the template rows, three commits per order
+like the API).
 Figures are medians over BENCH_CAPTURE_RUNS rounds of BENCH_CAPTURE_SECONDS per level; the three
 paths are interleaved within each round so drift hits them alike.
 
-Hot SKU: every order reserves one unit of the same SKU (plus three others) until its stock runs
-out; afterwards reserved == on_hand == the units in active reservations (no oversell), and the
-database's deadlock counter did not move.
+Hot SKU: every order reserves one unit of the same SKU (plus three others), at 8 and 32 clients:
+orders/s and p99 with every capture queueing on one stock row; then a sell-out: BENCH_SELLOUT_STOCK
+units and 32 clients, after which exactly that many units are reserved (reserved == on hand ==
+active reservations == lines not back-ordered: no oversell, nothing lost) and the rest of the
+demand is back-ordered. PostgreSQL's deadlock counter for the database must not move.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ SECONDS = float(os.environ.get("BENCH_CAPTURE_SECONDS", "6"))
 RUNS = int(os.environ.get("BENCH_CAPTURE_RUNS", "3"))
 LEVELS = [int(x) for x in os.environ.get("BENCH_CAPTURE_CLIENTS", "1,8,32").split(",")]
 WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", str(2 * (os.cpu_count() or 1) + 1)))
-HOT_STOCK = int(os.environ.get("BENCH_HOT_STOCK", "1500"))
+HOT_STOCK = int(os.environ.get("BENCH_HOT_STOCK", "100000"))
+SELLOUT_STOCK = int(os.environ.get("BENCH_SELLOUT_STOCK", "50"))
 
 
 class Server:
@@ -262,6 +266,7 @@ def run() -> dict:
 
     from customers.models import Customer
     from inventory.models import Reservation, ReservationStatus, StockPosition
+    from orders.models import OrderLine
     from tests.support.services import RedisServer
 
     world = world_build()
@@ -397,6 +402,44 @@ def run() -> dict:
                 "reserved": int(position.reserved),
                 "on_hand": int(position.on_hand),
             }
+        # Sell-out: SELLOUT_STOCK units, 32 clients; exactly that many are reserved, the rest of
+        # the demand is back-ordered (the channel's shortage policy), never oversold.
+        sku = hot_sku_create(sku=f"OUT-{uuid.uuid4().hex[:8].upper()}", stock=SELLOUT_STOCK)
+
+        def sellout_lines(sku: str = sku) -> list[str]:
+            return [sku, *random.sample(world.skus, 3)]
+
+        ok = errors = 0
+        for _ in range(60):  # until sold out and some demand is back-ordered (at most ~2 minutes)
+            result = closed_loop(
+                host=host,
+                port=port,
+                path="/api/v1/orders",
+                clients=32,
+                seconds=2,
+                make_request=capture_request(sellout_lines),
+            )
+            ok, errors = ok + result.ok, errors + result.errors
+            if OrderLine.objects.filter(product__sku=sku, backordered_quantity__gt=0).exists():
+                break
+        position = StockPosition.objects.get(product__sku=sku)
+        held = sum(
+            Reservation.objects.filter(position=position, status=ReservationStatus.ACTIVE).values_list(
+                "quantity", flat=True
+            )
+        )
+        reserved_lines = OrderLine.objects.filter(product__sku=sku, backordered_quantity=0).count()
+        backordered = OrderLine.objects.filter(product__sku=sku, backordered_quantity__gt=0).count()
+        assert position.reserved == position.on_hand == held == reserved_lines == SELLOUT_STOCK, (
+            f"sell-out of {sku}: reserved {position.reserved}, on hand {position.on_hand}, "
+            f"reservations {held}, reserved lines {reserved_lines}"
+        )
+        sellout = {
+            "orders": ok,
+            "reserved": int(position.reserved),
+            "backordered_lines": backordered,
+            "non_2xx": errors,
+        }
         with connection.cursor() as cur:
             cur.execute("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
             deadlocks = cur.fetchone()[0] - deadlocks_before
@@ -422,12 +465,22 @@ def run() -> dict:
         figures[f"hot SKU @{clients}: p99 ms"] = h["p99_ms"]
         figures[f"hot SKU @{clients}: reserved/on hand"] = f"{h['reserved']}/{h['on_hand']}"
         figures[f"hot SKU @{clients}: non-2xx"] = h["errors"]
-    figures["hot SKU: deadlocks"] = deadlocks
+    figures["sell-out @32: reserved / stock / back-ordered"] = (
+        f"{sellout['reserved']}/{SELLOUT_STOCK}/{sellout['backordered_lines']}"
+    )
+    figures["sell-out @32: non-2xx"] = sellout["non_2xx"]
+    figures["hot SKU + sell-out: deadlocks"] = deadlocks
     return {
         "name": "capture",
         "figures": figures,
         "unit": {},
-        "detail": {"paths": summary, "hot": hot, "web_workers": WORKERS, "seconds_per_level": SECONDS},
+        "detail": {
+            "paths": summary,
+            "hot": hot,
+            "sellout": sellout,
+            "web_workers": WORKERS,
+            "seconds_per_level": SECONDS,
+        },
         "notes": f"gunicorn {WORKERS} sync workers; 4-line orders; median of {RUNS} rounds x {SECONDS:g}s"
         " per level; the load generator runs on the same cores",
     }
