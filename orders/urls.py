@@ -6,6 +6,7 @@ app_name = "orders"
 
 urlpatterns = [
     path("new/", views.order_entry, name="entry"),
+    path("new/drafts/<str:source>/delete", views.draft_delete, name="draft-delete"),
     path("new/line", views.entry_line, name="entry-line"),
     path("new/quote", views.entry_quote, name="entry-quote"),
     path("new/customers", views.customer_search, name="customer-search"),

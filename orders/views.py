@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from catalog.models import Product
@@ -30,6 +31,7 @@ from .forms import (
     ADJUSTMENT_KINDS,
     HoldApplyForm,
     OrderHeaderForm,
+    OrderLineForm,
     ReasonForm,
     line_forms,
     line_indexes,
@@ -302,6 +304,32 @@ def _field_errors(
 @require_http_methods(["GET", "POST"])
 @role_required(*ORDER_WRITERS)
 def order_entry(request: HttpRequest) -> HttpResponse:
+    drafts = request.session.get(DRAFTS_KEY, {})
+    if request.method == "GET" and request.GET.get("draft") in drafts:
+        # Unbound forms with the saved values: a half-finished draft shows no errors until submitted.
+        data = {k: v[-1] for k, v in drafts[request.GET["draft"]]["data"].items() if v}
+        header = OrderHeaderForm(initial=data)
+        indexes = line_indexes_filled(data)
+        lines = [
+            OrderLineForm(
+                prefix=f"lines-{i}",
+                initial={f: data.get(f"lines-{i}-{f}") for f in OrderLineForm.base_fields},
+            )
+            for i in indexes
+        ]
+        rows = list(zip(indexes, lines, [{} for _ in lines], strict=True))
+        return page(
+            request,
+            "orders/entry.html",
+            {
+                "header": header,
+                "rows": rows or [(0, None, {})],
+                "adjustment_kinds": ADJUSTMENT_KINDS,
+                "drafts": _draft_list(drafts),
+            },
+        )
+    if request.method == "POST" and "save_draft" in request.POST:
+        return _draft_save(request, drafts)
     if request.method == "GET":
         channel = _default_channel()
         header = OrderHeaderForm(
@@ -314,7 +342,12 @@ def order_entry(request: HttpRequest) -> HttpResponse:
         return page(
             request,
             "orders/entry.html",
-            {"header": header, "rows": [(0, None, {})], "adjustment_kinds": ADJUSTMENT_KINDS},
+            {
+                "header": header,
+                "rows": [(0, None, {})],
+                "adjustment_kinds": ADJUSTMENT_KINDS,
+                "drafts": _draft_list(drafts),
+            },
         )
 
     header = OrderHeaderForm(request.POST)
@@ -349,6 +382,8 @@ def order_entry(request: HttpRequest) -> HttpResponse:
             messages.error(request, exc.message)
         else:
             order = result.order
+            if drafts.pop(header.cleaned_data["source_order_id"], None) is not None:
+                request.session[DRAFTS_KEY] = drafts
             note = {
                 OrderStatus.PENDING_APPROVAL: " It is waiting for approval.",
             }.get(order.status, "")
@@ -366,6 +401,50 @@ def order_entry(request: HttpRequest) -> HttpResponse:
         },
         status=status,
     )
+
+
+# Unsubmitted entry forms are kept per person, in their (database-backed) session: the submission
+# pipeline has no draft state, so a draft is only the form, priced and checked when submitted.
+DRAFTS_KEY = "order_entry_drafts"
+MAX_DRAFTS = 20
+
+
+def _draft_list(drafts: dict) -> list[dict]:
+    return sorted(
+        ({"id": key, **{k: v for k, v in d.items() if k != "data"}} for key, d in drafts.items()),
+        key=lambda d: d["saved_at"],
+        reverse=True,
+    )
+
+
+def _draft_save(request: HttpRequest, drafts: dict) -> HttpResponse:
+    source = (request.POST.get("source_order_id") or "").strip()[:64]
+    if not source:
+        messages.error(request, "This form cannot be saved; reload the page.")
+        return redirect("orders:entry")
+    data = {k: v for k, v in request.POST.lists() if k not in {"csrfmiddlewaretoken", "save_draft"}}
+    drafts[source] = {
+        "saved_at": timezone.now().isoformat(timespec="seconds"),
+        "customer": (request.POST.get("customer") or "").strip().upper(),
+        "lines": len(line_indexes_filled(request.POST)),
+        "data": data,
+    }
+    if len(drafts) > MAX_DRAFTS:  # keep the newest
+        for old in sorted(drafts, key=lambda k: drafts[k]["saved_at"])[: len(drafts) - MAX_DRAFTS]:
+            drafts.pop(old)
+    request.session[DRAFTS_KEY] = drafts
+    messages.success(request, "Draft saved. It stays in your drafts until you submit it.")
+    return redirect(f"{reverse('orders:entry')}?draft={source}")
+
+
+@require_POST
+@role_required(*ORDER_WRITERS)
+def draft_delete(request: HttpRequest, source: str) -> HttpResponse:
+    drafts = request.session.get(DRAFTS_KEY, {})
+    if drafts.pop(source, None) is not None:
+        request.session[DRAFTS_KEY] = drafts
+        messages.success(request, "Draft deleted.")
+    return redirect("orders:entry")
 
 
 def line_indexes_filled(data) -> list[int]:

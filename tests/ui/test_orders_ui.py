@@ -190,3 +190,23 @@ def test_product_and_customer_search_match_partially(ui, login):
     client = login(ui.users.desk)
     assert "DRILL-1" in client.get("/orders/new/products?field=x&x=dri").content.decode()
     assert "C-2" in client.get("/orders/new/customers?q=globex").content.decode()
+
+
+def test_save_as_draft_reopen_and_submit(ui, login):
+    client = login(ui.users.desk)
+    data = _entry(client, **{"lines-1-quantity": ""})  # half-finished: the second line has no quantity
+    data["save_draft"] = "1"
+    response = client.post("/orders/new/", data)
+    source = data["source_order_id"]
+    assert response.status_code == 302 and response["Location"].endswith(f"?draft={source}")
+    assert not SalesOrder.objects.filter(source_order_id=source).exists()  # nothing captured
+    page = client.get(f"/orders/new/?draft={source}").content.decode()
+    assert 'value="DRILL-1"' in page and 'value="saw-1"' in page and 'value="C-1"' in page
+    assert "My drafts (1)" in page
+    del data["save_draft"]
+    data["lines-1-quantity"] = "3"
+    assert client.post("/orders/new/", data).status_code == 302
+    assert SalesOrder.objects.filter(source_order_id=source).count() == 1
+    assert "My drafts" not in client.get("/orders/new/").content.decode()
+    # Drafts are per person.
+    assert "My drafts" not in login(ui.users.admin).get("/orders/new/").content.decode()
