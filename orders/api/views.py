@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
@@ -148,6 +150,8 @@ def _channel_for(request, code: str | None) -> Channel:
 class _OrdersApi(APIView):
     permission_classes = [IsChannelOrStaff]
     throttle_classes = [KeyRateThrottle]
+    # Orders speak JSON only; a form body would also be read (and consumed) by the CSRF check.
+    parser_classes = [JSONParser]
 
 
 class OrderListCreateApi(_OrdersApi):
@@ -191,6 +195,9 @@ class OrderListCreateApi(_OrdersApi):
     def post(self, request):
         actor = Actor.from_principal(request.user)
         key = request.headers.get("Idempotency-Key")
+        if (request.content_type or "").split(";")[0].strip() != "application/json":
+            # Refuse before fingerprinting: a multipart stream is gone once the CSRF check parsed it.
+            raise UnsupportedMediaType(request.content_type)
         if key is None:
             return self._create(request, actor)
         claim = idempotency_claim(

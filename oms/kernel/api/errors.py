@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
@@ -54,7 +54,8 @@ def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         fields = {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in exc.fields.items()}
         return envelope(exc.code, exc.message, fields, exc.status_code)
-    if isinstance(exc, Http404):
+    # A record the caller named that is not there (a service's .get()) is a 404, never a 500.
+    if isinstance(exc, (Http404, ObjectDoesNotExist)):
         return envelope("not_found", "Not found.", status=404)
     if isinstance(exc, DjangoPermissionDenied):
         return envelope("permission_denied", "You may not do this.", status=403)
