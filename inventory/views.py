@@ -18,6 +18,7 @@ from oms.kernel.web import INVENTORY_ROLES, error_text, page, paginate, role_req
 
 from .forms import AdjustmentForm, TransferForm
 from .models import (
+    MovementKind,
     PurchaseOrder,
     PurchaseOrderLine,
     ReorderRule,
@@ -92,6 +93,8 @@ def movements(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(position__product__sku=request.GET["sku"].strip().upper())
     if request.GET.get("warehouse"):
         qs = qs.filter(position__warehouse__code=request.GET["warehouse"])
+    if request.GET.get("kind") in MovementKind.values:
+        qs = qs.filter(kind=request.GET["kind"])
     return page(
         request,
         "inventory/movements.html",
@@ -99,6 +102,7 @@ def movements(request: HttpRequest) -> HttpResponse:
             "rows": paginate(request, qs, per_page=50),
             "warehouses": Warehouse.objects.filter(active=True).order_by("code"),
             "filters": request.GET,
+            "kinds": MovementKind.choices,
         },
     )
 

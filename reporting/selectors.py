@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from billing.models import Invoice, InvoiceLine
 from customers.models import Customer
-from fulfillment.models import Shipment, ShipmentLine, StepInstance
+from fulfillment.models import FulfillmentEvent, Shipment, ShipmentLine, StepInstance
 from fulfillment.selectors import order_fulfillment, steps_needing_attention
 from inventory.models import Demand, PurchaseOrder, StockPosition
 from inventory.selectors import low_stock_positions
@@ -235,6 +235,7 @@ class OrderExecution:
     lines: list[Any]  # fulfillment lines with their process plan and shipment lines
     shipments: list[Any]
     invoices: list[Any]
+    events: list[Any]  # fulfillment's own audit rows (steps, shipments), newest last
 
 
 def order_execution(*, viewer, number: str) -> OrderExecution:
@@ -256,7 +257,12 @@ def order_execution(*, viewer, number: str) -> OrderExecution:
         )
         .order_by("created_at", "pk")
     )
-    return OrderExecution(lines=lines, shipments=shipments, invoices=invoices)
+    events = list(
+        FulfillmentEvent.objects.filter(order_number=number)
+        .select_related("fulfillment_line", "step__step_definition")
+        .order_by("pk")
+    )
+    return OrderExecution(lines=lines, shipments=shipments, invoices=invoices, events=events)
 
 
 def failed_steps() -> QuerySet[StepInstance]:

@@ -74,6 +74,7 @@ def test_order_detail_shows_plan_shipments_and_invoices(shipped):
     assert invoices and all(invoice.number in panel for invoice in invoices)
     step = StepInstance.objects.filter(process__fulfillment_line__order_number=shipped.number).first()
     assert step.step_definition.name in panel
+    assert "Fulfillment timeline" in panel
     assert len(ctx.captured_queries) <= 16
 
 

@@ -25,6 +25,7 @@ LIST_PAGES = {
     "/customers/": 8,
     "/inventory/": 10,
     "/inventory/movements/": 8,
+    "/inventory/movements/?kind=receipt": 8,
     "/inventory/transfers/": 9,
     "/inventory/reorder/": 9,
     "/inventory/purchase-orders/": 8,
