@@ -102,9 +102,7 @@ def schedule_run(ctx: StepContext) -> Done | Wait:
     adopted = _active_reservation(line) or _adopt_capture_reservation(line)
     if adopted is not None:
         line.reservation = adopted
-        line.warehouse_id = (
-            adopted.position.warehouse_id if hasattr(adopted, "position") else line.warehouse_id
-        )
+        line.warehouse_id = adopted.position.warehouse_id
         line.mode = FulfillmentMode.WAREHOUSE
         line.scheduled_ship_date = line.scheduled_ship_date or timezone.localdate()
         line.save()

@@ -23,7 +23,7 @@ from orders.services import hold_apply, hold_release
 from orders.states import HoldScope
 from tests.orders.conftest import make_channel
 
-from .conftest import order_body, post, settle, submit, wake_pauses
+from .conftest import advise, order_body, post, settle, submit, wake_pauses
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -104,6 +104,12 @@ def test_an_instance_started_on_version_1_finishes_on_version_1_after_version_2_
     settle()
     old.refresh_from_db()
     assert old.status == FLS.AWAITING_SHIPPING
+    shipment = Shipment.objects.get(order_number=first)
+    assert advise(client, fworld, shipment=shipment.number, advice_id="v1-ship").status_code == 200
+    settle()
+    old.refresh_from_db()
+    assert old.status == FLS.CLOSED and old.process.status == ProcessStatus.COMPLETED
+    assert old.process.definition == v1
     assert {s.step_definition.definition_id for s in old.process.steps.all()} == {v1.pk}
     assert old.process.steps.count() == 7 and new.process.steps.count() == 6
 
