@@ -419,7 +419,9 @@ def step_skip(*, step_id: int, actor: str) -> StepInstance:
 def process_cancel(*, process_id: int, actor: str, reason: str) -> ProcessInstance:
     from .changes import line_cancel_compensate
 
-    process = ProcessInstance.objects.select_for_update().get(pk=process_id)
+    process = ProcessInstance.objects.select_for_update().filter(pk=process_id).first()
+    if process is None:
+        raise NotFound("No such process.")
     line = (
         FulfillmentLine.objects.select_for_update()
         .select_related("order", "order__channel")
