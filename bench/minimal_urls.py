@@ -80,6 +80,14 @@ def minimal_order(request):
         OrderLine.objects.bulk_create(lines)
         by_number = {line.line_number: line for line in lines}
         positions = sorted(r.position_id for _, r in t["reservations"])
+        # Lock in primary-key order first, as inventory does: an UPDATE ... WHERE id IN (...) alone
+        # takes its row locks in no fixed order and deadlocks against its twin.
+        list(
+            StockPosition.objects.select_for_update()
+            .filter(pk__in=positions)
+            .order_by("pk")
+            .values_list("pk")
+        )
         StockPosition.objects.filter(pk__in=positions, on_hand__gte=F("reserved") + 1).update(
             reserved=F("reserved") + 1
         )
