@@ -147,11 +147,17 @@ class SqlFloor:
         self.sql_lines = copy(
             OrderLine, {"order_id": "%(new_order)s"}, '"orders_orderline" t WHERE t.order_id = %(order_id)s'
         )
-        self.sql_stock = (
-            "UPDATE inventory_stockposition SET reserved = reserved + 1 WHERE id IN ("
-            " SELECT r.position_id FROM inventory_reservation r JOIN orders_orderline l"
+        positions = (
+            "SELECT r.position_id FROM inventory_reservation r JOIN orders_orderline l"
             " ON r.demand_type = 'order_line' AND r.demand_id = l.id::text WHERE l.order_id = %(order_id)s"
-            " ORDER BY 1) AND on_hand >= reserved + 1"
+        )
+        # Row locks in primary-key order first (as inventory takes them), so twins never deadlock.
+        self.sql_lock = (
+            f"SELECT id FROM inventory_stockposition WHERE id IN ({positions}) ORDER BY id FOR UPDATE"
+        )
+        self.sql_stock = (
+            f"UPDATE inventory_stockposition SET reserved = reserved + 1 WHERE id IN ({positions})"
+            " AND on_hand >= reserved + 1"
         )
         self.sql_reservations = copy(
             Reservation,
@@ -201,6 +207,7 @@ class SqlFloor:
             cur.execute(self.sql_order, p)
             p["new_order"], p["total"] = cur.fetchone()
             cur.execute(self.sql_lines, p)
+            cur.execute(self.sql_lock, p)
             cur.execute(self.sql_stock, p)
             cur.execute(self.sql_reservations, p)
             cur.execute(self.sql_audit, p)
