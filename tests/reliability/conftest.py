@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 
@@ -10,6 +9,7 @@ import pytest
 
 from bench.capture_world import World, order_body, world_build
 from bench.loadgen import Reply, request
+from tests.support.aio import run_coroutine
 from tests.support.services import WebProcess
 
 # The capture API's per-key throttle would turn a load test into a throttling test.
@@ -43,7 +43,7 @@ def post_order(web: WebProcess, world: World, *, key: str | None = None, body: b
                "Idempotency-Key": key or uuid.uuid4().hex}  # fmt: skip
     payload = body if body is not None else order_body(world.skus[:4])
     try:
-        return asyncio.run(
+        return run_coroutine(
             request("127.0.0.1", web.port, "POST", "/api/v1/orders", payload, headers, timeout)
         )
     except (OSError, TimeoutError, IndexError, ValueError) as exc:

@@ -20,6 +20,7 @@ import pytest
 from bench.capture_world import order_body
 from bench.loadgen import request
 from orders.models import IdempotencyKey, SalesOrder
+from tests.support.aio import run_coroutine
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.postgres, pytest.mark.integration]
 
@@ -72,7 +73,7 @@ def test_a_storm_of_retries_and_concurrent_duplicates_creates_each_order_once(wo
 
         await asyncio.gather(*(wave(w) for w in _schedule(rng)))
 
-    asyncio.run(storm())
+    run_coroutine(storm())
 
     assert SalesOrder.objects.filter(channel__code=world.channel_code).count() == ORDERS
     sent = sum(len(r) for r in replies.values())
