@@ -188,6 +188,19 @@ def reserve_update(ctx: StepContext) -> None:
     reservation = _active_reservation(line)
     if reservation is not None and reservation.quantity == line.quantity:
         return
+    if reservation is None:
+        # A channel that reserves at capture reserved the new revision's line already: use that.
+        captured = _adopt_capture_reservation(line)
+        if captured is not None:
+            line.reservation = captured
+            line.save()
+            fevent(
+                "compensation_reservation_adopted",
+                line=line,
+                step=ctx.step,
+                after={"reservation": captured.pk},
+            )
+            return
     if reservation is not None:
         reservation_release(reservation_ids=[reservation.pk])
     warehouse_id = reservation.position.warehouse_id if reservation is not None else line.warehouse_id

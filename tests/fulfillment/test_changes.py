@@ -133,3 +133,23 @@ def test_removing_a_line_in_a_revision_cancels_its_fulfillment(fworld):
     assert saw.status == FLS.CANCELED and saw.process.status == ProcessStatus.CANCELED
     assert drill.status == FLS.RESERVED and drill.process.status == ProcessStatus.RUNNING
     assert StockPosition.objects.get(product=fworld.products["SAW-1"], warehouse=fworld.east).reserved == 0
+
+
+def test_a_revision_on_a_reserve_at_capture_channel_adopts_the_new_capture_reservation(fworld):
+    from tests.orders.conftest import make_channel
+
+    shop = make_channel("shop", reserve=True, warehouses=[fworld.east])
+    client = Client()
+    assert post(client, "/api/v1/orders", order_body("RC-1", lines=[_line("3")]), shop.key).status_code == 201
+    settle()
+    fl = FulfillmentLine.objects.get()
+    first = fl.reservation_id
+    assert Reservation.objects.get(pk=first).demand_type == "order_line"
+    resp = post(client, "/api/v1/orders", order_body("RC-1", revision=2, lines=[_line("2")]), shop.key)
+    assert resp.status_code == 201, resp.content
+    settle()
+    fl.refresh_from_db()
+    reservation = Reservation.objects.get(pk=fl.reservation_id)
+    assert reservation.pk != first and reservation.status == "active" and reservation.quantity == 2
+    assert (reservation.demand_type, reservation.demand_id) == ("order_line", str(fl.order_line_id))
+    assert _reserved(fworld, fworld.east) == 2  # nothing reserved twice
