@@ -9,7 +9,7 @@ from rest_framework import serializers
 from oms.kernel.exceptions import ValidationFailed
 from oms.kernel.money import validate_currency
 
-from ..engine.core import MANUAL_KINDS
+from ..engine.context import MANUAL_KINDS
 from ..services import MAX_LINES
 
 

@@ -10,10 +10,11 @@ Both are built by `pricing.snapshot.snapshot_load` from the database, or by hand
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from types import MappingProxyType
 
 from .types import FxUse
 
@@ -132,12 +133,36 @@ class RuleFacts:
     # (products, categories, brands) the rule names -- with one, the index lookup already matched it.
     factor: Decimal = field(init=False, repr=False, compare=False)
     dims: int = field(init=False, repr=False, compare=False)
+    detail: Mapping[str, object] = field(init=False, repr=False, compare=False)  # read-only, shared
+    label: str = field(init=False, repr=False, compare=False)
+    # A plain percent (or markup) with nothing left to check per line: the engine's fast path.
+    simple: bool = field(init=False, repr=False, compare=False)
+    signed_factor: Decimal = field(init=False, repr=False, compare=False)  # negative for a markup
+    kind: str = field(init=False, repr=False, compare=False)  # the component kind: discount | markup
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "factor", self.value / 100)
         object.__setattr__(
             self, "dims", bool(self.product_ids) + bool(self.category_ids) + bool(self.brand_ids)
         )
+        detail = {
+            "action": self.action,
+            "value": self.value,
+            "apply_on": self.apply_on,
+            "combination": self.combination,
+        }
+        object.__setattr__(self, "detail", MappingProxyType(detail))
+        object.__setattr__(self, "label", self.name or self.code)
+        simple = (
+            self.action in ("percent_off", "markup")
+            and self.dims <= 1
+            and self.min_quantity is None
+            and self.min_order_quantity is None
+            and self.min_order_amount is None
+        )
+        object.__setattr__(self, "simple", simple)
+        object.__setattr__(self, "signed_factor", -self.factor if self.action == "markup" else self.factor)
+        object.__setattr__(self, "kind", "markup" if self.action == "markup" else "discount")
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +287,8 @@ class RuleSet:
         self.rules_by_brand: dict[int, list[RuleFacts]] = {}
         self.rules_any_product: list[RuleFacts] = []
         self.order_rules: list[RuleFacts] = []
+        self._candidates: dict[tuple, tuple[RuleFacts, ...]] = {}
+        self.filtered_candidates: dict[tuple, tuple[RuleFacts, ...]] = {}  # memo of the engine's
         for r in self.rules.values():
             if r.level == "order":
                 self.order_rules.append(r)
@@ -282,6 +309,20 @@ class RuleSet:
         self.shipping_by_method: dict[str, list[ShippingRuleFacts]] = {}
         for s in self.shipping_rules:
             self.shipping_by_method.setdefault(s.ship_method, []).append(s)
+
+    def line_candidates(self, product: ProductFacts) -> tuple[RuleFacts, ...]:
+        """Line rules whose index keys the product hits, by (priority, id); memoised per product."""
+        key = (product.id, product.brand_id, product.category_path)
+        found = self._candidates.get(key)
+        if found is None:
+            hits: dict[int, RuleFacts] = {r.id: r for r in self.rules_by_product.get(product.id, ())}
+            for cid in product.category_path:
+                hits.update((r.id, r) for r in self.rules_by_category.get(cid, ()))
+            hits.update((r.id, r) for r in self.rules_by_brand.get(product.brand_id, ()))
+            hits.update((r.id, r) for r in self.rules_any_product)
+            found = tuple(sorted(hits.values(), key=lambda r: (r.priority, r.id)))
+            self._candidates[key] = found  # a race only computes the same tuple twice
+        return found
 
     def list_ids_for_items(self, on: date | None = None) -> list[int]:
         """Every list some strategy uses (the loader fetches items of these lists only)."""
