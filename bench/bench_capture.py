@@ -19,6 +19,7 @@ demand is back-ordered. PostgreSQL's deadlock counter for the database must not 
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -95,7 +96,7 @@ class SqlFloor:
     """The capture's rows written with hand-written SQL: one transaction and ~10 statements per
     order, each INSERT copying the template order's rows with new keys."""
 
-    def __init__(self, template_number: str, customer_ids: list[int]):
+    def __init__(self, template_number: str, customer_ids: list[int], position_ids: list[int]):
         from django.db import connection
 
         from customers.models import CreditExposure
@@ -115,6 +116,7 @@ class SqlFloor:
             )
             self.key_id = cur.fetchone()[0]
         self.customer_ids = customer_ids
+        self.position_ids = position_ids
 
         def copy(model, overrides: dict[str, str], source: str, alias: str = "t") -> str:
             cols = [f.column for f in model._meta.concrete_fields if not f.primary_key]
@@ -147,10 +149,7 @@ class SqlFloor:
         self.sql_lines = copy(
             OrderLine, {"order_id": "%(new_order)s"}, '"orders_orderline" t WHERE t.order_id = %(order_id)s'
         )
-        positions = (
-            "SELECT r.position_id FROM inventory_reservation r JOIN orders_orderline l"
-            " ON r.demand_type = 'order_line' AND r.demand_id = l.id::text WHERE l.order_id = %(order_id)s"
-        )
+        positions = "SELECT unnest(%(positions)s::bigint[])"
         # Row locks in primary-key order first (as inventory takes them), so twins never deadlock.
         self.sql_lock = (
             f"SELECT id FROM inventory_stockposition WHERE id IN ({positions}) ORDER BY id FOR UPDATE"
@@ -161,7 +160,7 @@ class SqlFloor:
         )
         self.sql_reservations = copy(
             Reservation,
-            {"demand_id": "nl.id::text"},
+            {"demand_id": "nl.id::text", "position_id": "(%(positions)s::bigint[])[tl.line_number]"},
             '"inventory_reservation" t JOIN "orders_orderline" tl ON t.demand_type = \'order_line\''
             " AND t.demand_id = tl.id::text AND tl.order_id = %(order_id)s"
             ' JOIN "orders_orderline" nl ON nl.order_id = %(new_order)s AND nl.line_number = tl.line_number',
@@ -199,6 +198,7 @@ class SqlFloor:
             "event_id": self.event_id,
             "source": uuid.uuid4().hex,
             "customer": self.customer_ids[n % len(self.customer_ids)],
+            "positions": random.sample(self.position_ids, 4),
         }
         with conn.cursor() as cur:
             cur.execute(self.sql_key, p)
@@ -282,6 +282,12 @@ def run() -> dict:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+    # The floors reserve 4 of the same 40 stock rows the capture draws its SKUs from.
+    position_ids = list(
+        StockPosition.objects.filter(product__sku__in=world.skus, warehouse__code="wh-bench").values_list(
+            "pk", flat=True
+        )
+    )
     tmp = Path(tempfile.mkdtemp(prefix="bench-capture-"))
     redis = RedisServer(tmp)
     redis.start()
@@ -332,11 +338,14 @@ def run() -> dict:
 
         def minimal_request():
             n = next(counter)
-            body = b'{"template": "%s", "source_order_id": "%s", "customer_id": %d}' % (
-                template_number.encode(),
-                uuid.uuid4().hex.encode(),
-                customer_ids[n % CUSTOMERS],
-            )
+            body = json.dumps(
+                {
+                    "template": template_number,
+                    "source_order_id": uuid.uuid4().hex,
+                    "customer_id": customer_ids[n % CUSTOMERS],
+                    "positions": random.sample(position_ids, 4),
+                }
+            ).encode()
             return body, {"Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
 
         closed_loop(
@@ -347,7 +356,7 @@ def run() -> dict:
             seconds=2,
             make_request=minimal_request,
         )
-        sql = SqlFloor(template_number, customer_ids)
+        sql = SqlFloor(template_number, customer_ids, position_ids)
 
         runs: dict[tuple[str, int], list] = {}
         for _ in range(RUNS):

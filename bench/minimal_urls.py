@@ -79,7 +79,10 @@ def minimal_order(request):
             lines.append(line)
         OrderLine.objects.bulk_create(lines)
         by_number = {line.line_number: line for line in lines}
-        positions = sorted(r.position_id for _, r in t["reservations"])
+        # The lines' stock rows, drawn at random by the client like the capture's SKUs (the
+        # template's own rows would make every floor order queue on the same four rows).
+        by_line_position = dict(zip(sorted(n for n, _ in t["reservations"]), body["positions"], strict=False))
+        positions = sorted(by_line_position.values())
         # Lock in primary-key order first, as inventory does: an UPDATE ... WHERE id IN (...) alone
         # takes its row locks in no fixed order and deadlocks against its twin.
         list(
@@ -94,6 +97,7 @@ def minimal_order(request):
         reservations = []
         for line_number, r in t["reservations"]:
             r.pk = None
+            r.position_id = by_line_position[line_number]
             r.demand_id = str(by_number[line_number].pk)
             reservations.append(r)
         Reservation.objects.bulk_create(reservations)
