@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from oms.kernel.exceptions import IllegalTransition
+from oms.kernel.states import ensure_transition  # noqa: F401  (re-exported: callers import it from here)
 
 
 class TaskType(models.TextChoices):
@@ -169,8 +169,3 @@ SHIPMENT_TRANSITIONS: dict[str, frozenset[str]] = {
     SH.CANCELED: frozenset(),
 }
 SHIPMENT_CANCELABLE = frozenset({SH.REQUESTED, SH.PICKED, SH.PACKED})
-
-
-def ensure_transition(table: dict[str, frozenset[str]], current: str, target: str) -> None:
-    if target not in table.get(current, frozenset()):
-        raise IllegalTransition(str(current), str(target))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from oms.kernel.exceptions import IllegalTransition
+from oms.kernel.states import ensure_transition  # noqa: F401  (re-exported: callers import it from here)
 
 
 class PurchaseOrderStatus(models.TextChoices):
@@ -75,8 +75,3 @@ class DemandStatus(models.TextChoices):
     OPEN = "open", "Open"
     RESERVED = "reserved", "Reserved"
     CANCELED = "canceled", "Canceled"
-
-
-def ensure_transition(table: dict[str, frozenset[str]], current: str, target: str) -> None:
-    if target not in table.get(current, frozenset()):
-        raise IllegalTransition(str(current), str(target))

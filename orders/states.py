@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from oms.kernel.exceptions import IllegalTransition
+from oms.kernel.states import ensure_transition
 
 
 class OrderStatus(models.TextChoices):
@@ -59,13 +59,11 @@ OPEN_FOR_CREDIT = frozenset({OrderStatus.PENDING_APPROVAL, OrderStatus.OPEN, Ord
 
 
 def ensure_order_transition(current: str, target: str) -> None:
-    if target not in ORDER_TRANSITIONS.get(current, frozenset()):
-        raise IllegalTransition(current, target)
+    ensure_transition(ORDER_TRANSITIONS, current, target)
 
 
 def ensure_line_transition(current: str, target: str) -> None:
-    if target not in LINE_TRANSITIONS.get(current, frozenset()):
-        raise IllegalTransition(current, target)
+    ensure_transition(LINE_TRANSITIONS, current, target)
 
 
 class HoldScope(models.TextChoices):
