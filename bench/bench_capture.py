@@ -116,6 +116,15 @@ class SqlFloor:
             )
             self.key_id = cur.fetchone()[0]
         self.customer_ids = customer_ids
+        with connection.cursor() as cur:  # the template's reservations by line, read once
+            cur.execute(
+                "SELECT r.id, l.line_number FROM inventory_reservation r JOIN orders_orderline l"
+                " ON r.demand_type = 'order_line' AND r.demand_id = l.id::text WHERE l.order_id = %s"
+                " ORDER BY l.line_number",
+                [self.order_id],
+            )
+            rows = cur.fetchall()
+        self.res_ids, self.res_lines = [r[0] for r in rows], [r[1] for r in rows]
         self.position_ids = position_ids
 
         def copy(model, overrides: dict[str, str], source: str, alias: str = "t") -> str:
@@ -160,10 +169,10 @@ class SqlFloor:
         )
         self.sql_reservations = copy(
             Reservation,
-            {"demand_id": "nl.id::text", "position_id": "(%(positions)s::bigint[])[tl.line_number]"},
-            '"inventory_reservation" t JOIN "orders_orderline" tl ON t.demand_type = \'order_line\''
-            " AND t.demand_id = tl.id::text AND tl.order_id = %(order_id)s"
-            ' JOIN "orders_orderline" nl ON nl.order_id = %(new_order)s AND nl.line_number = tl.line_number',
+            {"demand_id": "nl.id::text", "position_id": "(%(positions)s::bigint[])[m.ln]"},
+            '"inventory_reservation" t JOIN (SELECT unnest(%(res_ids)s::bigint[]) AS rid,'
+            " unnest(%(res_lines)s::int[]) AS ln) m ON t.id = m.rid"
+            ' JOIN "orders_orderline" nl ON nl.order_id = %(new_order)s AND nl.line_number = m.ln',
         )
         self.sql_audit = copy(
             OrderEvent, {"order_id": "%(new_order)s"}, '"orders_orderevent" t WHERE t.order_id = %(order_id)s'
@@ -199,6 +208,8 @@ class SqlFloor:
             "source": uuid.uuid4().hex,
             "customer": self.customer_ids[n % len(self.customer_ids)],
             "positions": random.sample(self.position_ids, 4),
+            "res_ids": self.res_ids,
+            "res_lines": self.res_lines,
         }
         with conn.cursor() as cur:
             cur.execute(self.sql_key, p)
