@@ -81,7 +81,8 @@ class Server:
                 return
             except OSError:
                 time.sleep(0.2)
-        raise TimeoutError("gunicorn did not start")
+        self.stop()  # never leave a half-started server behind
+        raise TimeoutError(f"gunicorn did not start, see {log}")
 
     def stop(self) -> None:
         import signal
@@ -317,7 +318,11 @@ def run() -> dict:
         OMS_VAR_DIR=str(tmp / "var"),
         PYTHONPATH=str(ROOT),
     )
-    server = Server(env=env, log=tmp / "gunicorn.log")
+    try:
+        server = Server(env=env, log=tmp / "gunicorn.log")
+    except Exception:
+        redis.stop()
+        raise
     host, port = "127.0.0.1", server.port
     auth = {"Authorization": f"Api-Key {world.key}", "Content-Type": "application/json"}
     counter = iter(range(10**9))
