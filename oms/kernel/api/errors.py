@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import InterfaceError, OperationalError
@@ -11,6 +13,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from ..exceptions import DomainError
+
+log = logging.getLogger(__name__)
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -62,6 +66,17 @@ def exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):
         return envelope("request_too_large", "The request body is too large.", status=413)
     if isinstance(exc, (OperationalError, InterfaceError)):
+        # A deadlock victim or a serialization failure (SQLSTATE 40P01 / 40001) was rolled back
+        # whole: nothing was written and the same request can simply be sent again.
+        if getattr(exc.__cause__, "pgcode", None) in {"40P01", "40001"}:
+            log.warning("transaction rolled back by a concurrent one, caller may retry", exc_info=exc)
+            return envelope(
+                "retry",
+                "A concurrent change conflicted with this request; nothing was saved, send it again.",
+                status=503,
+                headers={"Retry-After": "1"},
+            )
+        log.error("database unavailable", exc_info=exc)
         return envelope(
             "service_unavailable",
             "The database is unavailable; retry shortly.",
