@@ -177,7 +177,19 @@ def _normalized(address: AddressInput | None) -> dict[str, str] | None:
         return None
     data = {k: v.strip() for k, v in address.as_dict().items()}
     data["country"] = data["country"].upper()
-    return data
+    return as_stored(data)
+
+
+def as_stored(value: Any) -> Any:
+    """`value` with its keys in the order a JSON column gives them back (PostgreSQL's jsonb sorts
+    keys by length, then bytes): the order in hand then renders byte for byte like a re-read one,
+    so the capture's response needs no second trip to the database."""
+    if isinstance(value, dict):
+        ordered = sorted(value.items(), key=lambda item: (len(item[0].encode()), item[0].encode()))
+        return {k: as_stored(v) for k, v in ordered}
+    if isinstance(value, list):
+        return [as_stored(v) for v in value]
+    return value
 
 
 def _defaults_apply(channel: Channel, ship_country: str, data: OrderInput) -> dict[str, Any]:
@@ -639,7 +651,7 @@ def order_submit(*, channel: Channel, actor: Actor, data: OrderInput) -> SubmitR
             order=order,
             hold_code=system_hold_code(code),
             reason=reason,
-            details=details,
+            details=as_stored(details),
             applied_by="system",
         )
         for code, reason, details in plan.holds
@@ -702,21 +714,24 @@ def order_submit(*, channel: Channel, actor: Actor, data: OrderInput) -> SubmitR
 
 
 def _breakdown(lp) -> dict[str, Any]:
-    return {
-        "price_list": lp.price_list,
-        "list_amount": str(lp.list_amount),
-        "line_discount": str(lp.line_discount),
-        "order_discount": str(lp.order_discount),
-        "net": str(lp.net),
-        "shipping": str(lp.shipping),
-        "tax_rate": str(lp.tax_rate),
-        "tax": str(lp.tax),
-        "total": str(lp.total),
-        "components": [
-            {"kind": c.kind, "amount": str(c.amount), "label": c.label, "rule": c.rule} for c in lp.components
-        ],
-        "source_price": lp.source_price,
-    }
+    return as_stored(
+        {
+            "price_list": lp.price_list,
+            "list_amount": str(lp.list_amount),
+            "line_discount": str(lp.line_discount),
+            "order_discount": str(lp.order_discount),
+            "net": str(lp.net),
+            "shipping": str(lp.shipping),
+            "tax_rate": str(lp.tax_rate),
+            "tax": str(lp.tax),
+            "total": str(lp.total),
+            "components": [
+                {"kind": c.kind, "amount": str(c.amount), "label": c.label, "rule": c.rule}
+                for c in lp.components
+            ],
+            "source_price": lp.source_price,
+        }
+    )
 
 
 def _payload(order: SalesOrder, holds: list[OrderHold]) -> dict[str, Any]:

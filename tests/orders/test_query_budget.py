@@ -19,7 +19,8 @@ def _post(client, world, products, n: int, source: str):
 @pytest.mark.postgres  # SQLite reserves line by line (no UPDATE ... FROM VALUES with the same guarantees)
 def test_post_orders_costs_the_same_queries_for_1_10_and_100_lines(client, world, django_assert_num_queries):
     products = make_products(100, world.price_list, warehouse=world.warehouse)
-    _post(client, world, products, 1, "warm-up")  # first-use caches (rule set, hold codes) filled
+    # First-use caches (rule set, hold codes, the products pricing keeps) filled for every line.
+    _post(client, world, products, 100, "warm-up")
     with CaptureQueriesContext(connection) as one:
         assert _post(client, world, products, 1, "one").status_code == 201
     baseline = len(one.captured_queries)

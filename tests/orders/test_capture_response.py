@@ -1,0 +1,73 @@
+"""The capture's 201 is rendered from the order the service wrote, without reading it back: it
+must be byte for byte what GET /orders/{number} answers for the same order (address and price
+breakdown keys in the order the JSON column gives them back, holds, back-orders, revisions)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from customers.models import Customer
+
+from .conftest import ADDRESS, api_get, api_post, order_body
+
+pytestmark = [pytest.mark.django_db, pytest.mark.integration]
+
+
+def _same_as_get(client, key: str, response) -> dict:
+    assert response.status_code == 201, response.content
+    number = response.json()["number"]
+    again = api_get(client, f"/api/v1/orders/{number}", key=key)
+    assert again.status_code == 200
+    assert response.content == again.content
+    return response.json()
+
+
+def test_the_capture_answer_is_byte_for_byte_the_stored_order(client, world):
+    body = order_body(
+        ship_to=ADDRESS,
+        bill_to={**ADDRESS, "line2": "Suite 4", "country": "us"},
+        notes="Leave at the door",
+        lines=[
+            {"source_line_id": "1", "sku": "DRILL-1", "quantity": "2"},
+            {"source_line_id": "2", "sku": "SAW-1", "quantity": "1.5", "ship_to": {**ADDRESS, "city": "Lee"}},
+        ],
+    )
+    data = _same_as_get(client, world.web.key, api_post(client, "/api/v1/orders", body, key=world.web.key))
+    assert data["bill_to"]["country"] == "US"
+    assert list(data["lines"][0]["price_breakdown"])  # a breakdown was rendered
+
+
+def test_a_held_order_answers_with_its_holds_as_stored(client, world):
+    Customer.objects.filter(pk=world.customer.pk).update(credit_limit=Decimal("1"))
+    response = api_post(client, "/api/v1/orders", order_body(), key=world.web.key)
+    data = _same_as_get(client, world.web.key, response)
+    assert [h["code"] for h in data["holds"]] == ["credit"]
+    assert data["holds"][0]["details"]["credit_limit"]
+
+
+def test_a_back_ordered_line_and_a_consumer_answer_as_stored(client, world):
+    body = order_body(
+        customer={"email": "ana@mail.example", "name": "Ana Lima"},
+        ship_to=ADDRESS,
+        lines=[
+            {"source_line_id": "1", "sku": "DRILL-1", "quantity": "501"},
+            {"source_line_id": "2", "sku": "SAW-1", "quantity": "1"},
+        ],
+    )
+    data = _same_as_get(client, world.web.key, api_post(client, "/api/v1/orders", body, key=world.web.key))
+    assert [line["status"] for line in data["lines"]] == ["backordered", "open"]
+
+
+def test_a_revision_and_a_trusted_price_answer_as_stored(client, world):
+    first = api_post(client, "/api/v1/orders", order_body(), key=world.market.key)
+    assert first.status_code == 201
+    body = order_body(
+        revision=2,
+        lines=[{"source_line_id": "1", "sku": "DRILL-1", "quantity": "3", "unit_price": "80.00"}],
+    )
+    response = api_post(client, "/api/v1/orders", body, key=world.market.key)
+    data = _same_as_get(client, world.market.key, response)
+    assert data["revision"] == 2
+    assert data["lines"][0]["price_source"] == "source"
