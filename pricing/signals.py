@@ -1,11 +1,21 @@
-"""Every change to the rule set bumps the version, so every process reloads on its next call."""
+"""Every change to the rule set bumps the version, so every process reloads on its next call.
+
+So does every change to what the loader caches with a rule set (pricing.snapshot): products,
+categories, units and conversions, channels.
+"""
 
 from __future__ import annotations
 
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from catalog.models import Category, Product, UnitOfMeasure, UomConversion
+from partners.models import Channel
+
 from .models import RULESET_MODELS, DiscountRule, PricingStrategy
 from .snapshot import ruleset_version_bump
+
+# Outside pricing, cached by the snapshot loader with the rule set.
+CACHED_WITH_RULESET = (Product, Category, UnitOfMeasure, UomConversion, Channel)
 
 
 def _bump(sender, **kwargs) -> None:
@@ -20,7 +30,7 @@ def _bump_m2m(sender, action: str, **kwargs) -> None:
 
 
 def connect() -> None:
-    for model in RULESET_MODELS:
+    for model in (*RULESET_MODELS, *CACHED_WITH_RULESET):
         uid = f"pricing.bump.{model._meta.label_lower}"
         post_save.connect(_bump, sender=model, dispatch_uid=f"{uid}.save")
         post_delete.connect(_bump, sender=model, dispatch_uid=f"{uid}.delete")

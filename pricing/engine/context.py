@@ -80,7 +80,7 @@ class _Ctx:
         self.errors: dict[str, list[str]] = {}
         self.rates: dict[tuple[str, str], FxUse] = {}
         self.list_order: dict[int, tuple[int, ...]] = {}
-        self.ranks_key: frozenset = frozenset()
+        self.context_id = 0  # the rule set's id for this order's applicable rules and ranks
         self.single_level = True  # every applicable rule at one precedence level (set by _context_rules)
 
     def round(self, amount: Decimal) -> Decimal:

@@ -135,6 +135,7 @@ def price(request: PriceRequest, snapshot: PricingSnapshot, *, explain: bool = F
     exempt = cust is not None and cust.tax_exempt
     tax_memo: dict[int, TaxRuleFacts | None] = {}
     out: list[LinePrice] = []
+    new_tuple = tuple.__new__
     for line in lines:
         scope = f"line {line.index + 1}"
         if exempt:
@@ -177,30 +178,34 @@ def price(request: PriceRequest, snapshot: PricingSnapshot, *, explain: bool = F
         # Every amount is already in minor units (rounded at its boundary; zeros start quantized).
         net = line.running
         item = line.item
+        shipping = line.shipping
         out.append(
-            LinePrice(
-                index=line.index,
-                sku=line.product.sku,
-                product_id=line.product.id,
-                quantity=line.qty,
-                uom=line.uom,
-                charge_type=line.charge_type,
-                price_list=line.price_list.code if line.price_list else None,
-                unit_list_price=(line.list_amount / line.qty) if item or line.source else ZERO,
-                list_amount=line.list_amount,
-                line_discount=line.line_discount,
-                order_discount=line.order_discount,
-                net=net,
-                shipping=line.shipping,
-                tax_rate=rate,
-                tax=tax,
-                total=net + line.shipping + tax,
-                components=tuple(line.components),
-                recurring=line.recurring,
-                source_price=line.source,
-                manual_reason_code=line.manual_reason,
-                fx=line.fx,
-                notes=tuple(line.notes),
+            new_tuple(  # LinePrice, positionally (its field order), without the keyword-parsing __new__
+                LinePrice,
+                (
+                    line.index,
+                    line.product.sku,
+                    line.product.id,
+                    line.qty,
+                    line.uom,
+                    line.charge_type,
+                    line.price_list.code if line.price_list else None,
+                    (line.list_amount / line.qty) if item or line.source else ZERO,
+                    line.list_amount,
+                    line.line_discount,
+                    line.order_discount,
+                    net,
+                    shipping,
+                    rate,
+                    tax,
+                    net + shipping + tax,
+                    tuple(line.components),
+                    line.recurring,
+                    line.source,
+                    line.manual_reason,
+                    line.fx,
+                    tuple(line.notes),
+                ),
             )
         )
 

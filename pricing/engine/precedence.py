@@ -105,10 +105,34 @@ def _rule_level(rule: RuleFacts) -> str:
 def _context_rules(
     ctx: _Ctx, chain: list[tuple[str, StrategyFacts]], segments: dict[int, int], coupon_rules: dict[int, str]
 ) -> dict[int, tuple[int, int, int]]:
-    """Rules whose order-wide conditions hold, with their rank (level, priority, id)."""
+    """Rules whose order-wide conditions hold, with their rank (level, priority, id).
+
+    The answer depends only on the order's context (customer, segments, channel, strategies,
+    coupons, date, currency), so it is memoised in the rule set per context: orders from the same
+    kind of customer on the same channel share it, and each context gets a small integer id that
+    keys the per-product candidate memo (comparing the rank sets themselves costs O(rules)).
+    With `explain`, the rules are walked every time so that each skipped rule is traced.
+    """
     rs, cust, chan = ctx.rs, ctx.snap.customer, ctx.snap.channel
+    key = (
+        cust.id if cust else None,
+        tuple(segments),
+        chan.id if chan else None,
+        tuple(strategy.id for _, strategy in chain),
+        tuple(sorted(coupon_rules)),
+        ctx.on,
+        ctx.currency,
+    )
+    if ctx.trace is None:
+        memo = rs.context_memo.get(key)
+        if memo is not None:
+            ranks, ctx.context_id, ctx.single_level, fx_pairs = memo
+            for base in fx_pairs:  # the rates the walk consulted are recorded as used, as on a walk
+                ctx.rate(base)
+            return ranks
     ranks: dict[int, tuple[int, int, int]] = {}
     levels: dict[int, str] = {}
+    fx_bases: list[str] = []
     for level, strategy in chain:
         for rid in strategy.rule_ids:
             if rid in rs.rules and rid not in levels:
@@ -134,15 +158,17 @@ def _context_rules(
             rule.currency
             and rule.currency != ctx.currency
             and rule.action in ("amount_off", "price_override")
-            and ctx.rate(rule.currency) is None
         ):
-            why = f"no exchange rate {rule.currency}->{ctx.currency}"
+            fx_bases.append(rule.currency)
+            if ctx.rate(rule.currency) is None:
+                why = f"no exchange rate {rule.currency}->{ctx.currency}"
         if why is None:
             ranks[rid] = (LEVEL_RANK[levels[rid]], rule.priority, rid)
         elif explain:
             ctx.note("order", "rule", rule.code, "skipped", why)
     ctx.single_level = len({rank[0] for rank in ranks.values()}) <= 1
-    ctx.ranks_key = frozenset(ranks.items())
+    ctx.context_id = rs.context_id(frozenset(ranks.items()))
+    rs.context_memo_put(key, (ranks, ctx.context_id, ctx.single_level, tuple(dict.fromkeys(fx_bases))))
     return ranks
 
 

@@ -87,7 +87,7 @@ def _line_candidates(
     from the same kind of customer on the same channel share their filtered candidate lists.
     """
     memo = ctx.rs.filtered_candidates
-    key = (ctx.ranks_key, product.id, product.brand_id, product.category_path)
+    key = (ctx.context_id, product.id, product.brand_id, product.category_path)
     rules = memo.get(key)
     if rules is None:
         found = [r for r in ctx.rs.line_candidates(product) if r.id in ranks]
@@ -229,11 +229,20 @@ def _price_line_rules(
                             f"not the best price (-{other_amount} vs -{amount} by {winner.code})",
                         )
             continue
-        if rule.simple:  # a plain percent or markup: nothing to check, one multiplication
+        if rule.simple:  # a plain percent or markup: at most a line minimum, one multiplication
+            minimum = rule.min_quantity
+            if minimum is not None and line.base_qty < minimum:
+                if explain:
+                    ctx.note(
+                        scope,
+                        "rule",
+                        rule.code,
+                        "skipped",
+                        f"line quantity {line.base_qty} is below {minimum}",
+                    )
+                continue
             running = line.running
-            amount = ((list_amount if rule.apply_on == "list" else running) * rule.signed_factor).quantize(
-                q, half_up
-            )
+            amount = ((list_amount if rule.on_list else running) * rule.signed_factor).quantize(q, half_up)
             if amount > running:
                 amount = running
             kind = rule.kind

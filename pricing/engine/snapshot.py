@@ -135,10 +135,11 @@ class RuleFacts:
     dims: int = field(init=False, repr=False, compare=False)
     detail: Mapping[str, object] = field(init=False, repr=False, compare=False)  # read-only, shared
     label: str = field(init=False, repr=False, compare=False)
-    # A plain percent (or markup) with nothing left to check per line: the engine's fast path.
+    # A plain percent (or markup) with at most a line minimum to check: the engine's fast path.
     simple: bool = field(init=False, repr=False, compare=False)
     signed_factor: Decimal = field(init=False, repr=False, compare=False)  # negative for a markup
     kind: str = field(init=False, repr=False, compare=False)  # the component kind: discount | markup
+    on_list: bool = field(init=False, repr=False, compare=False)  # apply_on == "list"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "factor", self.value / 100)
@@ -153,16 +154,16 @@ class RuleFacts:
         }
         object.__setattr__(self, "detail", MappingProxyType(detail))
         object.__setattr__(self, "label", self.name or self.code)
-        simple = (
+        simple = (  # a line minimum is checked inline by the hot loop
             self.action in ("percent_off", "markup")
             and self.dims <= 1
-            and self.min_quantity is None
             and self.min_order_quantity is None
             and self.min_order_amount is None
         )
         object.__setattr__(self, "simple", simple)
         object.__setattr__(self, "signed_factor", -self.factor if self.action == "markup" else self.factor)
         object.__setattr__(self, "kind", "markup" if self.action == "markup" else "discount")
+        object.__setattr__(self, "on_list", self.apply_on == "list")
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +290,11 @@ class RuleSet:
         self.order_rules: list[RuleFacts] = []
         self._candidates: dict[tuple, tuple[RuleFacts, ...]] = {}
         self.filtered_candidates: dict[tuple, tuple[RuleFacts, ...]] = {}  # memo of the engine's
+        # The loader's per-version caches (products, channels, memberships: pricing.snapshot); they
+        # live and die with this rule set, so a version change empties them.
+        self.loader_cache: dict[str, object] = {}
+        self.context_memo: dict[tuple, tuple] = {}  # the engine's order-wide rule ranks per context
+        self._context_ids: dict[frozenset, int] = {}
         for r in self.rules.values():
             if r.level == "order":
                 self.order_rules.append(r)
@@ -323,6 +329,18 @@ class RuleSet:
             found = tuple(sorted(hits.values(), key=lambda r: (r.priority, r.id)))
             self._candidates[key] = found  # a race only computes the same tuple twice
         return found
+
+    def context_id(self, ranks: frozenset) -> int:
+        """A small id per distinct set of applicable rules and ranks (a cheap memo key)."""
+        found = self._context_ids.get(ranks)
+        if found is None:
+            found = self._context_ids.setdefault(ranks, len(self._context_ids) + 1)
+        return found
+
+    def context_memo_put(self, key: tuple, value: tuple) -> None:
+        if len(self.context_memo) > 50_000:  # bounded: one entry per customer x date x currency
+            self.context_memo.clear()
+        self.context_memo[key] = value
 
     def list_ids_for_items(self, on: date | None = None) -> list[int]:
         """Every list some strategy uses (the loader fetches items of these lists only)."""
