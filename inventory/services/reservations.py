@@ -99,13 +99,17 @@ RETURNING p.id""",  # noqa: S608 (placeholders only)
     return done
 
 
-@transaction.atomic
 def stock_reserve(*, lines: Sequence[ReserveLine], allow_partial: bool = False) -> ReserveResult:
     """Reserve every line, in a constant number of queries whatever the number of lines.
 
     All-or-nothing by default: one short line raises `InsufficientStock` and nothing is kept.
     With `allow_partial`, lines that fit are reserved and the others come back as shortfalls
     (a line is reserved whole or not at all; lines on the same position stand or fall together).
+
+    The positions are locked before anything is decided, so what they show is what the UPDATE
+    will find: a refusal is known before any write and leaves only the locks behind. That is
+    why no savepoint is needed: the refusal is raised outside the block, so a caller's
+    transaction stays usable (a capture goes on to back-order, a ranking to the next warehouse).
     """
     if not lines:
         return ReserveResult()
@@ -117,10 +121,20 @@ def stock_reserve(*, lines: Sequence[ReserveLine], allow_partial: bool = False) 
             raise ValidationFailed(
                 "Each line needs its demand reference.", fields={f"lines[{i}]": ["demand"]}
             )
+    with transaction.atomic(savepoint=False):
+        result, refusal = _reserve_locked(lines, quantities, allow_partial)
+    if refusal is not None:
+        raise refusal
+    return result
+
+
+def _reserve_locked(
+    lines: Sequence[ReserveLine], quantities: list[Decimal], allow_partial: bool
+) -> tuple[ReserveResult, Exception | None]:
     positions = _lock_positions({(line.product_id, line.warehouse_id) for line in lines})
     inactive = sorted({pos.warehouse.code for pos in positions.values() if not pos.warehouse.active})
     if inactive:
-        raise WarehouseInactive(
+        return ReserveResult(), WarehouseInactive(
             f"Warehouse(s) {', '.join(inactive)} are not active.", fields={"warehouse": inactive}
         )
     totals: dict[int, Decimal] = defaultdict(Decimal)
@@ -128,12 +142,13 @@ def stock_reserve(*, lines: Sequence[ReserveLine], allow_partial: bool = False) 
         pos = positions.get((line.product_id, line.warehouse_id))
         if pos is not None:
             totals[pos.pk] += qty
-    reserved_ids = _reserve_positions(dict(totals))
+    by_id = {pos.pk: pos for pos in positions.values()}
+    fits = {pos_id for pos_id, qty in totals.items() if by_id[pos_id].on_hand - by_id[pos_id].reserved >= qty}
     result = ReserveResult()
-    to_create: list[tuple[int, Reservation]] = []
+    to_create: list[Reservation] = []
     for i, (line, qty) in enumerate(zip(lines, quantities, strict=True)):
         pos = positions.get((line.product_id, line.warehouse_id))
-        if pos is None or pos.pk not in reserved_ids:
+        if pos is None or pos.pk not in fits:
             result.shortfalls.append(Shortfall(i, line.product_id, line.warehouse_id, qty))
             result.reservations.append(None)
             continue
@@ -146,42 +161,43 @@ def stock_reserve(*, lines: Sequence[ReserveLine], allow_partial: bool = False) 
             need_date=line.need_date,
         )
         result.reservations.append(reservation)
-        to_create.append((i, reservation))
+        to_create.append(reservation)
     if result.shortfalls and not allow_partial:
-        raise InsufficientStock(
+        return result, InsufficientStock(
             "Not enough stock for every line.",
             fields={f"lines[{s.index}].quantity": ["Not enough stock available."] for s in result.shortfalls},
         )
+    reserved = _reserve_positions({pos_id: totals[pos_id] for pos_id in fits})
+    if reserved != fits:
+        # The locked rows said otherwise: some rows may have changed, so the transaction must
+        # not go on (raised inside the block, which marks it for rollback).
+        raise InsufficientStock("Stock changed under a lock; nothing is reserved.")
     if to_create:
-        Reservation.objects.bulk_create([r for _, r in to_create])
-    return result
+        Reservation.objects.bulk_create(to_create)
+    return result, None
 
 
-@transaction.atomic
 def stock_reserve_ranked(
     *, lines: Sequence[ReserveLine], warehouse_ids: Sequence[int]
 ) -> tuple[int, ReserveResult]:
     """Reserve the whole order at the first warehouse of the caller's ranking that has all of it.
 
     The ranking is the caller's (a channel's warehouse list, ship-to region first); inactive
-    warehouses in it are passed over. Each attempt runs in a savepoint, so a short one leaves
-    nothing behind. Returns the warehouse that served and the result; `InsufficientStock` if none.
+    warehouses in it are passed over. A refused attempt writes nothing. Where another warehouse
+    follows, each attempt runs in a savepoint, so a refused one gives its row locks back before
+    the next warehouse's rows are locked (two rankings in opposite orders cannot deadlock); a
+    single warehouse needs none. Returns the warehouse that served and the result;
+    `InsufficientStock` if none.
     """
-    from ..models import Warehouse
-
-    active = set(
-        Warehouse.objects.filter(pk__in=list(warehouse_ids), active=True).values_list("pk", flat=True)
-    )
-    for warehouse_id in warehouse_ids:
-        if warehouse_id not in active:
-            continue
+    candidates = list(dict.fromkeys(warehouse_ids))
+    for warehouse_id in candidates:
+        attempt = [dataclasses.replace(line, warehouse_id=warehouse_id) for line in lines]
         try:
+            if len(candidates) == 1:
+                return warehouse_id, stock_reserve(lines=attempt)
             with transaction.atomic():
-                result = stock_reserve(
-                    lines=[dataclasses.replace(line, warehouse_id=warehouse_id) for line in lines]
-                )
-            return warehouse_id, result
-        except InsufficientStock:
+                return warehouse_id, stock_reserve(lines=attempt)
+        except (InsufficientStock, WarehouseInactive):
             continue
     raise InsufficientStock("No ranked warehouse has every line in stock.")
 

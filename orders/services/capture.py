@@ -556,6 +556,9 @@ def order_submit(*, channel: Channel, actor: Actor, data: OrderInput) -> SubmitR
             is_current=False, superseded_at=timezone.now(), version=current.version + 1
         )
 
+    # Read before the writes so that lines are born at the first-ranked warehouse (where the
+    # reservation nearly always lands) instead of being updated afterwards.
+    warehouse_ids = channel_warehouse_ids(channel_id=channel.pk) if channel.reserve_at_capture else []
     order = SalesOrder.objects.create(
         number=current.number if current else order_number_next(),
         channel=channel,
@@ -608,6 +611,7 @@ def order_submit(*, channel: Channel, actor: Actor, data: OrderInput) -> SubmitR
                 price_source="source" if lp.source_price else "engine",
                 line_total=lp.total,
                 status=line_status,
+                warehouse_id=warehouse_ids[0] if warehouse_ids else None,
                 shipped_quantity=shipped.get(given.source_line_id, (Decimal(0), Decimal(0)))[0],
                 billed_quantity=shipped.get(given.source_line_id, (Decimal(0), Decimal(0)))[1],
             )
@@ -672,7 +676,7 @@ def order_submit(*, channel: Channel, actor: Actor, data: OrderInput) -> SubmitR
 
     backordered = []
     if channel.reserve_at_capture:
-        backordered = _reserve(order, lines, products, factors, policy)
+        backordered = _reserve(order, lines, factors, policy, warehouse_ids)
         for line in backordered:
             new_events.append(
                 event_build(
@@ -752,13 +756,13 @@ def _payload(order: SalesOrder, holds: list[OrderHold]) -> dict[str, Any]:
 def _reserve(
     order: SalesOrder,
     lines: list[OrderLine],
-    products: dict[str, Product],
     factors: dict[tuple[int, str], Decimal],
     policy: ChannelOrderPolicy,
+    warehouse_ids: list[int],
 ) -> list[OrderLine]:
     """Reserve over the channel's ranked warehouses; short lines are back-ordered or the order is
-    refused, per channel policy. Returns the back-ordered lines."""
-    warehouse_ids = channel_warehouse_ids(channel_id=order.channel_id)
+    refused, per channel policy. Returns the back-ordered lines. The lines were written with the
+    first-ranked warehouse; they are updated only when another one serves, or for back-orders."""
     if not warehouse_ids:
         raise InsufficientStock("The channel has no warehouse to reserve from.")
     requests = [
@@ -775,9 +779,10 @@ def _reserve(
     ]
     try:
         warehouse_id, _ = stock_reserve_ranked(lines=requests, warehouse_ids=warehouse_ids)
-        OrderLine.objects.filter(order=order).update(warehouse_id=warehouse_id)
-        for line in lines:
-            line.warehouse_id = warehouse_id
+        if warehouse_id != warehouse_ids[0]:
+            OrderLine.objects.filter(order=order).update(warehouse_id=warehouse_id)
+            for line in lines:
+                line.warehouse_id = warehouse_id
         return []
     except InsufficientStock:
         if policy.shortage_policy == ShortagePolicy.REJECT:
@@ -786,15 +791,9 @@ def _reserve(
     result = stock_reserve(lines=requests, allow_partial=True)
     short = {s.index for s in result.shortfalls}
     short_lines = [lines[i] for i in sorted(short)]
-    for i, line in enumerate(lines):
-        if i not in short:
-            line.warehouse_id = warehouse_ids[0]
-    OrderLine.objects.filter(order=order).exclude(pk__in=[line.pk for line in short_lines]).update(
-        warehouse_id=warehouse_ids[0]
-    )
     if short_lines:
         OrderLine.objects.filter(pk__in=[line.pk for line in short_lines]).update(
-            status=LineStatus.BACKORDERED, backordered_quantity=F("quantity")
+            status=LineStatus.BACKORDERED, backordered_quantity=F("quantity"), warehouse_id=None
         )
     for i in sorted(short):
         req = requests[i]
@@ -809,4 +808,5 @@ def _reserve(
         )
         lines[i].status = LineStatus.BACKORDERED
         lines[i].backordered_quantity = lines[i].quantity
+        lines[i].warehouse_id = None
     return short_lines

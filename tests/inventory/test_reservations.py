@@ -3,6 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
 from inventory.errors import WarehouseInactive
 from inventory.models import (
@@ -76,11 +77,35 @@ def test_lines_on_the_same_position_add_up(stocked, warehouse):
 def test_reserving_1_10_or_100_lines_costs_the_same_queries(stocked, warehouse, django_assert_num_queries, n):
     products = stocked(n, qty=3)
     lines = [_line(p, warehouse, 2, str(i)) for i, p in enumerate(products)]
-    # savepoint, lock positions, one UPDATE ... FROM (VALUES ...), one bulk INSERT, release
-    with django_assert_num_queries(5):
+    # lock positions, one UPDATE ... FROM (VALUES ...), one bulk INSERT: no savepoint
+    with django_assert_num_queries(3):
         result = stock_reserve(lines=lines)
     assert result.complete and Reservation.objects.count() == n
     assert all(p.reserved == 2 for p in StockPosition.objects.all())
+
+
+@pytest.mark.postgres
+def test_a_refusal_is_decided_under_the_locks_before_any_write(stocked, warehouse, django_assert_num_queries):
+    a, b = stocked(2, qty=3)
+    with transaction.atomic():
+        # Only the lock: the short line is seen on the locked rows, so nothing is written and the
+        # caller's transaction goes on without a savepoint to roll back to.
+        with django_assert_num_queries(1), pytest.raises(InsufficientStock):
+            stock_reserve(lines=[_line(a, warehouse, 2, "1"), _line(b, warehouse, 4, "2")])
+        result = stock_reserve(lines=[_line(a, warehouse, 2, "3")])
+    assert result.complete
+    assert _pos(a, warehouse).reserved == 2 and _pos(b, warehouse).reserved == 0
+    assert list(Reservation.objects.values_list("demand_id", flat=True)) == ["3"]
+
+
+@pytest.mark.postgres
+def test_a_single_ranked_warehouse_reserves_without_savepoints(stocked, warehouse, django_assert_num_queries):
+    a, b = stocked(2, qty=3)
+    with django_assert_num_queries(3):
+        served, result = stock_reserve_ranked(
+            lines=[_line(a, warehouse, 1, "1"), _line(b, warehouse, 1, "2")], warehouse_ids=[warehouse.pk]
+        )
+    assert served == warehouse.pk and result.complete
 
 
 def test_reserving_from_an_inactive_warehouse_is_refused(stocked, warehouse):
@@ -145,6 +170,10 @@ def test_ranked_reservation_takes_the_first_warehouse_with_everything(stocked, w
     assert _pos(a, near).reserved == 0 and _pos(a, far).reserved == 2
     with pytest.raises(InsufficientStock):
         stock_reserve_ranked(lines=[_line(b, near, 9)], warehouse_ids=ranking)
+    far.active = False
+    far.save()  # an inactive warehouse in the ranking is passed over
+    served, _ = stock_reserve_ranked(lines=[_line(a, near, 1, "3")], warehouse_ids=[far.pk, near.pk])
+    assert served == near.pk and _pos(a, far).reserved == 2 and _pos(a, near).reserved == 1
 
 
 def test_a_receipt_lets_a_backorder_reserve_and_publishes_stock_received(warehouse):

@@ -88,3 +88,33 @@ def test_nothing_is_left_behind_when_stock_is_short_on_an_all_or_nothing_channel
     assert not SalesOrder.objects.exists()
     assert not OrderLine.objects.exists()
     assert not OutboxEvent.objects.filter(topic__startswith="order.").exists()
+
+
+def test_lines_carry_the_warehouse_that_reserved_them_and_back_orders_none(client, world):
+    from tests.factories.inventory import WarehouseFactory
+
+    from .conftest import make_channel
+
+    body = order_body(
+        lines=[
+            {"source_line_id": "1", "sku": "DRILL-1", "quantity": "501"},
+            {"source_line_id": "2", "sku": "SAW-1", "quantity": "1"},
+        ]
+    )
+    assert api_post(client, "/api/v1/orders", body, key=world.web.key).status_code == 201
+    lines = OrderLine.objects.filter(order__source_order_id="S-1").order_by("line_number")
+    assert [(ln.status, ln.warehouse_id) for ln in lines] == [
+        ("backordered", None),
+        ("open", world.warehouse.pk),
+    ]
+    # The first-ranked warehouse is short, the second serves: the lines say so.
+    near = WarehouseFactory(code="wh-near")
+    ranked = make_channel("ranked", warehouses=[near, world.warehouse])
+    assert api_post(client, "/api/v1/orders", order_body("S-2"), key=ranked.key).status_code == 201
+    assert [ln.warehouse_id for ln in OrderLine.objects.filter(order__source_order_id="S-2")] == [
+        world.warehouse.pk
+    ]
+    # A channel that does not reserve at capture leaves the warehouse to fulfillment.
+    later = make_channel("later", reserve=False, warehouses=[world.warehouse])
+    assert api_post(client, "/api/v1/orders", order_body("S-3"), key=later.key).status_code == 201
+    assert [ln.warehouse_id for ln in OrderLine.objects.filter(order__source_order_id="S-3")] == [None]
