@@ -187,6 +187,7 @@ def _price_line_rules(
     explain = ctx.trace is not None
     scope = f"line {line.index + 1}" if explain else ""
     q = ctx.q
+    currency = ctx.currency
     half_up = ROUND_HALF_UP
     new_tuple = tuple.__new__  # builds the Component NamedTuple without its Python-level __new__
     list_amount = line.list_amount
@@ -246,6 +247,23 @@ def _price_line_rules(
             if amount > running:
                 amount = running
             kind = rule.kind
+        elif rule.simple_amount and (not rule.currency or rule.currency == currency):
+            minimum = rule.min_quantity  # an amount off per unit in the order currency
+            if minimum is not None and line.base_qty < minimum:
+                if explain:
+                    ctx.note(
+                        scope,
+                        "rule",
+                        rule.code,
+                        "skipped",
+                        f"line quantity {line.base_qty} is below {minimum}",
+                    )
+                continue
+            running = line.running
+            amount = (rule.value * line.qty).quantize(q, half_up)
+            if amount > running:
+                amount = running
+            kind = "discount"
         else:
             amount, why = _line_rule_amount(ctx, line, rule, order_qty, order_amount, override)
             if amount is None:

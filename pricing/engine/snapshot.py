@@ -140,6 +140,7 @@ class RuleFacts:
     signed_factor: Decimal = field(init=False, repr=False, compare=False)  # negative for a markup
     kind: str = field(init=False, repr=False, compare=False)  # the component kind: discount | markup
     on_list: bool = field(init=False, repr=False, compare=False)  # apply_on == "list"
+    simple_amount: bool = field(init=False, repr=False, compare=False)  # the same for an amount off
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "factor", self.value / 100)
@@ -164,6 +165,14 @@ class RuleFacts:
         object.__setattr__(self, "signed_factor", -self.factor if self.action == "markup" else self.factor)
         object.__setattr__(self, "kind", "markup" if self.action == "markup" else "discount")
         object.__setattr__(self, "on_list", self.apply_on == "list")
+        object.__setattr__(
+            self,
+            "simple_amount",
+            self.action == "amount_off"
+            and self.dims <= 1
+            and self.min_order_quantity is None
+            and self.min_order_amount is None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
