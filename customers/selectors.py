@@ -51,3 +51,17 @@ def credit_position(*, customer_id: int) -> CreditPosition:
         open_orders=exposure.open_orders_amount if exposure else Decimal(0),
         open_receivables=exposure.open_receivables_amount if exposure else Decimal(0),
     )
+
+
+def credit_position_of(customer: Customer) -> CreditPosition:
+    """The position of a customer in hand: no query when it was read with
+    `select_related("credit_exposure")`, one otherwise."""
+    # No exposure row yet means nothing is open: nobody has adjusted it.
+    exposure = getattr(customer, "credit_exposure", None)
+    return CreditPosition(
+        customer_id=customer.pk,
+        currency=customer.credit_currency,
+        credit_limit=customer.credit_limit,
+        open_orders=exposure.open_orders_amount if exposure else Decimal(0),
+        open_receivables=exposure.open_receivables_amount if exposure else Decimal(0),
+    )

@@ -6,8 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
 from django.utils import timezone
 
 from oms.kernel.exceptions import Conflict, NotFound, ValidationFailed
@@ -42,7 +41,6 @@ def _exposure_ensure(*, customer_id: int) -> None:
     CreditExposure.objects.get_or_create(customer_id=customer_id, defaults={"currency": currency})
 
 
-@transaction.atomic
 def credit_exposure_adjust(
     *,
     customer_id: int,
@@ -51,30 +49,59 @@ def credit_exposure_adjust(
 ) -> CreditExposure:
     """Add the deltas (in the customer's credit currency) to the open amounts.
 
-    One conditional UPDATE with F() expressions, so concurrent captures, cancellations and
-    invoice postings add up exactly without locking the row for longer than the statement. The
-    WHERE clause refuses a release that would take an amount below zero (a caller releasing
-    what it never added is a bug worth a 409, not a silently negative exposure).
+    One conditional UPDATE ... RETURNING, so concurrent captures, cancellations and invoice
+    postings add up exactly without locking the row for longer than the statement, and the row
+    comes back without a second read. The WHERE clause refuses a release that would take an
+    amount below zero (a caller releasing what it never added is a bug worth a 409, not a
+    silently negative exposure). Only when the UPDATE finds no row is the row looked for: a
+    customer's first adjustment creates it (safe against a concurrent creator) and updates again.
+    A refusal writes nothing, so no savepoint is needed around it.
     """
     orders = to_decimal(open_orders_delta)
     receivables = to_decimal(open_receivables_delta)
-    _exposure_ensure(customer_id=customer_id)
-    if orders or receivables:
-        condition = Q(customer_id=customer_id)
-        if orders < 0:
-            condition &= Q(open_orders_amount__gte=-orders)
-        if receivables < 0:
-            condition &= Q(open_receivables_amount__gte=-receivables)
-        updated = CreditExposure.objects.filter(condition).update(
-            open_orders_amount=F("open_orders_amount") + orders,
-            open_receivables_amount=F("open_receivables_amount") + receivables,
-            updated_at=timezone.now(),
+    if not (orders or receivables):
+        _exposure_ensure(customer_id=customer_id)
+        return CreditExposure.objects.get(customer_id=customer_id)
+    exposure = _exposure_add(customer_id, orders, receivables)
+    if exposure is None:
+        # No row yet (or one a concurrent first adjustment has just created), or a refused
+        # release: with the row surely there, the second answer is the one that counts.
+        _exposure_ensure(customer_id=customer_id)
+        exposure = _exposure_add(customer_id, orders, receivables)
+    if exposure is None:
+        raise Conflict(
+            "The release is larger than the open exposure.",
+            customer_id=customer_id,
+            open_orders_delta=str(orders),
+            open_receivables_delta=str(receivables),
         )
-        if not updated:
-            raise Conflict(
-                "The release is larger than the open exposure.",
-                customer_id=customer_id,
-                open_orders_delta=str(orders),
-                open_receivables_delta=str(receivables),
-            )
-    return CreditExposure.objects.get(customer_id=customer_id)
+    return exposure
+
+
+def _exposure_add(customer_id: int, orders: Decimal, receivables: Decimal) -> CreditExposure | None:
+    table = CreditExposure._meta.db_table
+    conditions = ["customer_id = %s"]
+    params: list = [
+        orders,
+        receivables,
+        connection.ops.adapt_datetimefield_value(timezone.now()),
+        customer_id,
+    ]
+    if orders < 0:
+        conditions.append("open_orders_amount >= %s")
+        params.append(-orders)
+    if receivables < 0:
+        conditions.append("open_receivables_amount >= %s")
+        params.append(-receivables)
+    # raw() maps the returned row onto the model with the backend's converters (Decimal, aware
+    # datetime) on PostgreSQL and SQLite alike.
+    rows = list(
+        CreditExposure.objects.raw(
+            f"UPDATE {table} SET open_orders_amount = open_orders_amount + %s, "  # noqa: S608
+            "open_receivables_amount = open_receivables_amount + %s, updated_at = %s "
+            f"WHERE {' AND '.join(conditions)} "
+            "RETURNING customer_id, currency, open_orders_amount, open_receivables_amount, updated_at",
+            params,
+        )
+    )
+    return rows[0] if rows else None

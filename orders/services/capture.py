@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from catalog.models import Product, UnitOfMeasure, UomConversion
 from customers.models import Customer, CustomerKind, CustomerSite, CustomerStatus, DemandClass, PaymentTerms
-from customers.selectors import credit_position
+from customers.selectors import credit_position_of
 from customers.services import credit_exposure_adjust
 from inventory.selectors import channel_warehouse_ids
 from inventory.services import ReserveLine, backorder_create, stock_reserve, stock_reserve_ranked
@@ -95,7 +95,11 @@ def _customer_resolve(channel: Channel, data: OrderInput) -> tuple[Customer, boo
     even when two first orders of the same shopper race (the unique index decides)."""
     given = data.customer
     if given.account_number:
-        customer = Customer.objects.filter(account_number=given.account_number.strip().upper()).first()
+        customer = (
+            Customer.objects.select_related("credit_exposure")  # the credit check reads it
+            .filter(account_number=given.account_number.strip().upper())
+            .first()
+        )
         if customer is None:
             raise ValidationFailed(
                 "Unknown customer.", fields={"customer.account_number": ["No such customer account."]}
@@ -371,7 +375,7 @@ def screen_order(order: SalesOrder, party_policy: str) -> ScreeningResult:
 
 def _credit_check(customer: Customer, total: Decimal, currency: str, plan: _Plan) -> None:
     """Exposure plus this order over the limit, in the credit currency (dated rate) -> credit hold."""
-    position = credit_position(customer_id=customer.pk)
+    position = credit_position_of(customer)
     today = timezone.localdate()
     plan.credit_currency = position.currency
     try:

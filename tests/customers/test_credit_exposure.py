@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from customers.models import CreditExposure
-from customers.selectors import credit_position
+from customers.models import CreditExposure, Customer
+from customers.selectors import credit_position, credit_position_of
 from customers.services import credit_exposure_adjust, customer_create
 from oms.kernel.exceptions import Conflict, NotFound, ValidationFailed
 from tests.factories.customers import CustomerFactory
@@ -107,3 +107,35 @@ def test_concurrent_adjustments_sum_exactly():
     assert exposure.open_orders_amount == Decimal("10.0001") * threads_n * rounds
     assert exposure.open_receivables_amount == Decimal(sum(range(threads_n)) * rounds)
     assert CreditExposure.objects.filter(customer=customer).count() == 1
+
+
+@pytest.mark.django_db
+def test_an_adjustment_is_one_statement_once_the_row_exists(django_assert_num_queries):
+    customer = CustomerFactory(credit_currency="EUR")
+    credit_exposure_adjust(customer_id=customer.pk, open_orders_delta=Decimal("10"))
+    with django_assert_num_queries(1):
+        exposure = credit_exposure_adjust(customer_id=customer.pk, open_orders_delta=Decimal("2.5"))
+    assert (exposure.currency, exposure.open_orders_amount) == ("EUR", Decimal("12.5"))
+    assert exposure.updated_at == CreditExposure.objects.get(customer=customer).updated_at
+    # A refused release writes nothing and leaves the caller's transaction usable.
+    with transaction.atomic():
+        with pytest.raises(Conflict):
+            credit_exposure_adjust(customer_id=customer.pk, open_orders_delta=Decimal("-13"))
+        credit_exposure_adjust(customer_id=customer.pk, open_receivables_delta=Decimal("1"))
+    exposure = CreditExposure.objects.get(customer=customer)
+    assert (exposure.open_orders_amount, exposure.open_receivables_amount) == (Decimal("12.5"), Decimal("1"))
+
+
+@pytest.mark.django_db
+def test_the_position_of_a_customer_read_with_its_exposure_costs_no_query(django_assert_num_queries):
+    customer = CustomerFactory(credit_limit=Decimal("500"))
+    credit_exposure_adjust(customer_id=customer.pk, open_orders_delta=Decimal("120"))
+    loaded = Customer.objects.select_related("credit_exposure").get(pk=customer.pk)
+    with django_assert_num_queries(0):
+        position = credit_position_of(loaded)
+    assert position == credit_position(customer_id=customer.pk)
+    assert position.available == Decimal("380")
+    fresh = CustomerFactory(credit_limit=Decimal("7"))  # no exposure row yet
+    unloaded = Customer.objects.get(pk=fresh.pk)
+    with django_assert_num_queries(1):
+        assert credit_position_of(unloaded).available == Decimal("7")
