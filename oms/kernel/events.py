@@ -96,7 +96,9 @@ def publish(topic: str, payload: dict[str, Any], *, aggregate: tuple[str, Any] |
     """Record `topic` with its payload in the current transaction, one delivery per subscriber."""
     aggregate_type, aggregate_id = (aggregate[0], str(aggregate[1])) if aggregate else ("", "")
     subs = subscribers_for(topic)
-    with transaction.atomic():
+    # No savepoint: a failure here must fail the caller's whole transaction anyway (a business
+    # change never commits without its event), and outside one this still opens a transaction.
+    with transaction.atomic(savepoint=False):
         event = OutboxEvent.objects.create(
             topic=topic,
             aggregate_type=aggregate_type,

@@ -41,6 +41,16 @@ def test_publish_writes_the_event_and_one_delivery_per_subscriber():
 
 
 @pytest.mark.django_db
+def test_publish_in_a_transaction_is_two_inserts_without_a_savepoint(django_assert_num_queries):
+    # Inside the caller's transaction: the event, then its deliveries in one statement.
+    with transaction.atomic(), django_assert_num_queries(2):
+        events.publish("test.created", {"seq": 1}, aggregate=("order", 8))
+    assert OutboxDelivery.objects.filter(event__aggregate_id="8").count() >= 3
+    events.publish("test.created", {"seq": 2}, aggregate=("order", 9))  # outside: its own transaction
+    assert OutboxDelivery.objects.filter(event__aggregate_id="9").count() >= 3
+
+
+@pytest.mark.django_db
 def test_publish_rolls_back_with_the_callers_transaction():
     with pytest.raises(RuntimeError), transaction.atomic():
         events.publish("test.created", {"seq": 1})
