@@ -18,7 +18,7 @@ from oms.kernel.exceptions import NotFound, PermissionDenied, ValidationFailed
 from partners.models import Channel
 
 from ..actors import Actor
-from ..models import OrderHold
+from ..models import IdempotencyKey, OrderHold
 from ..quotes import quote_build
 from ..selectors import order_by_source, order_get, order_list
 from ..services import (
@@ -33,6 +33,7 @@ from ..services import (
     order_submit,
     request_fingerprint,
 )
+from ..services.capture import SubmitResult
 from .serializers import (
     OrderApproveInputSerializer,
     OrderCreateInputSerializer,
@@ -216,20 +217,19 @@ class OrderListCreateApi(_OrdersApi):
             return response
         try:
             try:
-                response = self._create(request, actor)
+                # A capture stores its answer inside the order's own transaction.
+                response = self._create(request, actor, claim=claim.claimed)
             except Exception as exc:
-                response = self.handle_exception(exc)  # re-raises what is not an API error
-            response = self.finalize_response(request, response)
-            response.render()
+                response = self._rendered(request, self.handle_exception(exc))  # re-raises non-API errors
+                idempotency_complete(
+                    claim=claim.claimed,
+                    status=response.status_code,
+                    body=response.content,
+                    content_type=response["Content-Type"],
+                )
         except BaseException:
             idempotency_abandon(claim=claim.claimed)
             raise
-        idempotency_complete(
-            claim=claim.claimed,
-            status=response.status_code,
-            body=response.content,
-            content_type=response["Content-Type"],
-        )
         out = HttpResponse(
             response.content, status=response.status_code, content_type=response["Content-Type"]
         )
@@ -238,11 +238,34 @@ class OrderListCreateApi(_OrdersApi):
                 out[header] = response[header]
         return out
 
-    def _create(self, request, actor: Actor) -> Response:
+    def _rendered(self, request, response):
+        response = self.finalize_response(request, response)
+        response.render()
+        return response
+
+    def _create(self, request, actor: Actor, claim: IdempotencyKey | None = None):
         data = OrderCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         channel = _channel_for(request, data.validated_data.get("channel"))
-        result = order_submit(channel=channel, actor=actor, data=data.to_order_input())
+        answer = []
+
+        def store_answer(result: SubmitResult) -> None:
+            response = self._rendered(request, self._created(request, result))
+            idempotency_complete(
+                claim=claim, status=response.status_code, body=response.content,
+                content_type=response["Content-Type"],
+            )  # fmt: skip
+            answer.append(response)
+
+        result = order_submit(
+            channel=channel,
+            actor=actor,
+            data=data.to_order_input(),
+            before_commit=store_answer if claim is not None else None,
+        )
+        return answer[0] if answer else self._created(request, result)
+
+    def _created(self, request, result: SubmitResult) -> Response:
         if getattr(request.user, "channel", None) is not None:
             # A channel key sees its own channel's orders, and the service hands back the order
             # with its lines and holds as stored: no re-read.

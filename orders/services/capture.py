@@ -10,6 +10,7 @@ snapshot).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -461,8 +462,17 @@ class SubmitResult:
 
 
 @transaction.atomic
-def order_submit(*, channel: Channel, actor: Actor, data: OrderInput) -> SubmitResult:
-    """Capture (or revise) an order. Raises a DomainError (nothing written) when it is refused."""
+def order_submit(
+    *,
+    channel: Channel,
+    actor: Actor,
+    data: OrderInput,
+    before_commit: Callable[[SubmitResult], None] | None = None,
+) -> SubmitResult:
+    """Capture (or revise) an order. Raises a DomainError (nothing written) when it is refused.
+
+    `before_commit` runs last, inside the order's transaction: the API stores its idempotent
+    answer there, so the order and the answer a retry replays commit together or not at all."""
     if not channel.active:
         raise ValidationFailed("The channel is not active.")
     if data.revision < 1:
@@ -718,7 +728,10 @@ def order_submit(*, channel: Channel, actor: Actor, data: OrderInput) -> SubmitR
     if plan.credit_amount:
         credit_exposure_adjust(customer_id=customer.pk, open_orders_delta=plan.credit_amount)
     order._prefetched_objects_cache = {"lines": lines, "holds": holds}  # the response needs no re-read
-    return SubmitResult(order=order, revised_from=current)
+    result = SubmitResult(order=order, revised_from=current)
+    if before_commit is not None:
+        before_commit(result)
+    return result
 
 
 def _breakdown(lp) -> dict[str, Any]:

@@ -54,16 +54,20 @@ def idempotency_claim(*, principal: str, key: str, request_hash: str) -> Claim:
         )
     for _ in range(3):
         now = timezone.now()
+        row = IdempotencyKey(
+            principal=principal,
+            key=key,
+            request_hash=request_hash,
+            status=IdempotencyStatus.IN_FLIGHT,
+            locked_until=now + _lease(),
+            expires_at=now + _ttl(),
+        )
         try:
-            with transaction.atomic():
-                row = IdempotencyKey.objects.create(
-                    principal=principal,
-                    key=key,
-                    request_hash=request_hash,
-                    status=IdempotencyStatus.IN_FLIGHT,
-                    locked_until=now + _lease(),
-                    expires_at=now + _ttl(),
-                )
+            if transaction.get_connection().in_atomic_block:
+                with transaction.atomic():  # a savepoint keeps the caller's transaction usable
+                    row.save(force_insert=True)
+            else:
+                row.save(force_insert=True)  # one statement, committed on its own
             return Claim(claimed=row)
         except IntegrityError:
             pass

@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from inventory.models import Reservation
+from oms.kernel.exceptions import InFlight
 from oms.kernel.models import OutboxEvent
 from orders.models import IdempotencyKey, OrderEvent, SalesOrder
 from orders.services import idempotency_claim, idempotency_keys_expire, request_fingerprint
@@ -143,3 +144,53 @@ def test_fifty_threads_same_key_same_order_make_exactly_one_order():
     other = api_post(Client(), "/api/v1/orders", body, key=world.other.key, idem="same-key")
     assert other.status_code == 201
     assert SalesOrder.objects.filter(channel=world.other.channel).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_capture_stores_its_answer_in_the_orders_own_transaction():
+    world = build_world()
+    response = api_post(Client(), "/api/v1/orders", order_body("XMIN-1"), key=world.web.key, idem="k-xmin")
+    assert response.status_code == 201
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT xmin::text FROM orders_salesorder WHERE source_order_id = 'XMIN-1'")
+        order_xmin = cursor.fetchone()[0]
+        cursor.execute("SELECT xmin::text, status FROM orders_idempotencykey WHERE key = 'k-xmin'")
+        key_xmin, status = cursor.fetchone()
+    assert status == "completed"
+    assert key_xmin == order_xmin  # one transaction wrote both: there is no moment with only one
+
+
+@pytest.mark.postgres
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_process_that_dies_right_after_the_order_commits_leaves_a_replayable_answer(monkeypatch):
+    world = build_world()
+    body = order_body("CRASH-1")
+
+    def die() -> None:  # the first after-commit hook: the worker process is killed here
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr("oms.kernel.events.kick_relay", die)
+    with pytest.raises(SystemExit):
+        api_post(Client(), "/api/v1/orders", body, key=world.web.key, idem="k-crash")
+    monkeypatch.undo()
+    order = SalesOrder.objects.get(source_order_id="CRASH-1")
+    # The lease runs out, and the client retries the very same request.
+    IdempotencyKey.objects.filter(key="k-crash").update(locked_until=timezone.now() - timedelta(seconds=1))
+    retry = api_post(Client(), "/api/v1/orders", body, key=world.web.key, idem="k-crash")
+    assert retry.status_code == 201, retry.content
+    assert retry["Idempotent-Replayed"] == "true"
+    assert retry.json()["number"] == order.number
+    assert SalesOrder.objects.filter(source_order_id="CRASH-1").count() == 1
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_outside_a_transaction_is_one_insert_committed_on_its_own(django_assert_num_queries):
+    with django_assert_num_queries(1):
+        claim = idempotency_claim(principal="channel:1", key="k-one", request_hash="h")
+    assert claim.claimed is not None
+    with pytest.raises(InFlight):  # committed: a duplicate sees it in flight
+        idempotency_claim(principal="channel:1", key="k-one", request_hash="h")
