@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
 from django.utils import timezone
 
 from catalog.models import Product, UnitOfMeasure, UomConversion
@@ -344,27 +344,38 @@ def _price(
 # --- checks --------------------------------------------------------------------------------------
 
 
-def _screen(customer: Customer, addresses: list[dict | None], party_policy: str) -> ScreeningResult:
+def _screen(
+    customer: Customer, addresses: list[dict | None], party_policy: str | Callable[[], str]
+) -> ScreeningResult:
+    """Restricted parties and embargoed countries in one query. `party_policy` may be a callable:
+    it is asked only when a restricted party is found (the capture then reads the channel's
+    policy, which nearly every order does not need)."""
     names = {normalize_party_name(customer.name)} | {
         normalize_party_name(a.get("name", "")) for a in addresses if a and a.get("name")
     }
     names.discard("")
     countries = {a["country"] for a in addresses if a and a.get("country")}
-    result = ScreeningResult()
-    if names:
-        result.restricted_parties = sorted(
-            set(
-                RestrictedParty.objects.filter(active=True, normalized_name__in=names).values_list(
-                    "name", flat=True
-                )
-            )
-        )
-        result.reject = bool(result.restricted_parties) and party_policy == CompliancePolicy.REJECT
-    embargoes = list(
-        EmbargoedCountry.objects.filter(active=True, country__in=countries).values_list("country", "policy")
+    parties = (
+        RestrictedParty.objects.filter(active=True, normalized_name__in=names)
+        .annotate(screen_policy=Value(""), screen_kind=Value("party"))
+        .values_list("name", "screen_policy", "screen_kind")
+        .order_by()
     )
-    result.embargoed_countries = sorted(c for c, _ in embargoes)
-    result.reject = result.reject or any(p == CompliancePolicy.REJECT for _, p in embargoes)
+    embargoes = (
+        EmbargoedCountry.objects.filter(active=True, country__in=countries)
+        .annotate(screen_kind=Value("country"))
+        .values_list("country", "policy", "screen_kind")
+        .order_by()
+    )
+    hits = list(parties.union(embargoes, all=True))
+    result = ScreeningResult()
+    result.restricted_parties = sorted({name for name, _, kind in hits if kind == "party"})
+    if result.restricted_parties:
+        policy = party_policy() if callable(party_policy) else party_policy
+        result.reject = policy == CompliancePolicy.REJECT
+    embargoed = [(country, policy) for country, policy, kind in hits if kind == "country"]
+    result.embargoed_countries = sorted(c for c, _ in embargoed)
+    result.reject = result.reject or any(p == CompliancePolicy.REJECT for _, p in embargoed)
     return result
 
 
@@ -487,7 +498,15 @@ def order_submit(
             f"Revision {data.revision} is not newer than the current revision {current.revision}.",
             fields={"revision": [f"Send a revision above {current.revision}."]},
         )
-    policy = ChannelOrderPolicy.objects.filter(channel=channel).first() or ChannelOrderPolicy(channel=channel)
+    policies: list[ChannelOrderPolicy] = []
+
+    def policy() -> ChannelOrderPolicy:
+        # Read only when a decision needs it (a restricted party, a short line): most orders don't.
+        if not policies:
+            found = ChannelOrderPolicy.objects.filter(channel=channel).first()
+            policies.append(found or ChannelOrderPolicy(channel=channel))
+        return policies[0]
+
     products, factors = _lines_validate(data.lines, actor, channel)
     customer, customer_created = _customer_resolve(channel, data)
     errors: dict[str, list[str]] = {}
@@ -533,7 +552,9 @@ def order_submit(
     line_ship_tos = [_normalized(line.ship_to) for line in data.lines]
 
     plan = _Plan()
-    screening = _screen(customer, [bill_to, ship_to, *line_ship_tos], policy.restricted_party_policy)
+    screening = _screen(
+        customer, [bill_to, ship_to, *line_ship_tos], lambda: policy().restricted_party_policy
+    )
     if screening.reject:
         raise ComplianceRejected(f"Refused by trade-compliance policy: {screening.reason()}.")
     if screening.hit:
@@ -774,7 +795,7 @@ def _reserve(
     order: SalesOrder,
     lines: list[OrderLine],
     factors: dict[tuple[int, str], Decimal],
-    policy: ChannelOrderPolicy,
+    policy: Callable[[], ChannelOrderPolicy],
     warehouse_ids: list[int],
 ) -> list[OrderLine]:
     """Reserve over the channel's ranked warehouses; short lines are back-ordered or the order is
@@ -802,7 +823,7 @@ def _reserve(
                 line.warehouse_id = warehouse_id
         return []
     except InsufficientStock:
-        if policy.shortage_policy == ShortagePolicy.REJECT:
+        if policy().shortage_policy == ShortagePolicy.REJECT:
             raise
     # Back-order policy: take what the first ranked warehouse has, back-order the rest.
     result = stock_reserve(lines=requests, allow_partial=True)

@@ -12,6 +12,7 @@ from orders.models import OrderEvent, OrderHold, OrderLine, SalesOrder
 from tests.factories.customers import CustomerFactory, CustomerSiteFactory
 from tests.factories.orders import (
     ApprovalRuleFactory,
+    ChannelOrderPolicyFactory,
     EmbargoedCountryFactory,
     RestrictedPartyFactory,
 )
@@ -61,6 +62,25 @@ def test_a_restricted_party_lands_on_compliance_hold(client, world):
     assert [h["code"] for h in data["holds"]] == ["compliance"]
     assert "restricted party" in data["holds"][0]["reason"]
     assert OrderEvent.objects.filter(order__number=data["number"], kind="hold_applied").exists()
+
+
+def test_a_channel_that_rejects_restricted_parties_refuses_the_order_and_both_hits_are_named(client, world):
+    ChannelOrderPolicyFactory(channel=world.web.channel, restricted_party_policy="reject")
+    RestrictedPartyFactory(name="Blocked Trading Co")
+    EmbargoedCountryFactory(country="KP", policy="hold")
+    body = order_body(ship_to={**ADDRESS, "name": "Blocked Trading Co", "country": "KP"})
+    refused = api_post(client, "/api/v1/orders", body, key=world.web.key)
+    assert refused.status_code == 422, refused.content
+    assert refused.json()["code"] == "compliance_rejected"
+    assert "Blocked Trading Co" in refused.json()["message"] and "KP" in refused.json()["message"]
+    assert not SalesOrder.objects.exists()
+    # Another channel keeps the default policy: the same order is held, not refused.
+    held = api_post(client, "/api/v1/orders", body, key=world.other.key)
+    assert held.status_code == 201
+    assert held.json()["holds"][0]["details"] == {
+        "embargoed": ["KP"],
+        "restricted_parties": ["Blocked Trading Co"],
+    }
 
 
 def test_an_embargoed_country_lands_on_compliance_hold_or_is_rejected_by_policy(client, world):
