@@ -94,11 +94,14 @@ def _exposure_add(customer_id: int, orders: Decimal, receivables: Decimal) -> Cr
         conditions.append("open_receivables_amount >= %s")
         params.append(-receivables)
     # raw() maps the returned row onto the model with the backend's converters (Decimal, aware
-    # datetime) on PostgreSQL and SQLite alike.
+    # datetime) on PostgreSQL and SQLite alike. ROUND to the column's places: SQLite adds in binary
+    # floating point, and a sum like 33.33 - 11.11 - 11.11 left just below 11.11 would refuse the
+    # last release of an order invoiced in parts (a no-op on PostgreSQL's exact numeric).
+    places = CreditExposure._meta.get_field("open_orders_amount").decimal_places
     rows = list(
         CreditExposure.objects.raw(
-            f"UPDATE {table} SET open_orders_amount = open_orders_amount + %s, "  # noqa: S608
-            "open_receivables_amount = open_receivables_amount + %s, updated_at = %s "
+            f"UPDATE {table} SET open_orders_amount = ROUND(open_orders_amount + %s, {places}), "  # noqa: S608
+            f"open_receivables_amount = ROUND(open_receivables_amount + %s, {places}), updated_at = %s "
             f"WHERE {' AND '.join(conditions)} "
             "RETURNING customer_id, currency, open_orders_amount, open_receivables_amount, updated_at",
             params,

@@ -41,6 +41,24 @@ def test_releasing_more_than_is_open_is_refused_and_changes_nothing():
 
 
 @pytest.mark.django_db
+def test_an_order_released_in_parts_releases_to_exactly_zero():
+    """Invoicing in parts moves the order's amount to receivables slice by slice; the last slice
+    must find exactly what is left (SQLite adds in binary floating point unless rounded)."""
+    customer = CustomerFactory()
+    for part in ("0.3", "0.1", "0.1", "0.2"):
+        credit_exposure_adjust(customer_id=customer.pk, open_orders_delta=Decimal(part))
+    for part in ("0.1", "0.2", "0.3", "0.1"):  # 0.7 in parts whose binary sums are inexact
+        credit_exposure_adjust(
+            customer_id=customer.pk, open_orders_delta=-Decimal(part), open_receivables_delta=Decimal(part)
+        )
+    credit_exposure_adjust(customer_id=customer.pk, open_orders_delta=Decimal("33.33"))
+    for _ in range(3):
+        credit_exposure_adjust(customer_id=customer.pk, open_orders_delta=Decimal("-11.11"))
+    exposure = CreditExposure.objects.get(customer=customer)
+    assert exposure.open_orders_amount == 0 and exposure.open_receivables_amount == Decimal("0.7")
+
+
+@pytest.mark.django_db
 def test_negative_amounts_are_also_refused_by_the_database():
     customer = CustomerFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
