@@ -137,7 +137,23 @@ def order_input_from(data: dict) -> OrderInput:
     )
 
 
-class OrderLineOutputSerializer(serializers.ModelSerializer):
+class SharedFieldsMixin:
+    """Output serializers on hot paths: DRF builds a serializer's fields per instance (model
+    introspection and a deep copy of the declared ones), which costs more than rendering a small
+    order. These fields are read-only and keep no per-call state, so they are built once per
+    class, on a prototype instance, and shared."""
+
+    @property
+    def fields(self):
+        cls = type(self)
+        shared = cls.__dict__.get("_shared_fields")
+        if shared is None:
+            shared = serializers.Serializer.fields.func(cls())
+            cls._shared_fields = shared
+        return shared
+
+
+class OrderLineOutputSerializer(SharedFieldsMixin, serializers.ModelSerializer):
     sku = serializers.CharField(source="product.sku")
     status = serializers.ChoiceField(choices=LineStatus.choices)
 
@@ -151,7 +167,7 @@ class OrderLineOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OrderHoldOutputSerializer(serializers.ModelSerializer):
+class OrderHoldOutputSerializer(SharedFieldsMixin, serializers.ModelSerializer):
     code = serializers.CharField(source="hold_code.code")
     active = serializers.BooleanField()
     line_number = serializers.SerializerMethodField()
@@ -168,7 +184,7 @@ class OrderHoldOutputSerializer(serializers.ModelSerializer):
         return hold.line.line_number if hold.line_id else None
 
 
-class OrderOutputSerializer(serializers.ModelSerializer):
+class OrderOutputSerializer(SharedFieldsMixin, serializers.ModelSerializer):
     channel = serializers.CharField(source="channel.code")
     customer = serializers.SerializerMethodField()
     status = serializers.ChoiceField(choices=OrderStatus.choices)

@@ -5,6 +5,7 @@ breakdown keys in the order the JSON column gives them back, holds, back-orders,
 from __future__ import annotations
 
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 
@@ -71,3 +72,38 @@ def test_a_revision_and_a_trusted_price_answer_as_stored(client, world):
     data = _same_as_get(client, world.market.key, response)
     assert data["revision"] == 2
     assert data["lines"][0]["price_source"] == "source"
+
+
+def test_shared_serializer_fields_render_what_drfs_own_per_instance_fields_do(client, world):
+    from rest_framework import serializers
+
+    from orders.api.serializers import (
+        OrderHoldOutputSerializer,
+        OrderLineOutputSerializer,
+        OrderOutputSerializer,
+    )
+    from orders.selectors import order_get
+
+    class Line(OrderLineOutputSerializer):
+        fields = serializers.Serializer.fields  # DRF's own: built for each instance
+
+    class Hold(OrderHoldOutputSerializer):
+        fields = serializers.Serializer.fields
+
+    class Order(OrderOutputSerializer):
+        fields = serializers.Serializer.fields
+        lines = Line(many=True)
+        holds = Hold(many=True)
+
+    Customer.objects.filter(pk=world.customer.pk).update(credit_limit=Decimal("1"))
+    numbers = [
+        api_post(client, "/api/v1/orders", order_body(f"S-{i}", ship_to=ADDRESS, notes=f"n{i}"),
+                 key=world.web.key).json()["number"]
+        for i in range(2)
+    ]  # fmt: skip
+    viewer = SimpleNamespace(channel=world.web.channel)
+    orders = [order_get(viewer=viewer, number=n) for n in numbers]
+    for order in [*orders, *orders]:  # shared fields carry nothing from one order to the next
+        assert OrderOutputSerializer(order).data == Order(order).data
+    assert OrderOutputSerializer(orders, many=True).data == Order(orders, many=True).data
+    assert OrderOutputSerializer(orders[0]).data["notes"] == "n0"
