@@ -9,7 +9,15 @@ from django.db.models import Sum
 
 from catalog.models import Product
 from customers.models import Customer
-from inventory.models import StockMovement, StockPosition, Warehouse
+from inventory.models import (
+    ChannelWarehouse,
+    ReorderRule,
+    Reservation,
+    StockMovement,
+    StockPosition,
+    Warehouse,
+)
+from orders.models import SalesOrder
 from partners.models import Channel
 from partners.services import channel_key_authenticate
 
@@ -63,6 +71,13 @@ def test_seed_demo_twice_creates_nothing_new_and_prints_keys_once(monkeypatch):
         .groups.filter(name="Order desk")
         .exists()
     )
+    # Sourcing, replenishment and a few orders captured through the real pipeline.
+    assert ChannelWarehouse.objects.filter(channel__code="web").count() == 4
+    assert ReorderRule.objects.count() > 100
+    demo = SalesOrder.objects.filter(source_order_id__startswith="DEMO-", is_current=True)
+    assert demo.count() >= 20 and "demo orders" in first
+    assert all(order.lines.exists() and order.total > 0 for order in demo)
+    assert Reservation.objects.filter(demand_type="order_line").exists()
     policies = dict(Channel.objects.values_list("code", "trusted_prices"))
     assert policies["marketplace"] and policies["import"] and not policies["web"]
     assert Channel.objects.get(code="pos").reserve_at_capture

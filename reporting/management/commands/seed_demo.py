@@ -40,7 +40,7 @@ from customers.models import (
     PaymentTerms,
     SitePurpose,
 )
-from inventory.models import Warehouse, WarehouseType
+from inventory.models import ChannelWarehouse, ReorderRule, Warehouse, WarehouseType
 from inventory.selectors import positions_missing
 from inventory.services import ReceiptLine, stock_receive_bulk
 from oms.kernel.money import round_money
@@ -95,6 +95,10 @@ PARTNERS = [
     ("rotterdam-wms", "Rotterdam DC warehouse system", PartnerType.WAREHOUSE, "eu-rotterdam"),
     ("northwind-supply", "Northwind Industrial Supply", PartnerType.SUPPLIER, "northwind"),
 ]
+
+# Every channel is served from these warehouses, in this order (nearest to most customers first).
+CHANNEL_WAREHOUSES = ["us-east-nj", "us-west-ca", "eu-rotterdam", "apac-singapore"]
+DEMO_ORDERS = 24
 
 WAREHOUSES = [
     ("us-east-nj", "US-East (Edison, NJ)", "US", "NJ", "08837", "40.518700", "-74.412100"),
@@ -264,7 +268,10 @@ class Tally:
 
 
 class Command(BaseCommand):
-    help = "Create deterministic demo data (channels with API keys, catalog, customers, stock, users)."
+    help = (
+        "Create deterministic demo data (channels with API keys, catalog, customers, stock, pricing, "
+        "warehouse rankings, reorder rules, users and a few orders)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -286,6 +293,8 @@ class Command(BaseCommand):
             self._stock(products, warehouses)
             self._fulfillment()
             self._pricing(products)
+            self._sourcing(products, warehouses)
+            self._orders(products)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
 
     def _fulfillment(self) -> None:
@@ -582,6 +591,94 @@ class Command(BaseCommand):
             reason="Opening balance (seed_demo)",
         )
         self._progress("stock positions", len(wanted), len(wanted), len(missing))
+
+    # --- sourcing and replenishment ---------------------------------------------------------
+
+    def _sourcing(self, products: list[Product], warehouses: list[Warehouse]) -> None:
+        """Which warehouses serve each channel (nearest first), and reorder rules for every stocked
+        goods product with a supplier in the US warehouses, so the reorder scan has work. Idempotent."""
+        by_code = {w.code: w for w in warehouses}
+        rankings = [
+            ChannelWarehouse(channel=channel, warehouse=by_code[code], rank=rank)
+            for channel in Channel.objects.filter(code__in=[c[0] for c in CHANNELS]).order_by("code")
+            for rank, code in enumerate(CHANNEL_WAREHOUSES, start=1)
+            if code in by_code
+        ]
+        made = ChannelWarehouse.objects.bulk_create(rankings, ignore_conflicts=True)
+        self._progress("channel warehouses", len(rankings), len(rankings), len(made))
+        rng = random.Random(SEED + 5)  # its own stream: adding this changes no earlier choice
+        rules = []
+        for product in products:
+            if product.product_type != ProductType.GOODS or product.primary_supplier_id is None:
+                continue
+            for code in ("us-east-nj", "us-west-ca"):
+                if code not in by_code:
+                    continue
+                point = Decimal(rng.choice([10, 20, 40]))
+                rules.append(
+                    ReorderRule(
+                        product=product,
+                        warehouse=by_code[code],
+                        reorder_point=point,
+                        safety_stock=point / 2,
+                        order_up_to=point * 6,
+                        lot_multiple=Decimal(rng.choice([1, 6, 12])),
+                        preferred_supplier_id=product.primary_supplier_id,
+                        lead_time_days=rng.choice([5, 7, 14]),
+                    )
+                )
+        before = ReorderRule.objects.count()
+        ReorderRule.objects.bulk_create(rules, ignore_conflicts=True)
+        self._progress("reorder rules", len(rules), len(rules), ReorderRule.objects.count() - before)
+
+    # --- orders --------------------------------------------------------------------------------
+
+    def _orders(self, products: list[Product]) -> None:
+        """A few orders from the storefront and the call center, captured through the same service
+        as the API (pricing, checks, reservations, events), so the staff screens and the workers
+        have something to show. Orders already captured (by source order id) are skipped."""
+        from oms.kernel.exceptions import DomainError
+        from orders.actors import Actor
+        from orders.inputs import CustomerInput, LineInput, OrderInput
+        from orders.models import SalesOrder
+        from orders.services import order_submit
+
+        rng = random.Random(SEED + 7)
+        stocked = [p for p in products if p.product_type == ProductType.GOODS and p.active]
+        accounts = list(
+            Customer.objects.filter(
+                kind=CustomerKind.B2B, status=CustomerStatus.ACTIVE, credit_currency="USD"
+            )
+            .order_by("account_number")
+            .values_list("account_number", flat=True)[:12]
+        )
+        channels = {c.code: c for c in Channel.objects.filter(code__in=["web", "call_center"])}
+        if not stocked or not accounts or len(channels) < 2:
+            return
+        created = refused = 0
+        for n in range(DEMO_ORDERS):
+            channel = channels["web" if n % 3 else "call_center"]
+            source_id = f"DEMO-{n + 1:04d}"
+            picks = rng.sample(stocked, rng.randint(1, 3))
+            data = OrderInput(
+                source_order_id=source_id,
+                customer=CustomerInput(account_number=accounts[n % len(accounts)]),
+                lines=tuple(
+                    LineInput(source_line_id=str(i + 1), sku=p.sku, quantity=Decimal(rng.randint(1, 4)))
+                    for i, p in enumerate(picks)
+                ),
+                customer_po=f"PO-{4500 + n}",
+            )
+            if SalesOrder.objects.filter(channel=channel, source_order_id=source_id).exists():
+                continue
+            try:
+                order_submit(channel=channel, actor=Actor.for_channel(channel), data=data)
+            except DomainError as exc:  # e.g. a customer on credit hold policy; shown, not fatal
+                refused += 1
+                self.stdout.write(f"    {source_id}: not captured ({exc})")
+            else:
+                created += 1
+        self._progress("demo orders", DEMO_ORDERS, DEMO_ORDERS, created)
 
     # --- pricing -----------------------------------------------------------------------------
 
