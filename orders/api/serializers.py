@@ -18,7 +18,24 @@ MAX_QUANTITY = Decimal("1000000")
 MANUAL_ADJUSTMENT_KINDS = ["price_override", "percent_off", "amount_off", "markup"]
 
 
-class StrictSerializer(serializers.Serializer):
+class SharedFieldsMixin:
+    """Serializers on hot paths: DRF builds a serializer's fields per instance (model
+    introspection and a deep copy of the declared ones), which costs more than reading or
+    rendering a small order. Fields keep no per-call state (a serializer's validated data and
+    errors live on the serializer, not its fields), so they are built once per class, on a
+    prototype instance, and shared."""
+
+    @property
+    def fields(self):
+        cls = type(self)
+        shared = cls.__dict__.get("_shared_fields")
+        if shared is None:
+            shared = serializers.Serializer.fields.func(cls())
+            cls._shared_fields = shared
+        return shared
+
+
+class StrictSerializer(SharedFieldsMixin, serializers.Serializer):
     """Refuses fields it does not declare (no mass assignment of server-computed fields)."""
 
     def to_internal_value(self, data):
@@ -135,22 +152,6 @@ def order_input_from(data: dict) -> OrderInput:
         notes=data.get("notes", ""),
         coupons=tuple(data.get("coupons") or ()),
     )
-
-
-class SharedFieldsMixin:
-    """Output serializers on hot paths: DRF builds a serializer's fields per instance (model
-    introspection and a deep copy of the declared ones), which costs more than rendering a small
-    order. These fields are read-only and keep no per-call state, so they are built once per
-    class, on a prototype instance, and shared."""
-
-    @property
-    def fields(self):
-        cls = type(self)
-        shared = cls.__dict__.get("_shared_fields")
-        if shared is None:
-            shared = serializers.Serializer.fields.func(cls())
-            cls._shared_fields = shared
-        return shared
 
 
 class OrderLineOutputSerializer(SharedFieldsMixin, serializers.ModelSerializer):

@@ -138,3 +138,24 @@ def test_missing_customer(client, world):
 def test_unknown_unit_of_measure(client, world):
     response = api_post(client, "/api/v1/orders", order_body(lines=[_line(uom="PALLET")]), key=world.web.key)
     _assert_error(response, 400, "validation_failed", "lines[0].uom")
+
+
+def test_input_serializers_sharing_their_fields_keep_each_requests_data_and_errors_apart():
+    from orders.api.serializers import OrderCreateInputSerializer
+
+    good = OrderCreateInputSerializer(data=order_body("S-1", lines=[_line(quantity="2")]))
+    bad = OrderCreateInputSerializer(
+        data=order_body("S-2", lines=[_line(), _line(source_line_id="2", quantity="-1")], colour="red")
+    )
+    other = OrderCreateInputSerializer(data=order_body("S-3", ship_to=ADDRESS, lines=[_line(sku="SAW-1")]))
+    assert not bad.is_valid()
+    assert good.is_valid(), good.errors
+    assert other.is_valid(), other.errors
+    assert set(bad.errors) == {"colour"}  # the strict check speaks first
+    again = OrderCreateInputSerializer(data=order_body("S-2", lines=[_line(), _line(quantity="-1")]))
+    assert not again.is_valid()
+    assert set(again.errors["lines"]) == {1} and set(again.errors["lines"][1]) == {"quantity"}
+    assert good.errors == {} and good.to_order_input().lines[0].quantity == 2
+    assert good.to_order_input().ship_to is None
+    assert other.to_order_input().lines[0].sku == "SAW-1" and other.to_order_input().ship_to.city
+    assert OrderCreateInputSerializer().fields is OrderCreateInputSerializer().fields  # built once
