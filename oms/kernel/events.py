@@ -96,30 +96,72 @@ def publish(topic: str, payload: dict[str, Any], *, aggregate: tuple[str, Any] |
     """Record `topic` with its payload in the current transaction, one delivery per subscriber."""
     aggregate_type, aggregate_id = (aggregate[0], str(aggregate[1])) if aggregate else ("", "")
     subs = subscribers_for(topic)
+    event = OutboxEvent(
+        topic=topic,
+        aggregate_type=aggregate_type,
+        aggregate_id=aggregate_id,
+        payload=payload,
+        correlation_id=get_correlation_id(),
+    )
     # No savepoint: a failure here must fail the caller's whole transaction anyway (a business
     # change never commits without its event), and outside one this still opens a transaction.
     with transaction.atomic(savepoint=False):
-        event = OutboxEvent.objects.create(
-            topic=topic,
-            aggregate_type=aggregate_type,
-            aggregate_id=aggregate_id,
-            payload=payload,
-            correlation_id=get_correlation_id(),
-        )
+        if subs and connection.vendor == "postgresql":
+            _insert_with_deliveries(event, [s.name for s in subs])
+        else:
+            event.save(force_insert=True)
+            if subs:
+                OutboxDelivery.objects.bulk_create(
+                    [
+                        OutboxDelivery(
+                            event=event,
+                            subscriber=s.name,
+                            aggregate_key=event.aggregate_key,
+                            available_at=event.created_at,
+                        )
+                        for s in subs
+                    ]
+                )
         if subs:
-            OutboxDelivery.objects.bulk_create(
-                [
-                    OutboxDelivery(
-                        event=event,
-                        subscriber=s.name,
-                        aggregate_key=event.aggregate_key,
-                        available_at=event.created_at,
-                    )
-                    for s in subs
-                ]
-            )
             _kick_once_after_commit()
     return event
+
+
+def _insert_with_deliveries(event: OutboxEvent, subscribers: list[str]) -> None:
+    """The event and its deliveries in one statement (a data-modifying CTE): every capture and
+    state change publishes, and a round trip plus the ORM's INSERT compilation cost more than
+    the rows. Columns and defaults come from the models, so the two stay in step."""
+    quote = connection.ops.quote_name
+    event_table, delivery_table = quote(OutboxEvent._meta.db_table), quote(OutboxDelivery._meta.db_table)
+    event_fields = [f for f in OutboxEvent._meta.concrete_fields if not f.primary_key]
+    delivery = OutboxDelivery(event_id=0, aggregate_key=event.aggregate_key, available_at=event.created_at)
+    delivery_fields = [
+        f for f in OutboxDelivery._meta.concrete_fields if not f.primary_key and f.attname != "subscriber"
+    ]
+    event_values = [f.get_db_prep_save(f.pre_save(event, True), connection) for f in event_fields]
+    delivery_values = [f.get_db_prep_save(f.pre_save(delivery, True), connection) for f in delivery_fields]
+    event_id_column = OutboxDelivery._meta.get_field("event").column
+    delivery_columns = [f.column for f in delivery_fields if f.column != event_id_column]
+    delivery_params = [
+        v for f, v in zip(delivery_fields, delivery_values, strict=True) if f.column != event_id_column
+    ]
+    id_ = quote("id")
+    insert_event = (
+        f"INSERT INTO {event_table} ({', '.join(quote(f.column) for f in event_fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(event_fields))}) RETURNING {id_}"
+    )
+    insert_deliveries = (
+        f"INSERT INTO {delivery_table} ({quote(event_id_column)}, {quote('subscriber')}, "  # noqa: S608
+        f"{', '.join(quote(c) for c in delivery_columns)}) "
+        f"SELECT e.{id_}, s.name, {', '.join(['%s'] * len(delivery_columns))} "
+        f"FROM e CROSS JOIN (VALUES {', '.join(['(%s)'] * len(subscribers))}) AS s(name)"
+    )
+    sql = f"WITH e AS ({insert_event}), d AS ({insert_deliveries}) SELECT {id_} FROM e"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*event_values, *delivery_params, *subscribers])
+        event.pk = cursor.fetchone()[0]
+    event._state.adding = False
+    event._state.db = connection.alias
 
 
 def _kick_once_after_commit() -> None:
