@@ -73,6 +73,10 @@ class FailOpenRedisCache(RedisCache):
     def delete_many(self, keys, version=None):
         return super().delete_many(keys, version)
 
+    @_fail_open(lambda *a, **k: 0)
+    def incr(self, key, delta=1, version=None):
+        return super().incr(key, delta, version)
+
     @_fail_open(lambda *a, **k: False)
     def has_key(self, key, version=None):
         return super().has_key(key, version)

@@ -10,10 +10,10 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from oms.kernel.api.errors import ErrorSerializer
+from oms.kernel.api.throttling import CounterRateThrottle
 from oms.kernel.exceptions import NotFound, PermissionDenied, ValidationFailed
 from partners.models import Channel
 
@@ -100,7 +100,7 @@ ORDER_RESPONSE_EXAMPLE = OpenApiExample(
 )  # fmt: skip
 
 
-class KeyRateThrottle(SimpleRateThrottle):
+class KeyRateThrottle(CounterRateThrottle):
     """Per API key (a channel key, or a staff user): one busy storefront cannot starve the rest."""
 
     scope = "orders"
