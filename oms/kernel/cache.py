@@ -19,17 +19,39 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 log = logging.getLogger(__name__)
 _UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
 _last_warning = 0.0
+_last_failure = -1e9
+
+
+def redis_backend(cache=None) -> RedisCache | None:
+    """The Redis cache behind `cache` (default: the default cache), or None when it is another
+    kind. `django.core.cache.cache` is a proxy, so isinstance() needs the real backend."""
+    from django.core.cache import cache as default_proxy
+    from django.core.cache import caches
+
+    backend = caches["default"] if cache is None or cache is default_proxy else cache
+    return backend if isinstance(backend, RedisCache) else None
+
+
+def redis_mark_unavailable() -> None:
+    global _last_failure
+    _last_failure = time.monotonic()
+
+
+def redis_recently_unavailable(seconds: float = 5.0) -> bool:
+    """Whether this process saw Redis fail in the last few seconds (callers skip optional
+    Redis work meanwhile instead of waiting for another connect timeout)."""
+    return time.monotonic() - _last_failure < seconds
 
 
 def _fail_open(fallback):
     def decorate(method):
         @functools.wraps(method)
         def wrapper(self, *args, **kwargs):
-            global _last_warning
+            global _last_warning, _last_failure
             try:
                 return method(self, *args, **kwargs)
             except _UNAVAILABLE as exc:
-                now = time.monotonic()
+                now = _last_failure = time.monotonic()
                 if now - _last_warning > 10:  # one line per 10 s, not one per request
                     _last_warning = now
                     log.warning("cache unavailable, carrying on without it: %s", exc)

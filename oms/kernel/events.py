@@ -15,6 +15,7 @@ Subscribers register in their app's `AppConfig.ready()`:
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import logging
 import random
@@ -171,15 +172,65 @@ def _kick_once_after_commit() -> None:
     transaction.on_commit(kick_relay, robust=True)
 
 
+KICK_PENDING_KEY = "oms:outbox:kick-pending"
+KICK_PENDING_SECONDS = 5  # a kick whose relay never starts (a lost message) stops coalescing after this
+
+
 def kick_relay() -> None:
     """Ask a worker to drain the outbox now. A broker outage is logged, never raised: the
-    periodic sweep delivers what this kick could not announce."""
+    periodic sweep delivers what this kick could not announce.
+
+    Kicks coalesce: while a kicked relay is queued and has not started, another kick would only
+    queue a second relay that finds nothing, so it is skipped -- the queued relay starts after
+    this commit and claims its deliveries. The relay clears the mark as it starts (before it
+    claims). Under load this turns one broker message per capture into one per relay run."""
     from .tasks import outbox_relay
 
+    if _kick_pending_mark():
+        return
     try:
         outbox_relay.apply_async(retry=False)
     except Exception as exc:  # the broker is down or slow; the sweep will deliver
         log.warning("outbox relay kick failed, the sweep will deliver: %s", exc)
+        kick_pending_clear()
+
+
+def _redis_client():
+    """The shared Redis behind the default cache, or None (a per-process cache cannot coalesce
+    kicks across processes, so without Redis every kick is sent)."""
+    from .cache import redis_backend, redis_recently_unavailable
+
+    cache = redis_backend()
+    if cache is None or redis_recently_unavailable():
+        return None, None  # an outage must not add a connect timeout to every commit
+    key = cache.make_and_validate_key(KICK_PENDING_KEY)
+    return cache._cache.get_client(key, write=True), key
+
+
+def _kick_pending_mark() -> bool:
+    """True when a kick is already pending; else marks one (SET NX) and returns False."""
+    from redis.exceptions import RedisError
+
+    from .cache import redis_mark_unavailable
+
+    client, key = _redis_client()
+    if client is None:
+        return False
+    try:
+        return not client.set(key, 1, nx=True, ex=KICK_PENDING_SECONDS)
+    except RedisError:
+        redis_mark_unavailable()
+        return False  # send the kick anyway; the broker decides
+
+
+def kick_pending_clear() -> None:
+    from redis.exceptions import RedisError
+
+    client, key = _redis_client()
+    if client is None:
+        return
+    with contextlib.suppress(RedisError):  # else the mark expires by itself
+        client.delete(key)
 
 
 # --- relaying -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from . import events
 @shared_task(acks_late=True, ignore_result=True, max_retries=0)
 def outbox_relay() -> int:
     """Drain the outbox now (kicked after a commit that published)."""
+    events.kick_pending_clear()  # before claiming: a commit after this point kicks again
     return events.relay_run().delivered
 
 

@@ -229,3 +229,29 @@ def test_prune_forgets_only_old_fully_handled_events(settings):
     assert events.outbox_prune(older_than_days=14) == 1
     assert set(OutboxEvent.objects.values_list("pk", flat=True)) == {poison.pk, fresh.pk}
     assert OutboxDelivery.objects.filter(event=poison, status=DeliveryStatus.DEAD).exists()
+
+
+def _queued_messages() -> int:
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    return sum(client.llen(key) for key in client.keys(f"{queue}*") if client.type(key) == b"list")
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_kicks_coalesce_while_a_kicked_relay_has_not_started():
+    """One broker message per relay run, not per commit: a queued relay that has not started will
+    claim every delivery committed before it starts; it clears the mark as it starts."""
+    from oms.kernel import tasks
+
+    events.kick_pending_clear()
+    before = _queued_messages()
+    for _ in range(5):
+        events.kick_relay()
+    assert _queued_messages() == before + 1
+    tasks.outbox_relay()  # the relay's body, as a worker runs it: clears the mark, then claims
+    events.kick_relay()
+    assert _queued_messages() == before + 2

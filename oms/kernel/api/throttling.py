@@ -10,9 +10,10 @@ a caller may send up to twice the rate across a window boundary.
 
 from __future__ import annotations
 
-from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
 from rest_framework.throttling import SimpleRateThrottle
+
+from ..cache import redis_backend, redis_mark_unavailable, redis_recently_unavailable
 
 
 class CounterRateThrottle(SimpleRateThrottle):
@@ -32,8 +33,9 @@ class CounterRateThrottle(SimpleRateThrottle):
         return count <= self.num_requests
 
     def _incr(self, key: str) -> int:
-        if isinstance(self.cache, RedisCache):
-            return self._incr_redis(key)
+        redis_cache = redis_backend(self.cache)
+        if redis_cache is not None:
+            return self._incr_redis(redis_cache, key)
         try:
             return self.cache.incr(key)
         except ValueError:  # the window's first request: create the counter with its expiry
@@ -44,10 +46,11 @@ class CounterRateThrottle(SimpleRateThrottle):
             except ValueError:  # gone again (expired, or the cache is unavailable): let it pass
                 return 1
 
-    def _incr_redis(self, key: str) -> int:
+    def _incr_redis(self, cache, key: str) -> int:
         """One INCR (it creates the counter at 1), and the expiry only when it did: one round
         trip per request. Django's own `incr` asks EXISTS first and refuses a missing key."""
-        cache = self.cache
+        if redis_recently_unavailable():  # no connect timeout per request during an outage
+            return 1
         full_key = cache.make_and_validate_key(key)
         try:
             client = cache._cache.get_client(full_key, write=True)
@@ -56,6 +59,7 @@ class CounterRateThrottle(SimpleRateThrottle):
                 client.expire(full_key, int(self.duration) + 1)
             return count
         except RedisError:  # Redis is down: fail open, like the rest of the cache
+            redis_mark_unavailable()
             return 1
 
     def wait(self) -> float:
