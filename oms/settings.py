@@ -62,6 +62,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "oms.kernel.middleware.CorrelationIdMiddleware",
+    "oms.kernel.middleware.ReferenceDataScopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "oms.kernel.middleware.DatabaseUnavailableMiddleware",

@@ -6,6 +6,7 @@ import re
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 
+from . import refcache
 from .context import new_correlation_id, reset_correlation_id, set_correlation_id
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,20 @@ class CorrelationIdMiddleware:
             reset_correlation_id(token)
         response["X-Request-ID"] = cid
         return response
+
+
+class ReferenceDataScopeMiddleware:
+    """A request reads the reference-data versions once, at its first use (`oms.kernel.refcache`)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = refcache.scope_begin()
+        try:
+            return self.get_response(request)
+        finally:
+            refcache.scope_end(token)
 
 
 def database_unavailable_response() -> JsonResponse:

@@ -81,3 +81,16 @@ class OutboxDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscriber} <- event #{self.event_id} ({self.status})"
+
+
+class ReferenceDataVersion(models.Model):
+    """One row per kind of cached reference data (`oms.kernel.refcache`): bumped in the same
+    transaction as every change to what it caches, read by each process to know when to reload."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    version = models.BigIntegerField(default=1)
+    # New at every bump: a version number reused after a rollback never matches a stale cache.
+    token = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
