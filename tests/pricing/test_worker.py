@@ -80,3 +80,21 @@ def test_a_rule_changed_in_the_admin_is_seen_by_a_worker_on_its_next_call(
     assert after["ruleset_version"] > first["ruleset_version"]
     assert after["lines"][0]["net"] == "150.00"
     assert after["lines"][0]["components"][1]["rule"] == "spring"
+
+
+def test_a_product_moved_to_another_category_is_seen_by_a_worker_on_its_next_call(
+    world, celery_worker_factory
+):
+    """Products are cached with the rule set in every process: a catalog change bumps the
+    version, so a worker that priced the product before prices it with its new category."""
+    from tests.factories.pricing import DiscountRuleFactory
+
+    DiscountRuleFactory(code="drills-20", value=D("20"), conditions={"categories": [world.drills]})
+    celery_worker_factory()
+    before = _priced_by_worker("SAW-1")  # cached by the worker in the tools category
+    assert before["lines"][0]["net"] == "100.00"
+    world.saw.category = world.drills
+    world.saw.save()
+    after = _priced_by_worker("SAW-1")
+    assert after["ruleset_version"] > before["ruleset_version"]
+    assert after["lines"][0]["net"] == "80.00"
