@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from django.db import connection
@@ -15,6 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from customers.models import DemandClass
+from oms.kernel import refcache
 
 from .atp import Timeline, visible_share
 from .errors import UnknownSku
@@ -42,13 +44,25 @@ def position_list(*, filters: Mapping[str, Any]) -> QuerySet[StockPosition]:
     return qs
 
 
+CHANNEL_RANKINGS = "inventory.channel_warehouses"
+
+
+def channel_rankings_load() -> MappingProxyType[int, tuple[int, ...]]:
+    """Every channel's active warehouses, best rank first (cached: `oms.kernel.refcache`)."""
+    rankings: dict[int, list[int]] = defaultdict(list)
+    for channel_id, warehouse_id in (
+        ChannelWarehouse.objects.filter(warehouse__active=True)
+        .order_by("channel_id", "rank", "warehouse_id")
+        .values_list("channel_id", "warehouse_id")
+    ):
+        rankings[channel_id].append(warehouse_id)
+    return MappingProxyType({channel_id: tuple(ids) for channel_id, ids in rankings.items()})
+
+
 def channel_warehouse_ids(*, channel_id: int) -> list[int]:
-    """The channel's active warehouses, best rank first: the ranking `stock_reserve_ranked` takes."""
-    return list(
-        ChannelWarehouse.objects.filter(channel_id=channel_id, warehouse__active=True)
-        .order_by("rank", "warehouse_id")
-        .values_list("warehouse_id", flat=True)
-    )
+    """The channel's active warehouses, best rank first: the ranking `stock_reserve_ranked` takes.
+    From the per-process cache, reloaded after a ranking or a warehouse changed."""
+    return list(refcache.get(CHANNEL_RANKINGS).get(channel_id, ()))
 
 
 def low_stock_positions(*, threshold: Decimal = Decimal(0)) -> QuerySet[StockPosition]:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Value
+from django.db.models import F, Q
 from django.utils import timezone
 
 from catalog.models import Product, UnitOfMeasure, UomConversion
@@ -25,7 +25,7 @@ from customers.selectors import credit_position_of
 from customers.services import credit_exposure_adjust
 from inventory.selectors import channel_warehouse_ids
 from inventory.services import ReserveLine, backorder_create, stock_reserve, stock_reserve_ranked
-from oms.kernel import events
+from oms.kernel import events, refcache
 from oms.kernel.context import get_correlation_id
 from oms.kernel.exceptions import (
     DomainError,
@@ -47,22 +47,19 @@ from ..inputs import AddressInput, LineInput, OrderInput
 from ..models import (
     COMPLIANCE_HOLD,
     CREDIT_HOLD,
-    ApprovalRule,
     ApprovalRuleKind,
     ChannelOrderPolicy,
     CompliancePolicy,
     DefaultableField,
-    DefaultingRule,
-    EmbargoedCountry,
     EventKind,
     OrderEvent,
     OrderHold,
     OrderLine,
-    RestrictedParty,
     SalesOrder,
     ShortagePolicy,
 )
 from ..numbering import order_number_next
+from ..reference import approval_rules, channel_order_policy, defaulting_rules, screening_lists
 from ..states import OPEN_FOR_CREDIT, LineStatus, OrderStatus, ensure_order_transition
 from .holds import system_hold_code
 from .revisions import lines_diff, release_stock_for, revision_check
@@ -207,11 +204,10 @@ def _defaults_apply(channel: Channel, ship_country: str, data: OrderInput) -> di
     }
     if not any(wanted.values()):
         return {}
-    rules = DefaultingRule.objects.filter(active=True).filter(
-        Q(channel__isnull=True) | Q(channel=channel), Q(country="") | Q(country=ship_country)
-    )
     best: dict[str, tuple[int, str]] = {}
-    for rule in rules:
+    for rule in defaulting_rules():
+        if rule.channel_id not in (None, channel.pk) or rule.country not in ("", ship_country):
+            continue
         if not wanted.get(rule.field):
             continue
         score = (2 if rule.channel_id else 0) + (1 if rule.country else 0)
@@ -347,33 +343,22 @@ def _price(
 def _screen(
     customer: Customer, addresses: list[dict | None], party_policy: str | Callable[[], str]
 ) -> ScreeningResult:
-    """Restricted parties and embargoed countries in one query. `party_policy` may be a callable:
-    it is asked only when a restricted party is found (the capture then reads the channel's
-    policy, which nearly every order does not need)."""
+    """Restricted parties and embargoed countries from the cached lists. `party_policy` may be a
+    callable: it is asked only when a restricted party is found (nearly every order does not need
+    the channel's policy)."""
     names = {normalize_party_name(customer.name)} | {
         normalize_party_name(a.get("name", "")) for a in addresses if a and a.get("name")
     }
     names.discard("")
     countries = {a["country"] for a in addresses if a and a.get("country")}
-    parties = (
-        RestrictedParty.objects.filter(active=True, normalized_name__in=names)
-        .annotate(screen_policy=Value(""), screen_kind=Value("party"))
-        .values_list("name", "screen_policy", "screen_kind")
-        .order_by()
-    )
-    embargoes = (
-        EmbargoedCountry.objects.filter(active=True, country__in=countries)
-        .annotate(screen_kind=Value("country"))
-        .values_list("country", "policy", "screen_kind")
-        .order_by()
-    )
-    hits = list(parties.union(embargoes, all=True))
+    lists = screening_lists()
+    parties = {listed for name in names for listed in lists.parties.get(name, ())}
+    embargoed = [(country, lists.embargoes[country]) for country in countries if country in lists.embargoes]
     result = ScreeningResult()
-    result.restricted_parties = sorted({name for name, _, kind in hits if kind == "party"})
+    result.restricted_parties = sorted(parties)
     if result.restricted_parties:
         policy = party_policy() if callable(party_policy) else party_policy
         result.reject = policy == CompliancePolicy.REJECT
-    embargoed = [(country, policy) for country, policy, kind in hits if kind == "country"]
     result.embargoed_countries = sorted(c for c, _ in embargoed)
     result.reject = result.reject or any(p == CompliancePolicy.REJECT for _, p in embargoed)
     return result
@@ -441,10 +426,9 @@ def _approvals(
     priced: PriceResult,
 ) -> list[str]:
     reasons = list(priced.approval_reasons) if priced.needs_approval else []
-    rules = list(
-        ApprovalRule.objects.filter(active=True).filter(Q(channel__isnull=True) | Q(channel=channel))
-    )
-    for rule in rules:
+    for rule in approval_rules():
+        if rule.channel_id not in (None, channel.pk):
+            continue
         if rule.kind == ApprovalRuleKind.TOTAL_OVER:
             try:
                 fx = exchange_rate_on(base=currency, quote=rule.threshold_currency, on=timezone.localdate())
@@ -472,7 +456,6 @@ class SubmitResult:
     revised_from: SalesOrder | None = None
 
 
-@transaction.atomic
 def order_submit(
     *,
     channel: Channel,
@@ -484,6 +467,19 @@ def order_submit(
 
     `before_commit` runs last, inside the order's transaction: the API stores its idempotent
     answer there, so the order and the answer a retry replays commit together or not at all."""
+    # One read of the reference-data versions per capture, also outside a request (file import).
+    with refcache.scope():
+        return _submit(channel=channel, actor=actor, data=data, before_commit=before_commit)
+
+
+@transaction.atomic
+def _submit(
+    *,
+    channel: Channel,
+    actor: Actor,
+    data: OrderInput,
+    before_commit: Callable[[SubmitResult], None] | None,
+) -> SubmitResult:
     if not channel.active:
         raise ValidationFailed("The channel is not active.")
     if data.revision < 1:
@@ -498,14 +494,9 @@ def order_submit(
             f"Revision {data.revision} is not newer than the current revision {current.revision}.",
             fields={"revision": [f"Send a revision above {current.revision}."]},
         )
-    policies: list[ChannelOrderPolicy] = []
 
     def policy() -> ChannelOrderPolicy:
-        # Read only when a decision needs it (a restricted party, a short line): most orders don't.
-        if not policies:
-            found = ChannelOrderPolicy.objects.filter(channel=channel).first()
-            policies.append(found or ChannelOrderPolicy(channel=channel))
-        return policies[0]
+        return channel_order_policy(channel)
 
     products, factors = _lines_validate(data.lines, actor, channel)
     customer, customer_created = _customer_resolve(channel, data)

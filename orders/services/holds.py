@@ -12,6 +12,7 @@ from oms.kernel.roles import Role
 from ..actors import Actor
 from ..audit import event_record
 from ..models import COMPLIANCE_HOLD, CREDIT_HOLD, EventKind, HoldCode, OrderHold, SalesOrder
+from ..reference import hold_code_cached
 from ..states import HoldScope
 
 CHANNEL_ROLE = "channel"  # pseudo-role in apply_roles/release_roles: the order's own channel key
@@ -24,6 +25,9 @@ _SYSTEM_CODES = {
 
 def system_hold_code(code: str) -> HoldCode:
     """The system's own hold codes, created on first use (so no data migration must have run)."""
+    cached = hold_code_cached(code)
+    if cached is not None:
+        return cached
     name, roles, stops = _SYSTEM_CODES[code]
     hold_code, _ = HoldCode.objects.get_or_create(
         code=code,

@@ -41,8 +41,9 @@ from customers.models import (
     SitePurpose,
 )
 from inventory.models import ChannelWarehouse, ReorderRule, Warehouse, WarehouseType
-from inventory.selectors import positions_missing
+from inventory.selectors import CHANNEL_RANKINGS, positions_missing
 from inventory.services import ReceiptLine, stock_receive_bulk
+from oms.kernel import refcache
 from oms.kernel.money import round_money
 from oms.kernel.roles import Role, role_sync
 from partners.models import Channel, ChannelType, Partner, PartnerType
@@ -605,6 +606,7 @@ class Command(BaseCommand):
             if code in by_code
         ]
         made = ChannelWarehouse.objects.bulk_create(rankings, ignore_conflicts=True)
+        refcache.bump(CHANNEL_RANKINGS)  # bulk_create sends no signals: other processes reload
         self._progress("channel warehouses", len(rankings), len(rankings), len(made))
         rng = random.Random(SEED + 5)  # its own stream: adding this changes no earlier choice
         rules = []
