@@ -39,8 +39,8 @@ Key = tuple[int, str]
 class _Entry:
     loader: Callable[[], Any]
     models: tuple[type[Model], ...]
-    key: Key | None = None
-    value: Any = None
+    # (key, value) in one attribute: a reader without the lock never pairs a key with another value
+    loaded: tuple[Key, Any] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -162,15 +162,16 @@ def get(name: str) -> Any:
     """The facts registered under `name`, as of the version current in this scope."""
     entry = _registry[name]
     key = _current(name)
-    if entry.key == key:
-        return entry.value
+    loaded = entry.loaded
+    if loaded is not None and loaded[0] == key:
+        return loaded[1]
     with entry.lock:
-        if entry.key != key:
+        loaded = entry.loaded
+        if loaded is None or loaded[0] != key:
             # Loaded after the version was read: the facts are at least as new as the key, so a
             # change committed in between costs a reload on the next read, never a stale one.
-            entry.value = entry.loader()
-            entry.key = key
-        return entry.value
+            loaded = entry.loaded = (key, entry.loader())
+        return loaded[1]
 
 
 # --- scopes -----------------------------------------------------------------------------------
@@ -201,4 +202,4 @@ def cache_clear() -> None:
     """Forget every loaded value in this process (the next get reloads)."""
     for entry in _registry.values():
         with entry.lock:
-            entry.key, entry.value = None, None
+            entry.loaded = None
