@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from catalog.models import Category, Product, UomConversion
 from customers.models import Customer, CustomerSite, SitePurpose
+from oms.kernel import refcache
 from oms.kernel.exceptions import ValidationFailed
 from partners.models import Channel
 
@@ -77,9 +78,16 @@ def _version_sql() -> str:
     return f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = 1"  # noqa: S608 (model names)
 
 
+REFDATA_NAME = "pricing.ruleset"
+
+
 def ruleset_version_read() -> tuple[int, str]:
     """The current (version, token): SQL from the model's names, since every pricing call runs it
-    and the ORM's compilation cost three times the database's answer."""
+    and the ORM's compilation cost three times the database's answer. Inside a reference-data
+    scope (a web request, a task) the row comes with the scope's one read of every version."""
+    scoped = refcache.version_of(REFDATA_NAME)
+    if scoped is not None:
+        return scoped
     with connection.cursor() as cursor:
         cursor.execute(_version_sql())
         row = cursor.fetchone()
@@ -88,6 +96,7 @@ def ruleset_version_read() -> tuple[int, str]:
 
 def ruleset_version_bump() -> None:
     """+1 in one UPDATE (no read-modify-write); creates the row the first time."""
+    refcache.scope_forget()  # this scope's next call sees its own change
     token = uuid.uuid4().hex
     if PricingRulesetVersion.objects.filter(pk=1).update(version=F("version") + 1, token=token):
         return

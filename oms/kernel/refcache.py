@@ -117,15 +117,55 @@ def _sql() -> tuple[str, str, str]:
     return read, bump_sql, create
 
 
+# Version rows that live elsewhere (an app's own counter, e.g. pricing's rule set version), read
+# with the others so that a scope still costs one query: name -> SELECT of (version, token).
+_sources: dict[str, str] = {}
+
+
+def register_version_source(name: str, select_sql: str) -> None:
+    """Read `select_sql` (one row: version, token; no parameters) with the versions of every
+    scope, as `name`; `version_of(name)` then answers from the scope. Call from AppConfig.ready."""
+    _sources[name] = select_sql
+    _read_sql.cache_clear()
+
+
+@functools.cache
+def _read_sql() -> str:
+    read = _sql()[0]
+    for name, select_sql in sorted(_sources.items()):
+        quoted = "'" + name.replace("'", "''") + "'"  # a registered constant, not input
+        read += f" UNION ALL SELECT {quoted}, v.* FROM ({select_sql}) v"  # noqa: S608
+    return read
+
+
+def version_of(name: str) -> Key | None:
+    """A registered source's (version, token) as read by the current scope, or None outside a
+    scope (the caller reads its own row then) or when its row does not exist."""
+    memo = _scope.get()
+    if memo is None:
+        return None
+    if memo.versions is None:
+        memo.versions = versions_read()
+    return memo.versions.get(name)
+
+
+def scope_forget() -> None:
+    """The current scope re-reads the versions at its next get (after a write it made itself)."""
+    memo = _scope.get()
+    if memo is not None:
+        memo.versions = None
+
+
 def versions_read() -> dict[str, Key]:
     """Every name's (version, token), in one query. A registered name without a row gets one
     (once per database): a missing row could not tell a cache loaded before a table was emptied
     without signals (a test flush) from one loaded after."""
-    read, _, create = _sql()
+    _, _, create = _sql()
+    read = _read_sql()
     with connection.cursor() as cursor:
         cursor.execute(read)
         found = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
-        missing = [name for name in _registry if name not in found]
+        missing = [name for name in _registry if name not in found and name not in _sources]
         if missing:
             values = ", ".join(["(%s, 1, %s)"] * len(missing))
             params = [p for name in missing for p in (name, uuid.uuid4().hex)]

@@ -8,6 +8,7 @@ import pytest
 from django.apps import apps
 from rest_framework.test import APIClient
 
+from oms.kernel import refcache
 from partners import services as partner_services
 from partners.models import Channel, ChannelType, Partner, PartnerType
 from tests.factories.pricing import CouponFactory, DiscountRuleFactory, ShippingRuleFactory, TaxRuleFactory
@@ -55,6 +56,7 @@ def test_a_channel_key_gets_the_full_breakdown_and_nothing_is_written(world, web
     TaxRuleFactory(country="DE", tax_class=world.standard, rate=D("19"), name="DE VAT")
     ShippingRuleFactory(name="Ground", ship_method="ground", flat_amount=D("10.00"))
     DiscountRuleFactory(code="web-5", value=D("5"), conditions={"channels": [world.web]})
+    refcache.versions_read()  # a fresh database gets its reference-data version rows on first use
     before = _rows()
     response = web_client.post(URL, body(explain=True), format="json")
     assert response.status_code == 200, response.json()

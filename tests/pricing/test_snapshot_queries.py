@@ -7,6 +7,7 @@ from decimal import Decimal as D
 import pytest
 
 from catalog.models import UnitOfMeasure, UomConversion
+from oms.kernel import refcache
 from oms.kernel.exceptions import ValidationFailed
 from pricing import snapshot as loader
 from pricing.models import PricingRulesetVersion, SegmentMembership
@@ -142,3 +143,17 @@ def test_m2m_changes_bump_the_version(world):
     rule.categories.add(world.drills)
     assert loader.ruleset_version_read() != before
     assert quote(line("DRILL-1"), line("SAW-1")).lines[1].net == D("50.00")
+
+
+def test_in_a_request_scope_the_version_comes_with_the_reference_data_read(world, django_assert_num_queries):
+    """A request or task reads every reference-data version in one statement; pricing's rule set
+    version is one of them, and a change made in the same scope is seen by its next call."""
+    quote(line("DRILL-1"))  # warm the caches
+    refcache.versions_read()  # a fresh database gets its reference-data version rows on first use
+    with refcache.scope():
+        with django_assert_num_queries(1):  # the versions of all reference data, pricing's included
+            assert quote(line("DRILL-1")).lines[0].net == D("100.00")
+        with django_assert_num_queries(0):  # the rest of the scope: nothing read again
+            assert quote(line("DRILL-1")).lines[0].net == D("100.00")
+        DiscountRuleFactory(code="in-scope", value=D("10"))
+        assert quote(line("DRILL-1")).lines[0].net == D("90.00")
