@@ -55,10 +55,13 @@ def price_request_validate(request: PriceRequest) -> PriceRequest:
     return dataclasses.replace(request, currency=currency)
 
 
-def price_quote(request: PriceRequest, *, explain: bool = False) -> PriceResult:
-    """Price an order: load the snapshot (fixed number of queries), run the engine. Writes nothing."""
+def price_quote(request: PriceRequest, *, explain: bool = False, customer=None) -> PriceResult:
+    """Price an order: load the snapshot (fixed number of queries), run the engine. Writes nothing.
+
+    `customer`: (the Customer of `request.customer_account`, all its active CustomerSites) when the
+    caller has read them already; pricing then does not read them again."""
     request = price_request_validate(request)
-    snapshot = snapshot_load(request)
+    snapshot = snapshot_load(request, customer=customer)
     return price(request, snapshot, explain=explain)
 
 

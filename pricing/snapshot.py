@@ -333,26 +333,51 @@ def _customer(rs: RuleSet, account: str) -> CustomerFacts:
     if not rows:
         raise ValidationFailed("Unknown customer.", fields={"customer": [f"No customer '{account}'."]})
     cid, number, kind, demand_class, tax_exempt, credit_limit = rows[0][:6]
+    if not isinstance(credit_limit, Decimal):  # SQLite hands numerics back as int or float
+        credit_limit = Decimal(str(credit_limit)).quantize(_CREDIT_PLACES)
+    sites = [r[6:] for r in rows if r[6] is not None]
+    return _customer_facts(rs, (cid, number, kind, demand_class, bool(tax_exempt), credit_limit), sites)
+
+
+def _customer_facts(rs: RuleSet, customer: tuple, sites: list[tuple]) -> CustomerFacts:
+    """`customer` is (id, account, kind, demand class, tax exempt, credit limit); `sites` are its
+    active sites as (id, is_primary, purpose, country, region, postcode)."""
+    cid, number, kind, demand_class, tax_exempt, credit_limit = customer
     # (not primary, id): primary sites first, then the oldest -- the customers app's own ordering.
-    sites = sorted((r[6:] for r in rows if r[6] is not None), key=lambda r: (not r[1], r[0]))
+    sites = sorted(sites, key=lambda r: (not r[1], r[0]))
     bill = _primary_site(sites, (SitePurpose.BILL_TO, SitePurpose.BOTH))
     ship = _primary_site(sites, (SitePurpose.SHIP_TO, SitePurpose.BOTH))
     bill_country = bill[3] if bill else ""
     ship_country = ship[3] if ship else ""
-    if not isinstance(credit_limit, Decimal):  # SQLite hands numerics back as int or float
-        credit_limit = Decimal(str(credit_limit)).quantize(_CREDIT_PLACES)
     return CustomerFacts(
         id=cid,
         account_number=number,
         kind=kind,
         demand_class=demand_class,
-        tax_exempt=bool(tax_exempt),
+        tax_exempt=tax_exempt,
         credit_limit=credit_limit,
         country=bill_country or ship_country,
         ship_country=ship_country or bill_country,
         ship_region=(ship[4] if ship else "") or "",
         ship_postcode=(ship[5] if ship else "") or "",
         segment_ids=_memberships(rs).get(cid, frozenset()),
+    )
+
+
+def customer_facts_of(rs: RuleSet, customer: Customer, active_sites: list[CustomerSite]) -> CustomerFacts:
+    """Pricing's view of a customer the caller has already read, with all its active sites (order
+    capture has both in hand; this saves pricing reading them again)."""
+    return _customer_facts(
+        rs,
+        (
+            customer.pk,
+            customer.account_number,
+            customer.kind,
+            customer.demand_class,
+            customer.tax_exempt,
+            customer.credit_limit,
+        ),
+        [(s.pk, s.is_primary, s.purpose, s.country, s.region, s.postcode) for s in active_sites],
     )
 
 
@@ -475,19 +500,30 @@ def _catalog_fill(rs: RuleSet, skus: list[str]) -> None:
         products[r["sku"].upper()] = (facts, tuple(items.get(r["id"], ())), conversions.get(r["id"], {}))
 
 
-def snapshot_load(request: PriceRequest, *, ruleset: RuleSet | None = None) -> PricingSnapshot:
+def snapshot_load(
+    request: PriceRequest,
+    *,
+    ruleset: RuleSet | None = None,
+    customer: tuple[Customer, list[CustomerSite]] | None = None,
+) -> PricingSnapshot:
     """Everything `price()` needs for this order, in a fixed number of queries (not per line).
 
     Queries with the rule set and the order's products cached (the steady state): the rule set
     version (1), the customer with its sites (1), and with coupon codes the coupons (1) and the
     customer's uses (1). Products not cached yet cost a fixed 4 more (products, conversions, items,
     tiers), a channel or the memberships once per version 1 more; a changed version reloads the
-    rule set (see `ruleset_load`).
+    rule set (see `ruleset_load`). A caller that has read the customer and all its active sites
+    already passes them as `customer` (no customer query then).
     """
     rs = ruleset or ruleset_current()
     on: date = request.pricing_date or timezone.localdate()
     channel = _channel(rs, request.channel_code) if request.channel_code else None
-    customer = _customer(rs, request.customer_account) if request.customer_account else None
+    given, customer = customer, None
+    if request.customer_account:
+        if given is not None and given[0].account_number == request.customer_account.strip().upper():
+            customer = customer_facts_of(rs, *given)
+        else:
+            customer = _customer(rs, request.customer_account)
 
     cached: dict[str, tuple] = rs.loader_cache.setdefault("products", {})
     skus = {line.sku.strip().upper() for line in request.lines}

@@ -145,10 +145,11 @@ def _site_address(site: CustomerSite | None) -> AddressInput | None:
 
 def _default_addresses(
     customer: Customer, data: OrderInput
-) -> tuple[AddressInput | None, AddressInput | None]:
+) -> tuple[AddressInput | None, AddressInput | None, list[CustomerSite] | None]:
+    """(bill-to, ship-to, the customer's active sites when they were read for a default)."""
     bill_to, ship_to = data.bill_to, data.ship_to
     if bill_to and ship_to:
-        return bill_to, ship_to
+        return bill_to, ship_to, None
     sites = list(CustomerSite.objects.filter(customer=customer, active=True).order_by("-is_primary", "pk"))
     if bill_to is None:
         bill_to = _site_address(next((s for s in sites if s.purpose in ("bill_to", "both")), None))
@@ -158,7 +159,7 @@ def _default_addresses(
         bill_to = ship_to
     if ship_to is None:
         ship_to = bill_to
-    return bill_to, ship_to
+    return bill_to, ship_to, sites
 
 
 def _address_errors(address: AddressInput | None, path: str) -> dict[str, list[str]]:
@@ -304,7 +305,14 @@ def _conversion_factors(
 
 
 def _price(
-    *, channel: Channel, customer: Customer, data: OrderInput, currency: str, ship_to: dict, ship_method: str
+    *,
+    channel: Channel,
+    customer: Customer,
+    sites: list[CustomerSite] | None,
+    data: OrderInput,
+    currency: str,
+    ship_to: dict,
+    ship_method: str,
 ) -> PriceResult:
     request = PriceRequest(
         currency=currency,
@@ -334,7 +342,8 @@ def _price(
         ship_method=ship_method or None,
         coupon_codes=tuple(data.coupons),
     )
-    return price_quote(request)
+    # The customer and its active sites, when read for the default addresses, are pricing's too.
+    return price_quote(request, customer=(customer, sites) if sites is not None else None)
 
 
 # --- checks --------------------------------------------------------------------------------------
@@ -508,7 +517,7 @@ def _submit(
     except ValidationFailed:
         errors["currency"] = [f"Unknown currency '{data.currency}'."]
         currency = ""
-    bill_in, ship_in = _default_addresses(customer, data)
+    bill_in, ship_in, sites = _default_addresses(customer, data)
     errors.update(_address_errors(bill_in, "bill_to"))
     errors.update(_address_errors(ship_in, "ship_to"))
     for i, line in enumerate(data.lines):
@@ -534,6 +543,7 @@ def _submit(
     priced = _price(
         channel=channel,
         customer=customer,
+        sites=sites,
         data=data,
         currency=currency,
         ship_to=ship_to,

@@ -10,7 +10,9 @@ from catalog.models import UnitOfMeasure, UomConversion
 from oms.kernel import refcache
 from oms.kernel.exceptions import ValidationFailed
 from pricing import snapshot as loader
+from pricing.engine import PriceRequest
 from pricing.models import PricingRulesetVersion, SegmentMembership
+from pricing.services import price_quote
 from tests.factories.catalog import ProductFactory
 from tests.factories.pricing import (
     CouponFactory,
@@ -20,7 +22,7 @@ from tests.factories.pricing import (
     PricingSegmentFactory,
 )
 
-from .conftest import line, quote
+from .conftest import TODAY, line, quote
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -157,3 +159,16 @@ def test_in_a_request_scope_the_version_comes_with_the_reference_data_read(world
             assert quote(line("DRILL-1")).lines[0].net == D("100.00")
         DiscountRuleFactory(code="in-scope", value=D("10"))
         assert quote(line("DRILL-1")).lines[0].net == D("90.00")
+
+
+def test_a_customer_already_read_by_the_caller_is_not_read_again(world, django_assert_num_queries):
+    from customers.models import CustomerSite
+
+    request = PriceRequest(
+        currency="USD", lines=(line("DRILL-1", 2),), customer_account="C-1", pricing_date=TODAY
+    )
+    read_by_pricing = price_quote(request)
+    sites = list(CustomerSite.objects.filter(customer=world.customer, active=True))
+    with django_assert_num_queries(1):  # the version only
+        given = price_quote(request, customer=(world.customer, sites))
+    assert given == read_by_pricing and given.customer == "C-1"
