@@ -26,7 +26,7 @@ from customers.selectors import credit_position_of
 from customers.services import credit_exposure_adjust
 from inventory.selectors import channel_warehouse_ids
 from inventory.services import ReserveLine, backorder_create, stock_reserve, stock_reserve_ranked
-from oms.kernel import events, refcache
+from oms.kernel import events, fastinsert, refcache
 from oms.kernel.context import get_correlation_id
 from oms.kernel.exceptions import (
     DomainError,
@@ -617,7 +617,7 @@ def _submit(
     # Read before the writes so that lines are born at the first-ranked warehouse (where the
     # reservation nearly always lands) instead of being updated afterwards.
     warehouse_ids = channel_warehouse_ids(channel_id=channel.pk) if channel.reserve_at_capture else []
-    order = SalesOrder.objects.create(
+    order = SalesOrder(
         number=current.number if current else order_number_next(),
         channel=channel,
         source_order_id=data.source_order_id,
@@ -646,36 +646,36 @@ def _submit(
         correlation_id=get_correlation_id(),
         created_by=actor.user,
     )
+    fastinsert.insert([order])
     line_status = (
         LineStatus.PENDING_APPROVAL if plan.status == OrderStatus.PENDING_APPROVAL else LineStatus.OPEN
     )
-    lines = OrderLine.objects.bulk_create(
-        [
-            OrderLine(
-                order=order,
-                line_number=i + 1,
-                source_line_id=given.source_line_id,
-                product=products[given.sku.strip().upper()],
-                quantity=given.quantity,
-                uom=lp.uom,
-                ship_to=line_ship_tos[i],
-                requested_ship_date=given.requested_ship_date,
-                ship_method=given.ship_method or ship_method,
-                unit_list_price=round_money(lp.list_amount / lp.quantity, currency)
-                if lp.quantity
-                else Decimal(0),
-                unit_net_price=round_money(lp.net / lp.quantity, currency) if lp.quantity else Decimal(0),
-                price_breakdown=_breakdown(lp),
-                price_source="source" if lp.source_price else "engine",
-                line_total=lp.total,
-                status=line_status,
-                warehouse_id=warehouse_ids[0] if warehouse_ids else None,
-                shipped_quantity=shipped.get(given.source_line_id, (Decimal(0), Decimal(0)))[0],
-                billed_quantity=shipped.get(given.source_line_id, (Decimal(0), Decimal(0)))[1],
-            )
-            for i, (given, lp) in enumerate(zip(data.lines, priced.lines, strict=True))
-        ]
-    )
+    lines = [
+        OrderLine(
+            order=order,
+            line_number=i + 1,
+            source_line_id=given.source_line_id,
+            product=products[given.sku.strip().upper()],
+            quantity=given.quantity,
+            uom=lp.uom,
+            ship_to=line_ship_tos[i],
+            requested_ship_date=given.requested_ship_date,
+            ship_method=given.ship_method or ship_method,
+            unit_list_price=round_money(lp.list_amount / lp.quantity, currency)
+            if lp.quantity
+            else Decimal(0),
+            unit_net_price=round_money(lp.net / lp.quantity, currency) if lp.quantity else Decimal(0),
+            price_breakdown=_breakdown(lp),
+            price_source="source" if lp.source_price else "engine",
+            line_total=lp.total,
+            status=line_status,
+            warehouse_id=warehouse_ids[0] if warehouse_ids else None,
+            shipped_quantity=shipped.get(given.source_line_id, (Decimal(0), Decimal(0)))[0],
+            billed_quantity=shipped.get(given.source_line_id, (Decimal(0), Decimal(0)))[1],
+        )
+        for i, (given, lp) in enumerate(zip(data.lines, priced.lines, strict=True))
+    ]
+    fastinsert.insert(lines)
 
     new_events: list[OrderEvent] = [
         event_build(
@@ -757,7 +757,7 @@ def _submit(
                 after={"is_current": False, "superseded_by_revision": order.revision},
             )
         )
-    OrderEvent.objects.bulk_create(new_events)
+    fastinsert.insert(new_events)
 
     for code in data.coupons:
         applied = next((c for c in priced.coupons if c.code == code and c.applied), None)

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from oms.kernel import fastinsert
 from oms.kernel.exceptions import IdempotencyKeyReused, InFlight, ValidationFailed
 
 from ..models import IdempotencyKey, IdempotencyStatus
@@ -65,9 +66,9 @@ def idempotency_claim(*, principal: str, key: str, request_hash: str) -> Claim:
         try:
             if transaction.get_connection().in_atomic_block:
                 with transaction.atomic():  # a savepoint keeps the caller's transaction usable
-                    row.save(force_insert=True)
+                    fastinsert.insert([row])
             else:
-                row.save(force_insert=True)  # one statement, committed on its own
+                fastinsert.insert([row])  # one statement, committed on its own
             return Claim(claimed=row)
         except IntegrityError:
             pass
