@@ -20,6 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from customers.models import DemandClass
+from oms.kernel import fastinsert
 from oms.kernel.exceptions import InsufficientStock, ValidationFailed
 
 from ..errors import WarehouseInactive
@@ -190,7 +191,7 @@ def _reserve_locked(
         # not go on (raised inside the block, which marks it for rollback).
         raise InsufficientStock("Stock changed under a lock; nothing is reserved.")
     if to_create:
-        Reservation.objects.bulk_create(to_create)
+        fastinsert.insert(to_create)  # every capture: a statement built once, not per call
     return result, None
 
 

@@ -8,12 +8,13 @@ of storing the failure, so the client's retry does the work. Keys are scoped per
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from oms.kernel import fastinsert
@@ -100,12 +101,37 @@ def idempotency_complete(*, claim: IdempotencyKey, status: int, body: bytes, con
     if status >= 500:
         idempotency_abandon(claim=claim)
         return
-    IdempotencyKey.objects.filter(pk=claim.pk, status=IdempotencyStatus.IN_FLIGHT).update(
-        status=IdempotencyStatus.COMPLETED,
-        locked_until=None,
-        response_status=status,
-        response_body=body,
-        response_content_type=content_type,
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _complete_sql(),
+            [
+                IdempotencyStatus.COMPLETED,
+                None,
+                status,
+                body,
+                content_type,
+                claim.pk,
+                IdempotencyStatus.IN_FLIGHT,
+            ],
+        )
+
+
+@functools.cache
+def _complete_sql() -> str:
+    """Every capture stores its answer: SQL from the model's names, compiled once (the ORM's
+    UPDATE compilation cost more than the write)."""
+    quote, meta = connection.ops.quote_name, IdempotencyKey._meta
+    column = {
+        f: quote(meta.get_field(f).column)
+        for f in ("status", "locked_until", "response_status", "response_body", "response_content_type")
+    }
+    sets = ", ".join(
+        f"{column[f]} = %s"
+        for f in ("status", "locked_until", "response_status", "response_body", "response_content_type")
+    )
+    return (
+        f"UPDATE {quote(meta.db_table)} SET {sets} "  # noqa: S608 (model names; values are parameters)
+        f"WHERE {quote(meta.pk.column)} = %s AND {column['status']} = %s"
     )
 
 
