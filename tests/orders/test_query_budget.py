@@ -10,7 +10,7 @@ from .conftest import api_post, make_products, order_body
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
-MAX_QUERIES = 21
+MAX_QUERIES = 20
 
 
 def captured_sql(context) -> str:
@@ -35,8 +35,8 @@ def test_post_orders_costs_the_same_queries_for_1_10_and_100_lines(client, world
     # in hand and reservation, credit exposure, outbox and idempotency lost their savepoints
     # and re-reads; then defaulting and approval rules, screening lists, channel policies and
     # warehouse rankings came from the reference-data cache (one version read replaced four
-    # reads), pricing's rule set version joined that read and pricing takes the customer and
-    # sites capture read for the default addresses. A new query on this path has to earn
+    # reads), pricing's rule set version joined that read, and the customer, its exposure and
+    # its sites come in one statement that pricing shares. A new query on this path has to earn
     # its place.
     assert baseline <= MAX_QUERIES, captured_sql(one)
     with django_assert_num_queries(baseline):
