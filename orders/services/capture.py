@@ -271,6 +271,36 @@ def _defaults_apply(channel: Channel, ship_country: str, data: OrderInput) -> di
 # --- lines ---------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=64)
+def _products_query(vendor: str, count: int) -> tuple[str, rawrows.Columns, rawrows.Columns]:
+    quote = connection.ops.quote_name
+    p, u = rawrows.Columns(Product, "p"), rawrows.Columns(UnitOfMeasure, "u")
+    uom, sku = quote(Product._meta.get_field("uom").column), quote(Product._meta.get_field("sku").column)
+    sql = (
+        f"SELECT {p.sql}, {u.sql} FROM {quote(Product._meta.db_table)} p "  # noqa: S608
+        f"JOIN {quote(UnitOfMeasure._meta.db_table)} u ON u.{quote('id')} = p.{uom} "
+        f"WHERE p.{sku} IN ({', '.join(['%s'] * count)})"
+    )
+    return sql, p, u
+
+
+def _products_by_sku(skus: list[str]) -> dict[str, Product]:
+    """The lines' products with their base unit, by SKU: one statement, built once per number of
+    SKUs (up to 64 shapes kept) -- every capture runs it."""
+    if not skus:
+        return {}
+    sql, p, u = _products_query(connection.vendor, len(skus))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, skus)
+        rows = cursor.fetchall()
+    found: dict[str, Product] = {}
+    for row in rows:
+        product = p.instance(row, 0)
+        Product.uom.field.set_cached_value(product, u.instance(row, p.width))
+        found[product.sku] = product
+    return found
+
+
 def _lines_validate(
     lines: tuple[LineInput, ...], actor: Actor, channel: Channel
 ) -> tuple[dict[str, Product], dict[tuple[int, str], Decimal]]:
@@ -294,7 +324,7 @@ def _lines_validate(
         if line.manual_adjustment is not None and actor.user is None:
             errors[f"lines[{i}].manual_adjustment"] = ["Only staff may adjust prices."]
     skus = {line.sku.strip().upper() for line in lines}
-    products = {p.sku: p for p in Product.objects.select_related("uom").filter(sku__in=skus)}
+    products = _products_by_sku(sorted(skus))
     uoms = {line.uom.strip().upper() for line in lines if line.uom}
     known_uoms = (
         set(UnitOfMeasure.objects.filter(code__in=uoms).values_list("code", flat=True)) if uoms else set()

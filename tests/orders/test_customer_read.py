@@ -40,3 +40,19 @@ def test_an_unknown_account_is_none_and_a_customer_without_sites_has_none():
     assert _b2b_customer("NOPE") is None
     CustomerFactory(account_number="C-78")
     assert _b2b_customer("C-78")._active_sites == []
+
+
+def test_the_lines_products_match_the_orms_with_their_unit(django_assert_num_queries):
+    from catalog.models import Product
+    from orders.services.capture import _products_by_sku
+    from tests.factories.catalog import ProductFactory
+
+    made = [ProductFactory(sku=f"READ-{n}", weight_kg=Decimal("1.25")) for n in range(3)]
+    with django_assert_num_queries(1):
+        found = _products_by_sku(["READ-0", "READ-2", "NOPE"])
+        units = {sku: p.uom.code for sku, p in found.items()}
+    assert set(found) == {"READ-0", "READ-2"}
+    for product in (made[0], made[2]):
+        orm = Product.objects.select_related("uom").get(pk=product.pk)
+        assert model_to_dict(found[product.sku]) == model_to_dict(orm)
+        assert units[product.sku] == orm.uom.code and found[product.sku].created_at == orm.created_at
