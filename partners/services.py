@@ -18,7 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
-from oms.kernel import events
+from oms.kernel import events, rawrows
 from oms.kernel.exceptions import NotFound
 
 from .models import (
@@ -107,35 +107,24 @@ def _touch_last_used(model, pk: int, last_used_at) -> None:
         model.objects.filter(pk=pk).update(last_used_at=now)
 
 
-_KEY_FIELDS = ("id", "prefix", "key_hash", "last_used_at")
-
-
 @functools.cache
-def _lookup(model, owner: str, vendor: str):
-    """The lookup statement for `model`'s keys with their owner, and how to read its rows.
-
-    Written as SQL from the models' names because it runs on every API request, and the ORM's
-    compilation of this join cost several times the database's answer. The backend's converters
-    (the ORM's own) turn each column into the field's Python value."""
+def _lookup(model, owner: str, vendor: str) -> tuple[str, rawrows.Columns, rawrows.Columns]:
+    """The lookup statement for `model`'s keys joined to their owner, built once from the
+    models' names: it runs on every API request, and the ORM's compilation of this join cost
+    several times the database's answer."""
     quote = connection.ops.quote_name
     owner_field = model._meta.get_field(owner)
     owner_model = owner_field.related_model
-    key_fields = [model._meta.get_field(name) for name in _KEY_FIELDS] + [owner_field]
-    owner_fields = list(owner_model._meta.concrete_fields)
-    key_table, owner_table = quote(model._meta.db_table), quote(owner_model._meta.db_table)
-    columns = [f"k.{quote(f.column)}" for f in key_fields] + [f"o.{quote(f.column)}" for f in owner_fields]
+    k, o = rawrows.Columns(model, "k"), rawrows.Columns(owner_model, "o")
     sql = (
-        f"SELECT {', '.join(columns)} FROM {key_table} k "  # noqa: S608 (model names; values are parameters)
-        f"JOIN {owner_table} o ON o.{quote(owner_model._meta.pk.column)} = k.{quote(owner_field.column)} "
+        f"SELECT {k.sql}, {o.sql} FROM {quote(model._meta.db_table)} k "  # noqa: S608 (model names)
+        f"JOIN {quote(owner_model._meta.db_table)} o "
+        f"ON o.{quote(owner_model._meta.pk.column)} = k.{quote(owner_field.column)} "
         f"WHERE k.{quote(model._meta.get_field('prefix').column)} = %s "
         f"AND k.{quote(model._meta.get_field('revoked_at').column)} IS NULL "
         f"AND o.{quote(owner_model._meta.get_field('active').column)} = %s"
     )
-    readers = []
-    for field in [*key_fields, *owner_fields]:
-        col = field.get_col(field.model._meta.db_table)
-        readers.append((col, connection.ops.get_db_converters(col) + col.get_db_converters(connection)))
-    return sql, key_fields, owner_model, owner_fields, readers
+    return sql, k, o
 
 
 def _authenticate(model, kind: str, owner: str, raw_key: str):
@@ -146,24 +135,16 @@ def _authenticate(model, kind: str, owner: str, raw_key: str):
     parsed = split_key(raw_key)
     if parsed is None or parsed[0] != kind:
         return None
-    sql, key_fields, owner_model, owner_fields, readers = _lookup(model, owner, connection.vendor)
+    sql, k, o = _lookup(model, owner, connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(sql, [parsed[1], True])
         row = cursor.fetchone()
     if row is None:
         return None
-    values = []
-    for value, (col, converters) in zip(row, readers, strict=True):
-        for convert in converters:
-            value = convert(value, col, connection)
-        values.append(value)
-    n = len(key_fields)
-    found = model.from_db(connection.alias, [f.attname for f in key_fields], values[:n])
+    found = k.instance(row, 0)
     if not hmac.compare_digest(found.key_hash, hash_key(raw_key)):
         return None
-    setattr(
-        found, owner, owner_model.from_db(connection.alias, [f.attname for f in owner_fields], values[n:])
-    )
+    model._meta.get_field(owner).set_cached_value(found, o.instance(row, k.width))
     _touch_last_used(model, found.pk, found.last_used_at)
     return found
 

@@ -32,6 +32,24 @@ def redis_backend(cache=None) -> RedisCache | None:
     return backend if isinstance(backend, RedisCache) else None
 
 
+def redis_command(key: str, command, fallback, *, cache=None):
+    """`command(client, full_key)` on the Redis behind `cache` (default: the default cache), for
+    what Django's cache API cannot say in one round trip (SET NX with expiry, INCR). Fails open
+    like the cache: `fallback` when there is no Redis, when it failed in the last few seconds
+    (no connect timeout per call during an outage) or when the command fails."""
+    from redis.exceptions import RedisError
+
+    backend = redis_backend(cache)
+    if backend is None or redis_recently_unavailable():
+        return fallback
+    full_key = backend.make_and_validate_key(key)
+    try:
+        return command(backend._cache.get_client(full_key, write=True), full_key)
+    except RedisError:
+        redis_mark_unavailable()
+        return fallback
+
+
 def redis_mark_unavailable() -> None:
     global _last_failure
     _last_failure = time.monotonic()

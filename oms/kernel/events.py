@@ -15,7 +15,6 @@ Subscribers register in their app's `AppConfig.ready()`:
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import logging
 import random
@@ -195,42 +194,20 @@ def kick_relay() -> None:
         kick_pending_clear()
 
 
-def _redis_client():
-    """The shared Redis behind the default cache, or None (a per-process cache cannot coalesce
-    kicks across processes, so without Redis every kick is sent)."""
-    from .cache import redis_backend, redis_recently_unavailable
-
-    cache = redis_backend()
-    if cache is None or redis_recently_unavailable():
-        return None, None  # an outage must not add a connect timeout to every commit
-    key = cache.make_and_validate_key(KICK_PENDING_KEY)
-    return cache._cache.get_client(key, write=True), key
-
-
 def _kick_pending_mark() -> bool:
-    """True when a kick is already pending; else marks one (SET NX) and returns False."""
-    from redis.exceptions import RedisError
+    """True when a kick is already pending; else marks one (SET NX) and returns False. Without a
+    shared Redis (a per-process cache cannot coalesce across processes) every kick is sent."""
+    from .cache import redis_command
 
-    from .cache import redis_mark_unavailable
-
-    client, key = _redis_client()
-    if client is None:
-        return False
-    try:
-        return not client.set(key, 1, nx=True, ex=KICK_PENDING_SECONDS)
-    except RedisError:
-        redis_mark_unavailable()
-        return False  # send the kick anyway; the broker decides
+    return redis_command(
+        KICK_PENDING_KEY, lambda client, key: not client.set(key, 1, nx=True, ex=KICK_PENDING_SECONDS), False
+    )
 
 
 def kick_pending_clear() -> None:
-    from redis.exceptions import RedisError
+    from .cache import redis_command
 
-    client, key = _redis_client()
-    if client is None:
-        return
-    with contextlib.suppress(RedisError):  # else the mark expires by itself
-        client.delete(key)
+    redis_command(KICK_PENDING_KEY, lambda client, key: client.delete(key), None)  # else it expires
 
 
 # --- relaying -------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ class Columns:
                 (col, connection.ops.get_db_converters(col) + col.get_db_converters(connection))
             )
         self._names = [f.attname for f in self.fields]
+        self._pk_index = self.fields.index(model._meta.pk)
 
     def instance(self, row: tuple, start: int) -> Model | None:
         """The instance in row[start:start + width], or None when its primary key is NULL (an
@@ -35,7 +36,6 @@ class Columns:
             for convert in converters:
                 value = convert(value, col, connection)
             values.append(value)
-        pk_index = self.fields.index(self.model._meta.pk)
-        if values[pk_index] is None:
+        if values[self._pk_index] is None:
             return None
         return self.model.from_db(connection.alias, self._names, values)

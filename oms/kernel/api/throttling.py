@@ -10,10 +10,9 @@ a caller may send up to twice the rate across a window boundary.
 
 from __future__ import annotations
 
-from redis.exceptions import RedisError
 from rest_framework.throttling import SimpleRateThrottle
 
-from ..cache import redis_backend, redis_mark_unavailable, redis_recently_unavailable
+from ..cache import redis_backend, redis_command
 
 
 class CounterRateThrottle(SimpleRateThrottle):
@@ -48,19 +47,16 @@ class CounterRateThrottle(SimpleRateThrottle):
 
     def _incr_redis(self, cache, key: str) -> int:
         """One INCR (it creates the counter at 1), and the expiry only when it did: one round
-        trip per request. Django's own `incr` asks EXISTS first and refuses a missing key."""
-        if redis_recently_unavailable():  # no connect timeout per request during an outage
-            return 1
-        full_key = cache.make_and_validate_key(key)
-        try:
-            client = cache._cache.get_client(full_key, write=True)
+        trip per request. Django's own `incr` asks EXISTS first and refuses a missing key.
+        While Redis is down every request passes (fail open, like the rest of the cache)."""
+
+        def incr(client, full_key: str) -> int:
             count = client.incr(full_key)
             if count == 1:
                 client.expire(full_key, int(self.duration) + 1)
             return count
-        except RedisError:  # Redis is down: fail open, like the rest of the cache
-            redis_mark_unavailable()
-            return 1
+
+        return redis_command(key, incr, 1, cache=cache)
 
     def wait(self) -> float:
         return max(self.window_end - self.now, 1.0)
