@@ -12,6 +12,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 WORKER_INDEX = int(WORKER[2:]) if WORKER.startswith("gw") else 0
+# Two suites run at once on one machine (say, from two work trees) set different namespaces, so
+# their Celery queues and Redis databases do not meet: OMS_TEST_NAMESPACE=b OMS_TEST_REDIS_OFFSET=4.
+NAMESPACE = os.environ.get("OMS_TEST_NAMESPACE", "")
+REDIS_OFFSET = int(os.environ.get("OMS_TEST_REDIS_OFFSET", "0"))
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -34,14 +38,16 @@ if not os.environ.get("OMS_TEST_RESOLVED"):
     )
     if redis_url:
         parts = urlsplit(redis_url)
-        os.environ["REDIS_URL"] = urlunsplit(parts._replace(path=f"/{1 + WORKER_INDEX % 15}"))
+        os.environ["REDIS_URL"] = urlunsplit(
+            parts._replace(path=f"/{1 + (REDIS_OFFSET + WORKER_INDEX) % 15}")
+        )
         os.environ.pop("CELERY_BROKER_URL", None)
         os.environ.pop("CELERY_RESULT_BACKEND", None)
     os.environ["OMS_VAR_DIR"] = os.path.join(
         os.path.dirname(os.path.dirname(__file__)), "var", f"test-{WORKER}"
     )
 
-os.environ["CELERY_QUEUE"] = f"oms-test-{WORKER}"
+os.environ["CELERY_QUEUE"] = f"oms-test-{NAMESPACE}{WORKER}"
 os.environ.setdefault("OMS_EXTRA_APPS", "tests.testapp")
 os.environ.setdefault("OMS_ROOT_URLCONF", "tests.urls")
 os.environ.setdefault("OMS_OUTBOX_MAX_ATTEMPTS", "4")
