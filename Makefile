@@ -59,7 +59,8 @@ worker: install ## a Celery worker alone
 beat: install ## Celery beat alone (periodic scans)
 	$(CELERY) -A oms beat -l INFO -s var/celerybeat-schedule
 
-test: install ## the whole suite (PostgreSQL/Redis when reachable, else SQLite with announced skips)
+test: install ## the whole suite (PostgreSQL/Redis/Chromium when there, else announced skips)
+	@$(PY) scripts/provision_browser.py
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: install ## ruff, formatting, import layers
