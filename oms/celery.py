@@ -29,6 +29,8 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
     worker_hijack_root_logger=False,
+    # Whatever a task prints is information, not a warning (`celery.redirected`).
+    worker_redirect_stdouts_level="INFO",
     worker_send_task_events=False,
 )
 app.autodiscover_tasks()

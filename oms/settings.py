@@ -268,7 +268,8 @@ OMS_STEP_REDISPATCH_SECONDS = env.float("OMS_STEP_REDISPATCH_SECONDS", default=1
 OMS_STEP_WAIT_RECHECK_SECONDS = env.float("OMS_STEP_WAIT_RECHECK_SECONDS", default=900.0)
 OMS_STEP_SWEEP_BATCH = env.int("OMS_STEP_SWEEP_BATCH", default=500)
 # Customer emails (order confirmation, shipment notice).
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Default: each email is one INFO record of the `oms.mail` logger (web and worker logs alike).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="oms.kernel.mail.LogEmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="orders@oms.example")
 
 # --- Cache (API throttling counters) -----------------------------------------------------------
