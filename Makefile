@@ -14,8 +14,10 @@ PYTEST_ARGS ?=
 
 .PHONY: help install run web worker beat migrate seed test test-fast lint fmt check schema bench compose-config clean
 
-help:
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+help: ## list the targets (the values of HOST, PORT and VENV filled in)
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' \
+	  | sed -e 's/\$$(PORT)/$(PORT)/g' -e 's/\$$(HOST)/$(HOST)/g' -e 's/\$$(VENV)/$(VENV)/g' \
+	  | column -t -s $$'\t'
 
 $(STAMP): pyproject.toml
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -31,12 +33,12 @@ migrate: install ## apply database migrations
 seed: migrate ## load the demo data set (idempotent)
 	$(PY) manage.py seed_demo
 
-run: seed ## install, migrate, seed, then run web + worker + beat together (Ctrl-C stops all)
+run: seed ## install, migrate, seed, then web + worker + beat on http://$(HOST):$(PORT)/ (Ctrl-C stops all)
 	@mkdir -p var/prometheus && rm -f var/prometheus/*.db
 	@echo "OMS on http://$(HOST):$(PORT)/  (admin at /admin/, API docs at /api/docs/)"
 	PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/prometheus HOST=$(HOST) PORT=$(PORT) $(PY) scripts/run_all.py
 
-web: install ## the web server alone
+web: install ## the development web server alone on http://$(HOST):$(PORT)/
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 # Production web server. Uses $(VENV)/bin/gunicorn when that venv exists, else `gunicorn` on PATH
@@ -57,7 +59,8 @@ worker: install ## a Celery worker alone
 beat: install ## Celery beat alone (periodic scans)
 	$(CELERY) -A oms beat -l INFO -s var/celerybeat-schedule
 
-test: install ## the whole suite (PostgreSQL/Redis when reachable, else SQLite with announced skips)
+test: install ## the whole suite (PostgreSQL/Redis/Chromium when there, else announced skips)
+	@$(PY) scripts/provision_browser.py
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: install ## ruff, formatting, import layers
@@ -87,5 +90,5 @@ bench: install ## run the benchmarks (prints a table and bench/results.json); BE
 compose-config: ## validate docker-compose.yml (no Docker engine needed)
 	docker-compose config -q
 
-clean:
+clean: ## remove var/ (local database, broker, logs) and the pytest cache
 	rm -rf var .pytest_cache

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from celery import Celery
+from celery.signals import beat_init, worker_init
+
+from oms.kernel import config
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
 
@@ -25,9 +29,32 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
     worker_hijack_root_logger=False,
+    # Whatever a task prints is information, not a warning (`celery.redirected`).
+    worker_redirect_stdouts_level="INFO",
     worker_send_task_events=False,
 )
 app.autodiscover_tasks()
+
+if os.path.basename(sys.argv[0]) == "celery":
+    # `celery -A oms ...`: read the settings now, so a malformed variable is one line and an exit,
+    # not a traceback from deep inside Celery. (Other processes read them through Django.)
+    from django.conf import settings as _settings
+
+    with config.exit_on_error():
+        _settings.INSTALLED_APPS  # noqa: B018
+
+
+@worker_init.connect
+@beat_init.connect
+def _check_services(**kwargs):
+    """A worker or beat that cannot reach its database or broker says which setting, and stops
+    (instead of retrying the connection forever)."""
+    from django.conf import settings
+
+    broker_variable = "CELERY_BROKER_URL" if os.environ.get("CELERY_BROKER_URL") else "REDIS_URL"
+    with config.exit_on_error():
+        config.check_broker(broker_url=settings.CELERY_BROKER_URL, variable=broker_variable)
+        config.check_database()
 
 
 def _beat_schedule() -> dict:

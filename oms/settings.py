@@ -12,18 +12,20 @@ from pathlib import Path
 
 import environ
 
+from oms.kernel import config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("OMS_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-env = environ.Env()
+env = config.Env()  # a malformed value raises ConfigError naming its variable (oms/kernel/config.py)
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=True)
 _DEV_SECRET = "dev-only-insecure-secret-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz"  # noqa: S105 - DEBUG only
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET if DEBUG else "")
 if not SECRET_KEY:
-    raise environ.ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+    raise config.ConfigError("SECRET_KEY", None, "must be set when DEBUG is off (production)")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -98,7 +100,7 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 # An empty DATABASE_URL counts as unset: the zero-setup SQLite file.
 DATABASES = {
-    "default": env.db_url_config(
+    "default": config.database_config(
         env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'oms.sqlite3'}"
     )
 }
@@ -206,8 +208,13 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 
 # --- Redis / Celery -------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    config.broker_url(REDIS_URL, variable="REDIS_URL")
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+config.broker_url(
+    CELERY_BROKER_URL, variable="CELERY_BROKER_URL" if "CELERY_BROKER_URL" in os.environ else "REDIS_URL"
+)
 CELERY_RESULT_BACKEND = env.str(
     "CELERY_RESULT_BACKEND", default=REDIS_URL or f"file://{(VAR_DIR / 'results').as_posix()}"
 )
@@ -261,7 +268,8 @@ OMS_STEP_REDISPATCH_SECONDS = env.float("OMS_STEP_REDISPATCH_SECONDS", default=1
 OMS_STEP_WAIT_RECHECK_SECONDS = env.float("OMS_STEP_WAIT_RECHECK_SECONDS", default=900.0)
 OMS_STEP_SWEEP_BATCH = env.int("OMS_STEP_SWEEP_BATCH", default=500)
 # Customer emails (order confirmation, shipment notice).
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Default: each email is one INFO record of the `oms.mail` logger (web and worker logs alike).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="oms.kernel.mail.LogEmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="orders@oms.example")
 
 # --- Cache (API throttling counters) -----------------------------------------------------------

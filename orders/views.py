@@ -50,6 +50,7 @@ from .services import (
 )
 from .services.revisions import lines_diff
 from .states import ORDER_TRANSITIONS, OrderStatus
+from .timeline import describe
 
 SEARCH_LIMIT = 10
 
@@ -77,7 +78,8 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
         .order_by("created_at", "id")
     )
     for event in events:
-        event.change_text = _change_text(event.before, event.after)
+        described = describe(event.kind, before=event.before, after=event.after, data=event.data)
+        event.sentence, event.change_text = described.sentence, described.change
     revisions = list(
         orders_visible_to(request.user)
         .filter(number=order.number)
@@ -109,20 +111,6 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
             "approval_events": [e for e in events if e.kind in _APPROVAL_KINDS],
         },
     )
-
-
-def _facts(value: Any) -> str:
-    if isinstance(value, dict):
-        return ", ".join(
-            f"{k.replace('_', ' ')} {v}" for k, v in value.items() if v not in (None, "", [], {})
-        )
-    return "" if value in (None, "", [], {}) else str(value)
-
-
-def _change_text(before: Any, after: Any) -> str:
-    """An event's before/after as one readable line ("status pending_approval → status open")."""
-    left, right = _facts(before), _facts(after)
-    return f"{left} → {right}" if left and right else left or right
 
 
 _APPROVAL_KINDS = {EventKind.APPROVAL_REQUESTED, EventKind.APPROVED, EventKind.REJECTED}

@@ -18,6 +18,7 @@ from billing.models import Invoice, InvoiceLine
 from customers.models import Customer
 from fulfillment.models import FulfillmentEvent, Shipment, ShipmentLine, StepInstance
 from fulfillment.selectors import order_fulfillment, steps_needing_attention
+from fulfillment.timeline import describe_event
 from inventory.models import Demand, PurchaseOrder, StockPosition
 from inventory.selectors import low_stock_positions
 from inventory.states import DemandStatus
@@ -262,6 +263,9 @@ def order_execution(*, viewer, number: str) -> OrderExecution:
         .select_related("fulfillment_line", "step__step_definition")
         .order_by("pk")
     )
+    for event in events:  # the timeline in words, not codes and dicts
+        described = describe_event(event.kind, before=event.before, after=event.after, data=event.data)
+        event.sentence, event.change_text = described.sentence, described.change
     return OrderExecution(lines=lines, shipments=shipments, invoices=invoices, events=events)
 
 

@@ -6,8 +6,11 @@ import pytest
 from django.conf import settings
 
 from tests.support import services
+from tests.support.browser import find_chromium
 
 REQUIRE = os.environ.get("OMS_REQUIRE_SERVICES") == "1"
+# Chromium for the browser tests (tests/e2e): OMS_CHROMIUM, a system one, or Playwright's download.
+CHROMIUM = find_chromium()
 
 
 def pytest_report_header(config):
@@ -23,7 +26,21 @@ def pytest_report_header(config):
             f"{' / '.join(m.lower() for m in missing)} will be SKIPPED"
             + (" -- but OMS_REQUIRE_SERVICES=1, so the run fails" if REQUIRE else "")
         )
+    if CHROMIUM:
+        lines.append(f"oms: browser=Chromium ({CHROMIUM})")
+    else:
+        lines.append(
+            f"oms: Chromium not found ({_chromium_hint()}): tests marked browser will be SKIPPED"
+            + (" -- but OMS_REQUIRE_SERVICES=1, so the run fails" if REQUIRE else "")
+        )
     return lines
+
+
+def _chromium_hint() -> str:
+    wanted = os.environ.get("OMS_CHROMIUM")
+    if wanted:
+        return f"OMS_CHROMIUM={wanted} does not exist"
+    return "apt-get install chromium, or .venv/bin/playwright install chromium"
 
 
 def pytest_configure(config):
@@ -33,6 +50,7 @@ def pytest_configure(config):
             for n, ok in (
                 ("PostgreSQL", services.postgres_available()),
                 ("Redis", services.redis_available()),
+                (f"Chromium ({_chromium_hint()})", CHROMIUM),
             )
             if not ok
         ]
@@ -40,6 +58,7 @@ def pytest_configure(config):
             raise pytest.UsageError(f"OMS_REQUIRE_SERVICES=1 but {', '.join(missing)} not reachable")
 
 
+@pytest.hookimpl(trylast=True)  # after tests/e2e/conftest.py has marked its tests `browser`
 def pytest_collection_modifyitems(config, items):
     pg, redis = services.postgres_available(), services.redis_available()
     for item in items:
@@ -47,14 +66,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL or start it)"))
         if "redis" in item.keywords and not redis:
             item.add_marker(pytest.mark.skip(reason="needs Redis (set REDIS_URL or start it)"))
+        if "browser" in item.keywords and not CHROMIUM:
+            item.add_marker(pytest.mark.skip(reason=f"needs Chromium ({_chromium_hint()})"))
 
 
 def pytest_terminal_summary(terminalreporter):
     skipped = terminalreporter.stats.get("skipped", [])
     if skipped:
         terminalreporter.write_line(
-            f"oms: {len(skipped)} test(s) skipped because a service is missing; "
-            "run with PostgreSQL and Redis (as CI does) to run everything.",
+            f"oms: {len(skipped)} test(s) skipped because a service or the browser is missing; "
+            "run with PostgreSQL, Redis and Chromium (as CI does) to run everything.",
             yellow=True,
         )
 

@@ -60,7 +60,7 @@ def test_enter_order_with_two_lines_then_find_it_and_see_its_timeline(seeded, de
     shot(page, "order-search-result-desktop")
     rows.get_by_role("link", name=order.number).click()
     timeline = page.locator("#timeline")
-    expect(timeline).to_contain_text("Submitted")
+    expect(timeline).to_contain_text("Order captured with 2 line(s)")
     expect(timeline).to_contain_text("user:desk")
     shot(page, "order-submitted-desktop")
 
