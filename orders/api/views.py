@@ -263,7 +263,8 @@ class OrderListCreateApi(_OrdersApi):
             data=data.to_order_input(),
             before_commit=store_answer if claim is not None else None,
         )
-        return answer[0] if answer else self._created(request, result)
+        # The last answer: an attempt that was rolled back and run again stored one too.
+        return answer[-1] if answer else self._created(request, result)
 
     def _created(self, request, result: SubmitResult) -> Response:
         if getattr(request.user, "channel", None) is not None:
