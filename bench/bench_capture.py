@@ -15,6 +15,12 @@ orders/s and p99 with every capture queueing on one stock row; then a sell-out: 
 units and 32 clients, after which exactly that many units are reserved (reserved == on hand ==
 active reservations == lines not back-ordered: no oversell, nothing lost) and the rest of the
 demand is back-ordered. PostgreSQL's deadlock counter for the database must not move.
+
+The hot-SKU levels and the sell-out run while a Celery worker (with beat) is busy on the same
+channel (BENCH_HOT_WORKER=0 leaves it out): the fulfillment processes are seeded just before, so
+its relay starts processes for every order captured so far and it runs their steps (schedule,
+reserve, ...), which lock those orders' process, step and fulfillment-line rows and change the
+same stock rows, while the captures go on.
 """
 
 from __future__ import annotations
@@ -43,6 +49,44 @@ LEVELS = [int(x) for x in os.environ.get("BENCH_CAPTURE_CLIENTS", "1,8,32").spli
 WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", str(2 * (os.cpu_count() or 1) + 1)))
 HOT_STOCK = int(os.environ.get("BENCH_HOT_STOCK", "100000"))
 SELLOUT_STOCK = int(os.environ.get("BENCH_SELLOUT_STOCK", "50"))
+HOT_WORKER = os.environ.get("BENCH_HOT_WORKER", "1") != "0"
+
+
+class Worker:
+    """`celery -A oms worker -B` on the benchmark's database and broker."""
+
+    def __init__(self, *, env: dict[str, str], log: Path):
+        self.log_path = log
+        self.log = open(log, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "oms", "worker", "-B", "-s", str(log.with_suffix(".beat")),
+             "-P", "threads", "-c", "4", "-l", "WARNING", "--without-gossip", "--without-mingle",
+             "--without-heartbeat"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        import signal
+
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        self.log.close()
+
+
+def _steps_completed() -> int:
+    from fulfillment.models import StepInstance
+    from fulfillment.states import StepStatus
+
+    return StepInstance.objects.filter(status=StepStatus.COMPLETED).count()
 
 
 class Server:
@@ -324,6 +368,7 @@ def run() -> dict:
         redis.stop()
         raise
     host, port = "127.0.0.1", server.port
+    worker: Worker | None = None
     auth = {"Authorization": f"Api-Key {world.key}", "Content-Type": "application/json"}
     counter = iter(range(10**9))
 
@@ -405,7 +450,18 @@ def run() -> dict:
         with connection.cursor() as cur:
             cur.execute("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
             deadlocks_before = cur.fetchone()[0]
+        if HOT_WORKER:
+            from fulfillment.seeding import processes_seed
+
+            processes_seed()
+            worker = Worker(env=env, log=tmp / "worker.log")
+            deadline = time.monotonic() + 60
+            while _steps_completed() == 0:  # busy before the first hot order is sent
+                assert worker.proc.poll() is None, f"worker exited, see {worker.log_path}"
+                assert time.monotonic() < deadline, f"the worker ran no step, see {worker.log_path}"
+                time.sleep(0.2)
         for clients in (8, 32):
+            steps_before = _steps_completed()
             sku = hot_sku_create(sku=f"HOT-{uuid.uuid4().hex[:8].upper()}", stock=HOT_STOCK)
 
             def hot_lines(sku: str = sku) -> list[str]:
@@ -433,6 +489,7 @@ def run() -> dict:
                 **result.summary(),
                 "reserved": int(position.reserved),
                 "on_hand": int(position.on_hand),
+                "worker_steps": _steps_completed() - steps_before,
             }
         # Sell-out: SELLOUT_STOCK units, 32 clients; exactly that many are reserved, the rest of
         # the demand is back-ordered (the channel's shortage policy), never oversold.
@@ -477,6 +534,8 @@ def run() -> dict:
             deadlocks = cur.fetchone()[0] - deadlocks_before
         assert deadlocks == 0, f"{deadlocks} deadlock(s) during the hot-SKU runs"
     finally:
+        if worker is not None:
+            worker.stop()
         server.stop()
         redis.stop()
 
@@ -497,6 +556,8 @@ def run() -> dict:
         figures[f"hot SKU @{clients}: p99 ms"] = h["p99_ms"]
         figures[f"hot SKU @{clients}: reserved/on hand"] = f"{h['reserved']}/{h['on_hand']}"
         figures[f"hot SKU @{clients}: non-2xx"] = h["errors"]
+        if HOT_WORKER:
+            figures[f"hot SKU @{clients}: worker steps run meanwhile"] = h["worker_steps"]
     figures["sell-out @32: reserved / stock / back-ordered"] = (
         f"{sellout['reserved']}/{SELLOUT_STOCK}/{sellout['backordered_lines']}"
     )

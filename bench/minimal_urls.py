@@ -86,7 +86,7 @@ def minimal_order(request):
         # Lock in primary-key order first, as inventory does: an UPDATE ... WHERE id IN (...) alone
         # takes its row locks in no fixed order and deadlocks against its twin.
         list(
-            StockPosition.objects.select_for_update()
+            StockPosition.objects.select_for_update(of=("self",))
             .filter(pk__in=positions)
             .order_by("pk")
             .values_list("pk")

@@ -86,7 +86,14 @@ def invoice_create(
     existing = Invoice.objects.filter(request_key=request_key).first()
     if existing is not None:
         return existing
-    order = SalesOrder.objects.select_related("customer").filter(pk=order_id).first()
+    # The global lock order (docs/development.md): the order header before its lines, as
+    # line_fulfillment_progress below takes them; the customer is read, never locked.
+    order = (
+        SalesOrder.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .filter(pk=order_id)
+        .first()
+    )
     if order is None:
         raise NotFound("No such order.")
     if not lines:
@@ -94,7 +101,7 @@ def invoice_create(
     currency = order.currency
     locked = {
         line.pk: line
-        for line in OrderLine.objects.select_for_update()
+        for line in OrderLine.objects.select_for_update(of=("self",))
         .filter(pk__in=[bl.order_line_id for bl in lines])
         .order_by("pk")
     }
@@ -177,7 +184,7 @@ def _credit_share(invoice: Invoice, order: SalesOrder) -> Decimal:
 
 @transaction.atomic
 def invoice_issue(*, invoice_id: int) -> Invoice:
-    invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
+    invoice = Invoice.objects.select_for_update(of=("self",)).get(pk=invoice_id)
     ensure_invoice_transition(invoice.status, InvoiceStatus.ISSUED)
     order = SalesOrder.objects.select_related("channel").get(pk=invoice.order_id)
     now = timezone.now()
@@ -210,7 +217,7 @@ def invoice_issue(*, invoice_id: int) -> Invoice:
 
 @transaction.atomic
 def invoice_mark_paid(*, invoice_id: int) -> Invoice:
-    invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
+    invoice = Invoice.objects.select_for_update(of=("self",)).get(pk=invoice_id)
     ensure_invoice_transition(invoice.status, InvoiceStatus.PAID)
     invoice.status = InvoiceStatus.PAID
     invoice.paid_at = timezone.now()

@@ -54,7 +54,7 @@ def product_update(*, product_id: int, data: Mapping[str, Any]) -> Product:
     unknown = set(data) - PRODUCT_EDITABLE_FIELDS
     if unknown:
         raise ValidationFailed(f"These product fields cannot be changed: {', '.join(sorted(unknown))}.")
-    product = Product.objects.select_for_update().get(pk=product_id)
+    product = Product.objects.select_for_update(of=("self",)).get(pk=product_id)
     for name, value in data.items():
         setattr(product, name, value)
     _validated_save(product, update_fields=[*data, "updated_at"])

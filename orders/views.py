@@ -155,7 +155,7 @@ def _guarded(order: SalesOrder, version: int, action: Callable[[], Any]) -> Any:
     applied over the first. The service runs inside this transaction (it nests)."""
     with transaction.atomic():
         current = (
-            SalesOrder.objects.select_for_update()
+            SalesOrder.objects.select_for_update(of=("self",))
             .filter(pk=order.pk)
             .values_list("version", flat=True)
             .first()

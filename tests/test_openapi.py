@@ -93,3 +93,25 @@ def test_the_api_docs_page_is_served(client):
     response = client.get("/api/docs/")
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
+
+
+@pytest.mark.django_db
+@pytest.mark.integration
+def test_write_operations_document_the_503_retry_answer(client):
+    schema = json.loads(client.get("/api/schema/", HTTP_ACCEPT=SCHEMA_JSON).content)
+    writes = [
+        (path, method, op)
+        for path, item in schema["paths"].items()
+        for method, op in item.items()
+        if method in ("post", "put", "patch", "delete")
+    ]
+    assert writes
+    for path, method, op in writes:
+        answer = op["responses"].get("503")
+        assert answer is not None, f"{method.upper()} {path} documents no 503"
+        assert "`retry`" in answer["description"], f"{method.upper()} {path}: {answer['description']}"
+        assert answer["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
+    capture = schema["paths"]["/api/v1/orders"]["post"]
+    assert "`retry`" in capture["responses"]["503"]["description"]
+    reads = schema["paths"]["/api/v1/channels/{code}/"]["get"]["responses"]["503"]["description"]
+    assert "`retry`" not in reads

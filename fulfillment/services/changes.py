@@ -46,7 +46,9 @@ def process_compensate(
     if process.status in (ProcessStatus.COMPLETED, ProcessStatus.CANCELED):
         return None
     process_set(process, ProcessStatus.CHANGE_PENDING, reason=reason)
-    steps = list(process.steps.select_for_update().select_related("step_definition").order_by("sequence"))
+    steps = list(
+        process.steps.select_for_update(of=("self",)).select_related("step_definition").order_by("sequence")
+    )
     started = [s for s in steps if s.status in STARTED]
     affected = [s for s in started if kinds & step_type(s.task_type).affected_by]
     redo = [s.sequence for s in affected if s.step_definition.compensation == Compensation.REDO]
@@ -106,7 +108,9 @@ def line_cancel_compensate(
     if line.status in FL_SHIPPED_OR_LATER:
         return
     process_set(process, ProcessStatus.CHANGE_PENDING, actor=actor, reason=reason)
-    for s in process.steps.select_for_update().select_related("step_definition").order_by("-sequence"):
+    for s in (
+        process.steps.select_for_update(of=("self",)).select_related("step_definition").order_by("-sequence")
+    ):
         if s.status in STARTED:
             st = step_type(s.task_type)
             if st.undo:
@@ -126,9 +130,9 @@ def line_cancel_compensate(
 
 
 def _lock(line_id: int) -> tuple[ProcessInstance, FulfillmentLine]:
-    process = ProcessInstance.objects.select_for_update().get(fulfillment_line_id=line_id)
+    process = ProcessInstance.objects.select_for_update(of=("self",)).get(fulfillment_line_id=line_id)
     line = (
-        FulfillmentLine.objects.select_for_update()
+        FulfillmentLine.objects.select_for_update(of=("self",))
         .select_related("order", "order__channel", "order_line")
         .get(pk=line_id)
     )

@@ -50,7 +50,7 @@ def definition_validate(definition: ProcessDefinition) -> None:
 def definition_publish(*, definition_id: int) -> ProcessDefinition:
     """Freeze a draft. Earlier published versions of the code retire (running instances keep
     theirs); new lines get this version."""
-    definition = ProcessDefinition.objects.select_for_update().get(pk=definition_id)
+    definition = ProcessDefinition.objects.select_for_update(of=("self",)).get(pk=definition_id)
     ensure_transition(DEFINITION_TRANSITIONS, definition.status, DefinitionStatus.PUBLISHED)
     definition_validate(definition)
     ProcessDefinition.objects.filter(code=definition.code, status=DefinitionStatus.PUBLISHED).update(

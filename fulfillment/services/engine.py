@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from oms.kernel import events
+from oms.kernel import dbretry, events
 from oms.kernel.context import correlation
 from oms.kernel.exceptions import NotFound
 from orders.models import OrderHold
@@ -178,14 +178,21 @@ def _blocking_holds(step: StepInstance, line: FulfillmentLine) -> list[str]:
 
 
 def _lock(step_instance_id: int) -> tuple[ProcessInstance, StepInstance, FulfillmentLine] | None:
-    # Lock order everywhere: process, then step, then fulfillment line.
+    # Lock order everywhere: process, then step, then fulfillment line (docs/development.md,
+    # "Locks"). Each lock names its own table: the step's definition and the line's order,
+    # channel and order line are read with them, never locked (a lock on the channel row
+    # deadlocks with every capture's foreign-key check on it).
     process_id = StepInstance.objects.filter(pk=step_instance_id).values_list("process_id", flat=True).first()
     if process_id is None:
         return None
-    process = ProcessInstance.objects.select_for_update().get(pk=process_id)
-    step = StepInstance.objects.select_for_update().select_related("step_definition").get(pk=step_instance_id)
+    process = ProcessInstance.objects.select_for_update(of=("self",)).get(pk=process_id)
+    step = (
+        StepInstance.objects.select_for_update(of=("self",))
+        .select_related("step_definition")
+        .get(pk=step_instance_id)
+    )
     line = (
-        FulfillmentLine.objects.select_for_update()
+        FulfillmentLine.objects.select_for_update(of=("self",))
         .select_related("order", "order__channel", "order_line")
         .get(pk=process.fulfillment_line_id)
     )
@@ -194,7 +201,8 @@ def _lock(step_instance_id: int) -> tuple[ProcessInstance, StepInstance, Fulfill
 
 def step_execute(*, step_instance_id: int) -> StepResult:
     """Run one step if it is due. Safe to call any number of times for the same step."""
-    try:
+
+    def attempt() -> StepResult:
         with transaction.atomic():
             locked = _lock(step_instance_id)
             if locked is None:
@@ -202,6 +210,10 @@ def step_execute(*, step_instance_id: int) -> StepResult:
             process, step, line = locked
             with correlation(process.correlation_id or None):
                 return _execute_locked(process, step, line)
+
+    try:
+        # A deadlock victim wrote nothing: run the step again before counting a failed attempt.
+        return dbretry.run(attempt, what="step run")
     except Exception as exc:
         return _record_failure(step_instance_id, exc)
 
@@ -297,7 +309,7 @@ def _record_failure(step_instance_id: int, exc: Exception) -> StepResult:
 def _claim_ids(qs) -> list[int]:
     qs = qs.order_by("pk")
     if connection.vendor == "postgresql":
-        qs = qs.select_for_update(skip_locked=True)
+        qs = qs.select_for_update(skip_locked=True, of=("self",))
     return list(qs.values_list("pk", flat=True)[: settings.OMS_STEP_SWEEP_BATCH])
 
 
@@ -372,7 +384,7 @@ def step_signal(*, line_id: int, event: str) -> list[int]:
     """An awaited event happened for this line: make its waiting steps due now."""
     now = timezone.now()
     woken = []
-    for step in StepInstance.objects.select_for_update().filter(
+    for step in StepInstance.objects.select_for_update(of=("self",)).filter(
         process__fulfillment_line_id=line_id, status=StepStatus.WAITING, awaited_event=event
     ):
         _run_now(step, now)
@@ -419,11 +431,11 @@ def step_skip(*, step_id: int, actor: str) -> StepInstance:
 def process_cancel(*, process_id: int, actor: str, reason: str) -> ProcessInstance:
     from .changes import line_cancel_compensate
 
-    process = ProcessInstance.objects.select_for_update().filter(pk=process_id).first()
+    process = ProcessInstance.objects.select_for_update(of=("self",)).filter(pk=process_id).first()
     if process is None:
         raise NotFound("No such process.")
     line = (
-        FulfillmentLine.objects.select_for_update()
+        FulfillmentLine.objects.select_for_update(of=("self",))
         .select_related("order", "order__channel")
         .get(pk=process.fulfillment_line_id)
     )

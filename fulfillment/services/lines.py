@@ -24,7 +24,12 @@ STARTABLE = (OrderStatus.OPEN, OrderStatus.PARTIALLY_SHIPPED)
 def order_fulfillment_start(*, order_id: int) -> list[ProcessInstance]:
     """Give each line of a current, open order its fulfillment line and process (once: lines
     that already have one are left alone, so a redelivered event starts nothing twice)."""
-    order = SalesOrder.objects.select_for_update().select_related("channel").filter(pk=order_id).first()
+    order = (
+        SalesOrder.objects.select_for_update(of=("self",))
+        .select_related("channel")
+        .filter(pk=order_id)
+        .first()
+    )
     if order is None or not order.is_current or order.status not in STARTABLE:
         return []
     started_ids = set(

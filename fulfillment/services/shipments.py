@@ -54,7 +54,7 @@ def _hash(body: dict[str, Any]) -> str:
 
 def _shipment_for_partner(partner: Partner, number: str) -> Shipment:
     shipment = (
-        Shipment.objects.select_for_update()
+        Shipment.objects.select_for_update(of=("self",))
         .select_related("warehouse", "order", "order__channel")
         .filter(number=number)
         .first()
@@ -134,7 +134,9 @@ def shipment_advice_record(
         return seen.response
     shipment = _shipment_for_partner(partner, shipment_number)
     ensure_transition(SHIPMENT_TRANSITIONS, shipment.status, ShipmentStatus.SHIPPED)
-    requested = {sl.fulfillment_line_id: sl for sl in shipment.lines.select_for_update().order_by("pk")}
+    requested = {
+        sl.fulfillment_line_id: sl for sl in shipment.lines.select_for_update(of=("self",)).order_by("pk")
+    }
     wanted = {al.fulfillment_line_id: al.quantity for al in lines} or {
         fl_id: sl.quantity_requested for fl_id, sl in requested.items()
     }
@@ -155,9 +157,9 @@ def shipment_advice_record(
         sl = requested[fl_id]
         # The engine's lock order (process, then line): a worker on the same process waits here
         # instead of deadlocking with us.
-        ProcessInstance.objects.select_for_update().filter(fulfillment_line_id=fl_id).first()
+        ProcessInstance.objects.select_for_update(of=("self",)).filter(fulfillment_line_id=fl_id).first()
         line = (
-            FulfillmentLine.objects.select_for_update()
+            FulfillmentLine.objects.select_for_update(of=("self",))
             .select_related("order", "order__channel", "order_line")
             .get(pk=fl_id)
         )
@@ -259,7 +261,7 @@ def _wake_pauses(order_number: str) -> None:
     from .engine import _run_now
 
     now = timezone.now()
-    for step in StepInstance.objects.select_for_update().filter(
+    for step in StepInstance.objects.select_for_update(of=("self",)).filter(
         process__fulfillment_line__order_number=order_number,
         status=StepStatus.WAITING,
         awaited_event="all_lines_shipped",

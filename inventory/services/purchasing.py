@@ -99,7 +99,7 @@ def purchase_order_create(
 
 
 def _locked_po(purchase_order_id: int) -> PurchaseOrder:
-    po = PurchaseOrder.objects.select_for_update().filter(pk=purchase_order_id).first()
+    po = PurchaseOrder.objects.select_for_update(of=("self",)).filter(pk=purchase_order_id).first()
     if po is None:
         raise NotFound("Unknown purchase order.")
     return po
@@ -150,7 +150,7 @@ def purchase_order_receive(
     if not lines:
         raise ValidationFailed("Nothing to receive.", fields={"lines": ["Required."]})
     ensure_active_warehouses([po.warehouse_id])
-    po_lines = {line.pk: line for line in po.lines.select_for_update().order_by("pk")}
+    po_lines = {line.pk: line for line in po.lines.select_for_update(of=("self",)).order_by("pk")}
     tolerance = Decimal(str(settings.OMS_RECEIPT_OVER_TOLERANCE_PERCENT)) / 100
     wanted: dict[int, Decimal] = {}
     for i, item in enumerate(lines):

@@ -221,7 +221,11 @@ def stock_reserve_ranked(
 
 
 def _locked_reservations(reservation_ids: Sequence[int], target: str) -> list[Reservation]:
-    found = list(Reservation.objects.select_for_update().filter(pk__in=list(reservation_ids)).order_by("pk"))
+    found = list(
+        Reservation.objects.select_for_update(of=("self",))
+        .filter(pk__in=list(reservation_ids))
+        .order_by("pk")
+    )
     if len(found) != len(set(reservation_ids)):
         from oms.kernel.exceptions import NotFound
 
@@ -291,7 +295,10 @@ def reservation_consume(*, reservation_ids: Sequence[int], reference: str, actor
 def reservation_move(*, reservation_id: int, warehouse_id: int) -> Reservation:
     """Re-source a reservation to another warehouse: reserve there first, then free the old stock."""
     reservation = (
-        Reservation.objects.select_for_update().select_related("position").filter(pk=reservation_id).first()
+        Reservation.objects.select_for_update(of=("self",))
+        .select_related("position")
+        .filter(pk=reservation_id)
+        .first()
     )
     if reservation is None:
         from oms.kernel.exceptions import NotFound
@@ -345,7 +352,7 @@ def backorder_create(
 
 @transaction.atomic
 def backorder_cancel(*, demand_id: int) -> Demand:
-    demand = Demand.objects.select_for_update().get(pk=demand_id)
+    demand = Demand.objects.select_for_update(of=("self",)).get(pk=demand_id)
     if demand.status != DemandStatus.OPEN:
         raise ValidationFailed("Only an open back-order can be canceled.")
     demand.status = DemandStatus.CANCELED
@@ -360,7 +367,7 @@ def backorders_reserve(*, position: StockPosition) -> list[Reservation]:
     need date, then oldest; a back-order reserves whole or waits for more supply.
     """
     open_demand = list(
-        Demand.objects.select_for_update()
+        Demand.objects.select_for_update(of=("self",))
         .filter(product_id=position.product_id, status=DemandStatus.OPEN)
         .filter(Q(warehouse_id=position.warehouse_id) | Q(warehouse__isnull=True))
         .order_by("pk")

@@ -69,7 +69,7 @@ def transfer_create(
 
 
 def _transition(transfer_id: int, target: str, actor) -> tuple[Transfer, str]:
-    transfer = Transfer.objects.select_for_update().filter(pk=transfer_id).first()
+    transfer = Transfer.objects.select_for_update(of=("self",)).filter(pk=transfer_id).first()
     if transfer is None:
         raise NotFound("Unknown transfer.")
     ensure_transition(TRANSFER_TRANSITIONS, transfer.status, target)

@@ -29,6 +29,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from . import dbretry
 from .context import correlation, get_correlation_id
 from .exceptions import DomainError
 from .models import DeliveryStatus, OutboxDelivery, OutboxEvent
@@ -240,7 +241,9 @@ def _claim(batch_size: int, token: str) -> list[int]:
         .order_by("id")
     )
     with transaction.atomic():
-        ids = list(due.select_for_update(skip_locked=True).values_list("id", flat=True)[:batch_size])
+        ids = list(
+            due.select_for_update(skip_locked=True, of=("self",)).values_list("id", flat=True)[:batch_size]
+        )
         if not ids:
             return []
         until = now + timedelta(seconds=settings.OMS_OUTBOX_LEASE_SECONDS)
@@ -309,24 +312,41 @@ def _mark_done(ids: list[int]) -> None:
 def _deliver(delivery_id: int, token: str) -> bool:
     """Run one handler; its effect and the 'done' mark commit together or not at all."""
     try:
-        with transaction.atomic():
-            delivery = OutboxDelivery.objects.select_for_update().select_related("event").get(pk=delivery_id)
-            if delivery.status != DeliveryStatus.PENDING or delivery.lease_token != token:
-                return False  # another relay took it over after our lease ran out
-            _run_handler(delivery)
-            _mark_done([delivery_id])
+        dbretry.run(lambda: _deliver_once(delivery_id, token), what="outbox delivery")
         return True
+    except _NotOurs:
+        return False
     except Exception as exc:
         _record_failure(delivery_id, token, exc)
         return False
 
 
+class _NotOurs(Exception):
+    """Another relay took the delivery over after our lease ran out."""
+
+
+def _deliver_once(delivery_id: int, token: str) -> None:
+    with transaction.atomic():
+        delivery = (
+            OutboxDelivery.objects.select_for_update(of=("self",)).select_related("event").get(pk=delivery_id)
+        )
+        if delivery.status != DeliveryStatus.PENDING or delivery.lease_token != token:
+            raise _NotOurs()
+        _run_handler(delivery)
+        _mark_done([delivery_id])
+
+
 def _record_failure(delivery_id: int, token: str, exc: Exception) -> None:
     with transaction.atomic():
-        delivery = OutboxDelivery.objects.select_for_update().get(pk=delivery_id)
+        delivery = OutboxDelivery.objects.select_for_update(of=("self",)).get(pk=delivery_id)
         if delivery.status != DeliveryStatus.PENDING or delivery.lease_token != token:
             return
         OutboxDelivery.objects.filter(pk=delivery_id).update(**_failure_fields(delivery, exc))
+
+
+def _handle_in_savepoint(delivery: OutboxDelivery) -> None:
+    with transaction.atomic():
+        _run_handler(delivery)
 
 
 def _deliver_batch(ids: list[int], token: str) -> tuple[int, int]:
@@ -341,7 +361,7 @@ def _deliver_batch(ids: list[int], token: str) -> tuple[int, int]:
     try:
         with transaction.atomic():
             rows = list(
-                OutboxDelivery.objects.select_for_update()
+                OutboxDelivery.objects.select_for_update(of=("self",))
                 .select_related("event")
                 .filter(pk__in=ids, status=DeliveryStatus.PENDING, lease_token=token)
                 .order_by("id")
@@ -350,8 +370,9 @@ def _deliver_batch(ids: list[int], token: str) -> tuple[int, int]:
             failed: list[tuple[OutboxDelivery, Exception]] = []
             for delivery in rows:
                 try:
-                    with transaction.atomic():
-                        _run_handler(delivery)
+                    dbretry.run(
+                        lambda d=delivery: _handle_in_savepoint(d), what="outbox delivery", savepoint=True
+                    )
                     done.append(delivery.pk)
                 except Exception as exc:
                     failed.append((delivery, exc))

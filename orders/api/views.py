@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oms.kernel.api.errors import ErrorSerializer
+from oms.kernel.api.schema import WRITE_UNAVAILABLE
 from oms.kernel.api.throttling import CounterRateThrottle
 from oms.kernel.exceptions import NotFound, PermissionDenied, ValidationFailed
 from partners.models import Channel
@@ -72,6 +73,7 @@ WRITE_ERRORS = {
     ),
     413: OpenApiResponse(ErrorSerializer, description="Body over the size limit."),
     415: OpenApiResponse(ErrorSerializer, description="Send `Content-Type: application/json`."),
+    503: OpenApiResponse(ErrorSerializer, description=WRITE_UNAVAILABLE),
 }
 ORDER_EXAMPLE = OpenApiExample(
     "A storefront order",
@@ -263,7 +265,8 @@ class OrderListCreateApi(_OrdersApi):
             data=data.to_order_input(),
             before_commit=store_answer if claim is not None else None,
         )
-        return answer[0] if answer else self._created(request, result)
+        # The last answer: an attempt that was rolled back and run again stored one too.
+        return answer[-1] if answer else self._created(request, result)
 
     def _created(self, request, result: SubmitResult) -> Response:
         if getattr(request.user, "channel", None) is not None:

@@ -34,7 +34,7 @@ from customers.selectors import credit_position_of
 from customers.services import credit_exposure_adjust
 from inventory.selectors import channel_warehouse_ids
 from inventory.services import ReserveLine, backorder_create, stock_reserve, stock_reserve_ranked
-from oms.kernel import events, fastinsert, rawrows, refcache
+from oms.kernel import dbretry, events, fastinsert, rawrows, refcache
 from oms.kernel.context import get_correlation_id
 from oms.kernel.exceptions import (
     DomainError,
@@ -558,8 +558,49 @@ def order_submit(
     `before_commit` runs last, inside the order's transaction: the API stores its idempotent
     answer there, so the order and the answer a retry replays commit together or not at all."""
     # One read of the reference-data versions per capture, also outside a request (file import).
+    # A deadlock or serialization failure rolled the whole capture back: run it again, a few times.
+    # So is a lost race on the source order (see _lost_source_order_race): the next run reads the
+    # winner's revision and answers as if the two had come one after the other.
     with refcache.scope():
-        return _submit(channel=channel, actor=actor, data=data, before_commit=before_commit)
+        try:
+            return dbretry.run(
+                lambda: _submit(channel=channel, actor=actor, data=data, before_commit=before_commit),
+                what="order capture",
+                retry_if=_lost_source_order_race,
+            )
+        except IntegrityError as exc:
+            if not _lost_source_order_race(exc):
+                raise
+            raise _stale(channel.pk, data) from exc
+
+
+# The constraints two writers of one source order collide on. On PostgreSQL a revision waits for
+# the row lock on the current revision; when the other writer commits, the row it waited for is no
+# longer current and the lookup returns nothing, so the waiter would insert as a new order and hit
+# one of these (two first submissions meet here directly). Nothing was written: run it again.
+SOURCE_ORDER_CONSTRAINTS = frozenset({"salesorder_one_current_revision", "salesorder_source_revision_unique"})
+
+
+def _lost_source_order_race(exc: Exception) -> bool:
+    return isinstance(exc, IntegrityError) and dbretry.constraint_name(exc) in SOURCE_ORDER_CONSTRAINTS
+
+
+def _stale(channel_id: int, data: OrderInput, current: SalesOrder | None = None) -> StaleRevision:
+    """409 `stale_revision` naming the order and its current revision."""
+    if current is None:
+        current = SalesOrder.objects.filter(
+            channel_id=channel_id, source_order_id=data.source_order_id, is_current=True
+        ).first()
+    if current is None:  # pragma: no cover - the writer that won was rolled back after all
+        return StaleRevision(
+            "Another submission of this order was being saved at the same time; send it again."
+        )
+    return StaleRevision(
+        f"Order {current.number} is at revision {current.revision}: revision {data.revision} is not newer.",
+        fields={"revision": [f"Send a revision above {current.revision} (order {current.number})."]},
+        number=current.number,
+        current_revision=current.revision,
+    )
 
 
 @functools.cache
@@ -601,10 +642,7 @@ def _submit(
         raise ValidationFailed("The revision must be 1 or more.", fields={"revision": ["Must be >= 1."]})
     current = _current_revision_locked(channel.pk, data.source_order_id)
     if current is not None and data.revision <= current.revision:
-        raise StaleRevision(
-            f"Revision {data.revision} is not newer than the current revision {current.revision}.",
-            fields={"revision": [f"Send a revision above {current.revision}."]},
-        )
+        raise _stale(channel.pk, data, current)
 
     def policy() -> ChannelOrderPolicy:
         return channel_order_policy(channel)

@@ -85,8 +85,8 @@ def line_fulfillment_progress(
     line = OrderLine.objects.select_related("order").filter(pk=line_id).first()
     if line is None:
         raise NotFound("No such order line.")
-    order = SalesOrder.objects.select_for_update().select_related("channel").get(pk=line.order_id)
-    line = OrderLine.objects.select_for_update().get(pk=line_id)
+    order = SalesOrder.objects.select_for_update(of=("self",)).select_related("channel").get(pk=line.order_id)
+    line = OrderLine.objects.select_for_update(of=("self",)).get(pk=line_id)
     actor = Actor.system()
     fields = []
     if shipped_delta:

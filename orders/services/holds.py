@@ -58,7 +58,7 @@ def hold_apply(
 ) -> OrderHold:
     if not reason.strip():
         raise ValidationFailed("A hold needs a reason.", fields={"reason": ["Required."]})
-    order = SalesOrder.objects.select_for_update().filter(pk=order_id, is_current=True).first()
+    order = SalesOrder.objects.select_for_update(of=("self",)).filter(pk=order_id, is_current=True).first()
     if order is None:
         raise NotFound("No such order.")
     hold_code = HoldCode.objects.filter(code=code, active=True).first()
@@ -91,7 +91,10 @@ def hold_release(*, hold_id: int, actor: Actor, reason: str) -> OrderHold:
     if not reason.strip():
         raise ValidationFailed("A release needs a reason.", fields={"reason": ["Required."]})
     hold = (
-        OrderHold.objects.select_for_update().select_related("hold_code", "order").filter(pk=hold_id).first()
+        OrderHold.objects.select_for_update(of=("self",))
+        .select_related("hold_code", "order")
+        .filter(pk=hold_id)
+        .first()
     )
     if hold is None:
         raise NotFound("No such hold.")

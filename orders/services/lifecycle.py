@@ -27,7 +27,7 @@ from .revisions import release_stock_for
 
 
 def _locked(order_id: int) -> SalesOrder:
-    order = SalesOrder.objects.select_for_update().filter(pk=order_id, is_current=True).first()
+    order = SalesOrder.objects.select_for_update(of=("self",)).filter(pk=order_id, is_current=True).first()
     if order is None:
         raise NotFound("No such order.")
     return order
@@ -119,7 +119,7 @@ def order_cancel(*, order_id: int, actor: Actor, reason: str) -> SalesOrder:
 def line_cancel(*, order_id: int, line_id: int, actor: Actor, reason: str) -> OrderLine:
     reason = _need_reason(reason)
     order = _locked(order_id)
-    line = OrderLine.objects.select_for_update().filter(pk=line_id, order=order).first()
+    line = OrderLine.objects.select_for_update(of=("self",)).filter(pk=line_id, order=order).first()
     if line is None:
         raise NotFound("No such line.")
     if line.shipped_quantity > 0:

@@ -152,7 +152,7 @@ def test_a_worker_killed_mid_step_completes_the_step_exactly_once_after_restart(
         # Another transaction holds the stock row, so the worker's RESERVE stops mid-step.
         try:
             with transaction.atomic():
-                StockPosition.objects.select_for_update().get(pk=position.pk)
+                StockPosition.objects.select_for_update(of=("self",)).get(pk=position.pk)
                 locked.set()
                 release.wait(60)
         finally:

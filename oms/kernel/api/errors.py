@@ -12,6 +12,7 @@ from rest_framework import exceptions as drf
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from ..dbretry import is_conflict
 from ..exceptions import DomainError
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,8 @@ def exception_handler(exc, context):
     if isinstance(exc, (OperationalError, InterfaceError)):
         # A deadlock victim or a serialization failure (SQLSTATE 40P01 / 40001) was rolled back
         # whole: nothing was written and the same request can simply be sent again.
-        if getattr(exc.__cause__, "pgcode", None) in {"40P01", "40001"}:
+        # The services retried it a few times already (oms.kernel.dbretry).
+        if is_conflict(exc):
             log.warning("transaction rolled back by a concurrent one, caller may retry", exc_info=exc)
             return envelope(
                 "retry",

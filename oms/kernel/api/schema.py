@@ -21,6 +21,13 @@ STANDARD_ERRORS = {
     "429": "Throttled; see Retry-After.",
     "503": "The database is unavailable; see Retry-After.",
 }
+# A write may also lose a conflict with a concurrent transaction (a deadlock or serialization
+# failure) after the server's own bounded retries (oms.kernel.dbretry): nothing was saved.
+WRITE_UNAVAILABLE = (
+    "`service_unavailable`: the database is unavailable; or `retry`: a concurrent change conflicted "
+    "with this request and the server's own retries did not get through. Nothing was saved: send "
+    "the same request again (with the same `Idempotency-Key`) after Retry-After seconds."
+)
 BODY_ERRORS = {
     "413": "Body over the size limit.",
     "415": "Send `Content-Type: application/json`.",
@@ -35,6 +42,8 @@ class OmsAutoSchema(AutoSchema):
         errors = dict(STANDARD_ERRORS)
         if self.method in ("POST", "PUT", "PATCH"):
             errors.update(BODY_ERRORS)
+        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
+            errors["503"] = WRITE_UNAVAILABLE
         for code, description in errors.items():
             if code not in responses:
                 responses[code] = self._get_response_for_code(
