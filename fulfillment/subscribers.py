@@ -1,11 +1,12 @@
-"""Outbox subscribers: orders' events start and change orchestration; receipts wake waiting
-steps; customer emails go out. One subscriber for the order lifecycle, so a revision or a
+"""Outbox subscribers: orders' events start and change orchestration; receipts and paid invoices
+wake waiting steps; customer emails go out. One subscriber for the order lifecycle, so a revision or a
 cancellation is applied after the submission it follows (per-subscriber publish order)."""
 
 from __future__ import annotations
 
 from django.db.models import Q
 
+from billing.models import InvoiceLine
 from oms.kernel import events
 from orders.models import OrderLine
 
@@ -58,6 +59,24 @@ def receipts(event: events.Event) -> None:
     )
     for line_id in waiting.values_list("process__fulfillment_line_id", flat=True):
         step_signal(line_id=line_id, event="stock.received")
+
+
+@events.subscriber("fulfillment.payments", topics=["invoice.paid"])
+def payments(event: events.Event) -> None:
+    """An invoice was paid: wake the WAIT_FOR_PAYMENT steps of the fulfillment lines it bills
+    (they re-check their invoices at once instead of at their next periodic re-check)."""
+    refs = InvoiceLine.objects.filter(
+        invoice__number=event.payload["invoice"], fulfillment_ref__startswith="fl:"
+    ).values_list("fulfillment_ref", flat=True)
+    line_ids = {int(ref.removeprefix("fl:")) for ref in refs}
+    waiting = StepInstance.objects.filter(
+        status=StepStatus.WAITING,
+        awaited_event="invoice.paid",
+        task_type=TaskType.WAIT_FOR_PAYMENT,
+        process__fulfillment_line_id__in=line_ids,
+    )
+    for line_id in sorted(set(waiting.values_list("process__fulfillment_line_id", flat=True))):
+        step_signal(line_id=line_id, event="invoice.paid")
 
 
 @events.subscriber("fulfillment.customer_emails", topics=["order.submitted", "shipment.shipped"])

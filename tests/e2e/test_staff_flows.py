@@ -126,7 +126,10 @@ def test_phone_order_entry_and_approval_without_sideways_scrolling(seeded, phone
     try:
         approver = approver_context.new_page()
         sign_in(approver, base, "approver")
-        approver.goto(f"{base}/workbench/approvals/")
+        response = approver.goto(f"{base}/workbench/approvals/")
+        assert (
+            response is not None and response.status == 200 and response.url == f"{base}/workbench/approvals/"
+        )
         assert horizontal_overflow(approver) <= 0
         shot(approver, "approvals-phone")
         approver.get_by_role("link", name=seeded.pending_order.number).click()
@@ -158,7 +161,7 @@ def test_main_pages_at_desktop_and_phone_width_have_no_sideways_scrolling(seeded
     pages = dict(MAIN_PAGES)
     pages["order-detail"] = f"/orders/{seeded.held_order.number}/"
     pages["customer-history"] = f"/customers/{seeded.customer.pk}/"
-    overflowing = {}
+    overflowing, failed = {}, {}
     for label, viewport in (
         ("desktop", {"width": 1366, "height": 900}),
         ("phone", {"width": 390, "height": 844}),
@@ -167,12 +170,17 @@ def test_main_pages_at_desktop_and_phone_width_have_no_sideways_scrolling(seeded
         page = context.new_page()
         sign_in(page, seeded.base, "boss")
         for name, path in pages.items():
-            page.goto(seeded.base + path)
+            response = page.goto(seeded.base + path)
             page.wait_for_load_state("load")
+            # An error page or the sign-in page also fits the screen: only the real page counts.
+            if response is None or response.status != 200 or response.url != seeded.base + path:
+                failed[f"{name}-{label}"] = (response.status if response else None, page.url)
+                continue
             shot(page, f"{name}-{label}")
             if horizontal_overflow(page) > 0:
                 overflowing[f"{name}-{label}"] = horizontal_overflow(page)
         context.close()
+    assert not failed, failed
     assert not overflowing, overflowing
 
 

@@ -255,3 +255,75 @@ def test_kicks_coalesce_while_a_kicked_relay_has_not_started():
     tasks.outbox_relay()  # the relay's body, as a worker runs it: clears the mark, then claims
     events.kick_relay()
     assert _queued_messages() == before + 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_relay_killed_after_its_handlers_ran_but_before_the_done_marks_leaves_no_effect_behind(
+    monkeypatch, settings
+):
+    """The crash the batch transaction exists for: handlers have written their effects, the
+    process dies before the deliveries are marked done. Nothing of the batch may have committed,
+    or the redelivery after the lease runs out would do every effect twice."""
+    settings.OMS_OUTBOX_BACKOFF_SECONDS = 0
+    with transaction.atomic():
+        published = [events.publish("test.crash", {"seq": i}, aggregate=("order", i)) for i in range(6)]
+    ran: list[int] = []
+    real_run = events._run_handler
+
+    def run_and_count(delivery):
+        real_run(delivery)
+        ran.append(delivery.pk)
+
+    def killed(ids):
+        raise SystemExit("relay process killed before its done-marks")
+
+    monkeypatch.setattr(events, "_run_handler", run_and_count)
+    monkeypatch.setattr(events, "_mark_done", killed)
+    with pytest.raises(SystemExit):
+        events.relay_run()
+    assert ran, "the handlers ran before the crash"
+    assert effects("test.recorder") == []  # their effects went down with the batch
+    assert not OutboxDelivery.objects.filter(status=DeliveryStatus.DONE).exists()
+
+    monkeypatch.undo()
+    OutboxDelivery.objects.update(leased_until=timezone.now() - timedelta(seconds=1))  # the lease ran out
+    _drain()
+    rec = effects("test.recorder")
+    assert sorted(e.event_id for e in rec) == sorted(e.pk for e in published)  # each exactly once
+    assert not OutboxDelivery.objects.filter(subscriber="test.recorder").exclude(status="done").exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_commits_once_with_every_handlers_effect_beside_its_done_mark(monkeypatch, caplog):
+    """One commit per claimed batch: each handler runs in the batch's transaction (its
+    `txid_current()`, which a savepoint shares with its parent) and that same transaction wrote
+    every done-mark of the batch (the rows' xmin)."""
+    with transaction.atomic():
+        for i in range(8):
+            events.publish("test.batch", {"seq": i}, aggregate=("order", i))
+    handler_txids: dict[int, str] = {}
+    real_run = events._run_handler
+
+    def run_and_note_transaction(delivery):
+        real_run(delivery)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT txid_current()::text")
+            handler_txids[delivery.pk] = cursor.fetchone()[0]
+
+    monkeypatch.setattr(events, "_run_handler", run_and_note_transaction)
+    with caplog.at_level("WARNING", logger="oms.kernel.events"):
+        events.relay_run(batch_size=100)
+    assert "failed as a whole" not in caplog.text  # the batch path, not the one-by-one fallback
+    assert len(effects("test.recorder")) == 8
+    done = dict(
+        OutboxDelivery.objects.filter(status=DeliveryStatus.DONE)
+        .extra(select={"writer": "xmin::text"})
+        .values_list("pk", "writer")
+    )
+    assert set(done) == set(handler_txids)
+    assert len(set(handler_txids.values())) == 1, (
+        f"{len(set(handler_txids.values()))} transactions for one batch"
+    )
+    assert all(done[pk] == handler_txids[pk] for pk in done)  # each effect beside its done-mark

@@ -3,11 +3,12 @@ per-channel scope, 24 h expiry."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test import Client
 from django.utils import timezone
 
@@ -15,7 +16,12 @@ from inventory.models import Reservation
 from oms.kernel.exceptions import InFlight
 from oms.kernel.models import OutboxEvent
 from orders.models import IdempotencyKey, OrderEvent, SalesOrder
-from orders.services import idempotency_claim, idempotency_keys_expire, request_fingerprint
+from orders.services import (
+    idempotency_claim,
+    idempotency_complete,
+    idempotency_keys_expire,
+    request_fingerprint,
+)
 from orders.tasks import idempotency_expire
 
 from .conftest import api_post, build_world, order_body
@@ -49,7 +55,6 @@ def test_same_key_with_a_different_body_is_422_and_writes_nothing(client, world)
 @pytest.mark.integration
 def test_a_duplicate_while_the_first_is_in_flight_gets_409(client, world):
     body = order_body()
-    import json
 
     fingerprint = request_fingerprint(method="POST", path="/api/v1/orders", body=json.dumps(body).encode())
     idempotency_claim(principal=f"channel:{world.web.channel.pk}", key="k-3", request_hash=fingerprint)
@@ -120,7 +125,7 @@ def test_fifty_threads_same_key_same_order_make_exactly_one_order():
             barrier.wait()
             response = api_post(Client(), "/api/v1/orders", body, key=key, idem="same-key")
             with lock:
-                replies.append((response.status_code, response.content))
+                replies.append((response.status_code, response.content, response.get("Idempotent-Replayed")))
         finally:
             connection.close()
 
@@ -129,12 +134,16 @@ def test_fifty_threads_same_key_same_order_make_exactly_one_order():
         t.start()
     for t in threads:
         t.join()
-    statuses = [s for s, _ in replies]
     assert len(replies) == 50
-    assert 500 not in statuses
-    assert set(statuses) <= {201, 409}
-    bodies = {c for s, c in replies if s == 201}
-    assert len(bodies) == 1  # every success is byte-identical to the first
+    # Exactly one request did the work; every other one either found it in flight (409
+    # `in_flight`, nothing else) or replayed its stored answer byte for byte.
+    originals = [c for s, c, replayed in replies if s == 201 and replayed is None]
+    replays = [c for s, c, replayed in replies if s == 201 and replayed == "true"]
+    in_flight = [c for s, c, _ in replies if s == 409]
+    assert len(originals) == 1, [(s, r) for s, _, r in replies]
+    assert len(originals) + len(replays) + len(in_flight) == 50, sorted({s for s, _, _ in replies})
+    assert all(c == originals[0] for c in replays)
+    assert all(json.loads(c)["code"] == "in_flight" for c in in_flight)
     assert SalesOrder.objects.filter(channel=world.web.channel).count() == 1
     order = SalesOrder.objects.get()
     assert OrderEvent.objects.filter(order=order, kind="submitted").count() == 1
@@ -194,3 +203,65 @@ def test_a_claim_outside_a_transaction_is_one_insert_committed_on_its_own(django
     assert claim.claimed is not None
     with pytest.raises(InFlight):  # committed: a duplicate sees it in flight
         idempotency_claim(principal="channel:1", key="k-one", request_hash="h")
+
+
+def _deadlock_victim() -> OperationalError:
+    class PgDeadlock(Exception):
+        pgcode = "40P01"
+
+    error = OperationalError("deadlock detected")
+    error.__cause__ = PgDeadlock("deadlock detected")
+    return error
+
+
+@pytest.mark.django_db
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (OperationalError("the database system is shutting down"), "service_unavailable"),
+        (_deadlock_victim(), "retry"),
+    ],
+    ids=["database-down", "deadlock-victim"],
+)
+def test_a_503_is_never_stored_and_the_retry_with_the_same_key_gets_its_order(
+    client, world, monkeypatch, error, code
+):
+    import orders.api.views as views
+
+    def unavailable(**kwargs):
+        raise error
+
+    monkeypatch.setattr(views, "order_submit", unavailable)
+    failed = api_post(client, "/api/v1/orders", order_body("S-503"), key=world.web.key, idem="k-503")
+    assert failed.status_code == 503
+    assert failed.json()["code"] == code
+    assert failed["Retry-After"]
+    assert not IdempotencyKey.objects.filter(key="k-503").exists()  # given back, not stored
+    monkeypatch.undo()
+    retried = api_post(client, "/api/v1/orders", order_body("S-503"), key=world.web.key, idem="k-503")
+    assert retried.status_code == 201, retried.content
+    assert "Idempotent-Replayed" not in retried
+    assert SalesOrder.objects.filter(source_order_id="S-503").count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.unit
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 599])
+def test_no_5xx_status_is_ever_kept_as_the_answer(status):
+    claim = idempotency_claim(principal="channel:1", key=f"k-{status}", request_hash="h").claimed
+    idempotency_complete(claim=claim, status=status, body=b"{}", content_type="application/json")
+    assert not IdempotencyKey.objects.filter(key=f"k-{status}").exists()
+    again = idempotency_claim(principal="channel:1", key=f"k-{status}", request_hash="h")
+    assert again.claimed is not None and again.replay is None
+
+
+@pytest.mark.django_db
+@pytest.mark.unit
+@pytest.mark.parametrize("status", [200, 201, 400, 409, 422, 499])
+def test_every_answer_below_500_is_kept_and_replayed(status):
+    claim = idempotency_claim(principal="channel:1", key=f"k-{status}", request_hash="h").claimed
+    idempotency_complete(claim=claim, status=status, body=b'{"a":1}', content_type="application/json")
+    replay = idempotency_claim(principal="channel:1", key=f"k-{status}", request_hash="h").replay
+    assert replay is not None
+    assert (replay.response_status, bytes(replay.response_body)) == (status, b'{"a":1}')

@@ -40,25 +40,47 @@ def test_orders_are_captured_while_redis_is_down_and_their_events_delivered_afte
         assert SalesOrder.objects.filter(number__in=numbers).count() == 12
         events = OutboxEvent.objects.filter(topic="order.submitted", aggregate_id__in=numbers)
         assert events.count() == 12
-        time.sleep(1.5)  # the worker cannot hear about them: nothing is delivered yet
+        # The web process tried to kick the relay and could not; the worker has lost its broker.
+        # Both are facts in their logs (waited for, not slept on). A relay that was already
+        # running when Redis stopped needs no broker and may still drain some rows; what it has
+        # not reached waits for Redis.
+        wait_until(
+            lambda: "outbox relay kick failed" in web.log_path.read_text(errors="replace"),
+            timeout=30,
+            message="the web process's failed relay kick",
+        )
+
+        def worker_lost_its_broker() -> bool:
+            log = worker.log_path.read_text(errors="replace")
+            return worker.proc.poll() is not None or any(
+                sign in log
+                for sign in ("Connection to broker lost", "Cannot connect to redis", "Unrecoverable error")
+            )
+
+        wait_until(worker_lost_its_broker, timeout=30, message="the worker to notice the broker is gone")
         pending = OutboxDelivery.objects.filter(event__in=events)
-        assert pending.exists()
-        assert not pending.filter(status=DeliveryStatus.DONE).exists()
+        assert pending.count() >= 12 * 3  # every event has its delivery rows, committed with its order
 
         redis.start()  # same port: worker, beat and web reconnect
-        time.sleep(2)
-        if worker.proc.poll() is not None:
-            # kombu 5.x can die on a lost connection while it restores an unacknowledged message
-            # ("Unrecoverable error: AttributeError ... 'hostname'"); a process supervisor
-            # restarts it, as compose's restart policy does. The outbox makes that safe.
-            assert "Unrecoverable error" in worker.log_path.read_text(errors="replace"), worker.log_tail()
-            celery_worker_factory(beat=True, env=env)
-        try:
-            wait_until(
-                lambda: not pending.filter(status=DeliveryStatus.PENDING).exists(),
-                timeout=90,
-                message="every delivery settled after Redis came back",
+
+        def settled_or_worker_died() -> bool:
+            return (
+                worker.proc.poll() is not None or not pending.filter(status=DeliveryStatus.PENDING).exists()
             )
+
+        try:
+            wait_until(settled_or_worker_died, timeout=90, message="deliveries settled after Redis came back")
+            if worker.proc.poll() is not None:
+                # kombu 5.x can die on a lost connection while it restores an unacknowledged
+                # message ("Unrecoverable error: AttributeError ... 'hostname'"); a process
+                # supervisor restarts it, as compose's restart policy does. The outbox makes that safe.
+                assert "Unrecoverable error" in worker.log_path.read_text(errors="replace"), worker.log_tail()
+                celery_worker_factory(beat=True, env=env)
+                wait_until(
+                    lambda: not pending.filter(status=DeliveryStatus.PENDING).exists(),
+                    timeout=90,
+                    message="every delivery settled after the worker was restarted",
+                )
         except AssertionError:
             rows = pending.values_list("subscriber", "status", "attempts", "last_error")
             raise AssertionError(f"deliveries not settled: {list(rows)[:10]}") from None
