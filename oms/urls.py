@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("reporting.urls")),
     path("orders/", include("orders.urls")),
     path("inventory/", include("inventory.urls")),
+    path("fulfillment/", include("fulfillment.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", healthz, name="healthz"),

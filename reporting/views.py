@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from customers.models import Customer
+from fulfillment.selectors import OPEN_SHIPMENT_STATUSES
 from fulfillment.services import step_retry
 from oms.kernel.exceptions import DomainError
 from oms.kernel.roles import Role
@@ -25,6 +26,7 @@ from oms.kernel.web import (
     CUSTOMER_READERS,
     DASHBOARD_ROLES,
     ORDER_READERS,
+    SHIPPING_ROLES,
     WORKBENCH_ROLES,
     csv_stream,
     error_text,
@@ -448,6 +450,8 @@ def order_execution(request: HttpRequest, number: str) -> HttpResponse:
             "execution": execution,
             "number": number,
             "can_retry": has_any_role(request, (Role.FULFILLMENT,)),
+            "can_ship": has_any_role(request, SHIPPING_ROLES),
+            "open_shipment_statuses": OPEN_SHIPMENT_STATUSES,
         },
     )
 

@@ -80,6 +80,7 @@ ORDER_WRITERS = (Role.ORDER_DESK,)
 WORKBENCH_ROLES = (Role.ORDER_DESK, Role.FULFILLMENT, Role.FINANCE, Role.APPROVER)
 INVENTORY_ROLES = (Role.FULFILLMENT,)
 CUSTOMER_READERS = (Role.ORDER_DESK, Role.FINANCE, Role.APPROVER)
+SHIPPING_ROLES = (Role.FULFILLMENT,)
 DASHBOARD_ROLES = tuple(Role)
 
 
@@ -99,6 +100,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Customers", "ui:customers", CUSTOMER_READERS, "users"),
     NavItem("Stock", "inventory:stock", INVENTORY_ROLES, "box"),
     NavItem("Purchasing", "inventory:purchase-orders", INVENTORY_ROLES, "truck"),
+    NavItem("Shipments", "fulfillment:shipments", SHIPPING_ROLES, "send"),
 )
 
 
