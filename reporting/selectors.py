@@ -314,7 +314,7 @@ def approvals_by(*, field: str, limit: int = 10) -> list[tuple[str, str, Any]]:
         (
             r[group[0]] or "consumer",
             f"{r[group[1]] or ''} · {r['n']} orders",
-            f"{r['value']:.2f} {r['currency']}",
+            f"{r['value']:,.2f} {r['currency']}",
         )
         for r in rows
     ]

@@ -151,3 +151,24 @@ def test_a_second_confirmation_of_the_same_shipment_is_refused(waiting):
     assert again.status_code == 400 and "nothing is left to confirm" in page
     assert "shipped" in page.split('role="alert"')[1].split("</div>")[0]
     assert FulfillmentLine.objects.filter(order_number=waiting.number).count() == 1
+
+
+def test_shipments_to_send_page_does_not_grow_with_shipments(waiting):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    picker = _client(waiting.picker)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert picker.get("/fulfillment/shipments/").status_code == 200
+        return len(ctx.captured_queries)
+
+    few = count()
+    lines = [
+        {"source_line_id": "1", "sku": "DRILL-1", "quantity": "1"},
+        {"source_line_id": "2", "sku": "SAW-1", "quantity": "2"},
+    ]
+    awaiting_shipment(Client(), waiting, lines)
+    assert Shipment.objects.filter(status=ShipmentStatus.REQUESTED).count() >= 2
+    assert count() == few <= 8
