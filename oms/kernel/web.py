@@ -104,6 +104,14 @@ NAV: tuple[NavItem, ...] = (
 )
 
 
+def may_use_console(request: HttpRequest) -> bool:
+    """The console (Django admin) opens for active staff; every role's group carries admin
+    permissions (`oms.kernel.roles.ROLE_PERMISSIONS`), so a staff user with a role has something
+    to do there."""
+    user = request.user
+    return bool(getattr(user, "is_staff", False) and user.is_active and roles_of(request))
+
+
 def nav_for(request: HttpRequest) -> list[NavItem]:
     return [item for item in NAV if has_any_role(request, item.roles)]
 
@@ -112,7 +120,7 @@ def page(
     request: HttpRequest, template: str, context: dict[str, Any] | None = None, **kwargs
 ) -> HttpResponse:
     """Render a full page (or, for an htmx request, the same template: partials extend nothing)."""
-    ctx = {"nav": nav_for(request), "roles": roles_of(request)}
+    ctx = {"nav": nav_for(request), "roles": roles_of(request), "console": may_use_console(request)}
     ctx.update(context or {})
     return render(request, template, ctx, **kwargs)
 
