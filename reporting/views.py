@@ -37,6 +37,7 @@ from oms.kernel.web import (
     page,
     paginate,
     role_required,
+    roles_of,
     sort_param,
 )
 from orders.actors import Actor
@@ -304,6 +305,13 @@ def _workbench_context(
     """The queue page. `posted` is a refused mass action: the rows stay ticked, the reason stays
     typed, and the problem shows on its field."""
     rows = paginate(request, current.rows(request), per_page=50)
+    mine = roles_of(request)
+    can_act = True
+    if "release" in current.actions:
+        # Offer a hold only to those its code lets release it (the service has the last word).
+        for hold in rows:
+            hold.can_release = any(r in mine for r in hold.hold_code.release_roles)
+        can_act = any(h.can_release for h in rows)
     params = request.GET.copy()
     params.pop("page", None)
     return {
@@ -316,6 +324,7 @@ def _workbench_context(
         "filters": request.GET,
         "querystring": params.urlencode(),
         "posted": posted or {"ids": set(), "reason": "", "errors": {}},
+        "can_act": can_act,
     }
 
 

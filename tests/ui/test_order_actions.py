@@ -92,3 +92,15 @@ def test_a_stale_cancel_keeps_the_reason(ui, login):
     page = response.content.decode()
     assert response.status_code == 409 and "was changed by someone else" in page
     assert 'id="cancel-reason" type="text" name="reason" required value="Customer changed mind"' in page
+
+
+def test_workbench_offers_a_hold_only_to_those_who_may_release_it(ui, login):
+    credit = system_hold_code(CREDIT_HOLD)
+    hold = hold_apply(order_id=ui.open_order.pk, actor=Actor.system(), code=credit.code, reason="over limit")
+    desk = login(ui.users.desk).get("/workbench/credit/").content.decode()
+    assert f'name="ids" value="{hold.pk}"' not in desk and "Release selected" not in desk
+    assert "Your role may not release these holds." in desk
+    mixed = login(ui.users.desk).get("/workbench/holds/").content.decode()
+    assert f'name="ids" value="{ui.hold.pk}"' in mixed and f'name="ids" value="{hold.pk}"' not in mixed
+    finance = login(ui.users.finance).get("/workbench/credit/").content.decode()
+    assert f'name="ids" value="{hold.pk}"' in finance and "Release selected" in finance
