@@ -80,6 +80,19 @@ class ProcessDefinitionAdmin(admin.ModelAdmin):
     actions = ["publish", "new_version"]
     readonly_fields = ["status", "published_at", "created_at"]
 
+    class Media:
+        css = {"all": ["css/admin.css"]}  # the step editor fits 1366 px without sideways scrolling
+
+    def _frozen(self, obj) -> bool:
+        return obj is not None and obj.status != DefinitionStatus.DRAFT
+
+    # A published version is frozen: viewable, not saved or deleted (copy it to a new draft).
+    def has_change_permission(self, request, obj=None):
+        return not self._frozen(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not self._frozen(obj) and super().has_delete_permission(request, obj)
+
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.status != DefinitionStatus.DRAFT:
             return ["code", "version", "name", "description", *self.readonly_fields]
@@ -204,6 +217,9 @@ class StepInstanceAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in StepInstance._meta.fields]
     actions = ["retry", "skip"]
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # steps are retried, skipped or compensated, never deleted
+
     def has_add_permission(self, request):
         return False
 
@@ -279,6 +295,9 @@ class ShipmentAdmin(admin.ModelAdmin):
     search_fields = ["number", "order_number", "tracking_number"]
     readonly_fields = [f.name for f in Shipment._meta.fields]
     inlines = [ShipmentLineInline]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a shipment is canceled or delivered, never deleted
 
     def has_add_permission(self, request):
         return False

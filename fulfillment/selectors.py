@@ -1,4 +1,4 @@
-"""Reads for fulfillment: an order's fulfillment plan, steps needing attention."""
+"""Reads for fulfillment: an order's fulfillment plan, steps needing attention, shipments to send."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from django.db.models import Prefetch, QuerySet
 from oms.kernel.exceptions import NotFound
 from orders.selectors import orders_visible_to
 
-from .models import FulfillmentLine, ShipmentLine, StepInstance
-from .states import ProcessStatus, StepStatus
+from .models import FulfillmentLine, Shipment, ShipmentLine, StepInstance
+from .states import ProcessStatus, ShipmentStatus, StepStatus
+
+OPEN_SHIPMENT_STATUSES = (ShipmentStatus.REQUESTED, ShipmentStatus.PICKED, ShipmentStatus.PACKED)
 
 
 def order_fulfillment(*, viewer, number: str) -> list[FulfillmentLine]:
@@ -38,3 +40,41 @@ def steps_needing_attention() -> QuerySet[StepInstance]:
         .select_related("process__fulfillment_line", "step_definition")
         .order_by("updated_at")
     )
+
+
+def shipments_to_confirm(*, warehouse: str = "", order: str = "") -> QuerySet[Shipment]:
+    """Shipments a warehouse still has to send (requested, picked or packed), oldest first, with
+    their lines and products (a constant number of queries for a page)."""
+    qs = (
+        Shipment.objects.filter(status__in=OPEN_SHIPMENT_STATUSES)
+        .select_related("warehouse", "order__customer")
+        .prefetch_related(
+            Prefetch(
+                "lines",
+                queryset=ShipmentLine.objects.select_related("fulfillment_line__product__uom").order_by("pk"),
+            )
+        )
+        .order_by("requested_at", "pk")
+    )
+    if warehouse:
+        qs = qs.filter(warehouse__code=warehouse)
+    if order:
+        qs = qs.filter(order_number__iexact=order.strip())
+    return qs
+
+
+def shipment_for_confirmation(*, number: str) -> Shipment:
+    shipment = (
+        Shipment.objects.select_related("warehouse", "order__customer")
+        .prefetch_related(
+            Prefetch(
+                "lines",
+                queryset=ShipmentLine.objects.select_related("fulfillment_line__product__uom").order_by("pk"),
+            )
+        )
+        .filter(number=number)
+        .first()
+    )
+    if shipment is None:
+        raise NotFound("No such shipment.")
+    return shipment

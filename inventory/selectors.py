@@ -11,10 +11,24 @@ from types import MappingProxyType
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, QuerySet, Sum, Value
+from django.db.models import (
+    BooleanField,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from catalog.models import Product
 from customers.models import DemandClass
 from oms.kernel import refcache
 
@@ -270,3 +284,46 @@ def warehouse_by_code(*, code: str) -> Warehouse:
     if warehouse is None:
         raise ValidationFailed(f"Unknown warehouse '{code}'.", fields={"warehouse": ["Unknown."]})
     return warehouse
+
+
+def stock_across_warehouses(*, sku_prefix: str = "") -> QuerySet[Product]:
+    """Products that have stock positions, each with its positions in every warehouse (one row
+    per product; a page of them is three queries: count, products, positions)."""
+    qs = (
+        Product.objects.filter(Exists(StockPosition.objects.filter(product=OuterRef("pk"))))
+        .prefetch_related(
+            Prefetch(
+                "stock_positions",
+                queryset=StockPosition.objects.filter(warehouse__active=True).order_by("warehouse_id"),
+                to_attr="positions",
+            )
+        )
+        .order_by("sku")
+    )
+    if sku_prefix:
+        qs = qs.filter(sku__startswith=sku_prefix)
+    return qs
+
+
+def reorder_rule_list(*, only_to_reorder: bool) -> QuerySet[ReorderRule]:
+    """Active reorder rules with what their position has available (on hand less reserved; no
+    position counts as nothing), and whether that is at or below the reorder point. With
+    `only_to_reorder`, only those rows: what the next scan will buy."""
+    available = Subquery(
+        StockPosition.objects.filter(product_id=OuterRef("product_id"), warehouse_id=OuterRef("warehouse_id"))
+        .annotate(free=F("on_hand") - F("reserved"))
+        .values("free")[:1],
+        output_field=DecimalField(max_digits=20, decimal_places=4),
+    )
+    qs = (
+        ReorderRule.objects.filter(active=True)
+        .select_related("product", "warehouse", "preferred_supplier")
+        .annotate(available_now=Coalesce(available, Value(Decimal(0)), output_field=DecimalField()))
+        .annotate(
+            below=ExpressionWrapper(Q(available_now__lte=F("reorder_point")), output_field=BooleanField())
+        )
+        .order_by("warehouse__code", "product__sku")
+    )
+    if only_to_reorder:
+        qs = qs.filter(available_now__lte=F("reorder_point"))
+    return qs

@@ -9,11 +9,13 @@ from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from catalog.models import Product
 from oms.kernel.exceptions import DomainError
+from oms.kernel.money import round_money
 from oms.kernel.web import INVENTORY_ROLES, error_text, page, paginate, role_required
 
 from .forms import AdjustmentForm, TransferForm
@@ -21,14 +23,12 @@ from .models import (
     MovementKind,
     PurchaseOrder,
     PurchaseOrderLine,
-    ReorderRule,
     StockMovement,
-    StockPosition,
     Transfer,
     TransferLine,
     Warehouse,
 )
-from .selectors import availability, position_list
+from .selectors import availability, position_list, reorder_rule_list, stock_across_warehouses
 from .services import (
     ReceiptInput,
     TransferLineInput,
@@ -43,26 +43,51 @@ from .services import (
 )
 from .states import PO_TRANSITIONS, TRANSFER_TRANSITIONS, PurchaseOrderStatus, TransferStatus
 
+ALL_WAREHOUSES = "all"
+PAGE_ROWS = 20  # a phone shows each row as a card: keep a page short
 
-def _warehouse(request: HttpRequest) -> Warehouse | None:
-    code = request.GET.get("warehouse")
+
+def _warehouse(code: str | None) -> Warehouse | None:
     qs = Warehouse.objects.filter(active=True).order_by("code")
     return (qs.filter(code=code).first() if code else None) or qs.first()
+
+
+def _querystring(request: HttpRequest) -> str:
+    """The page's filters without its page number, for the pager's links."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
 
 
 @require_GET
 @role_required(*INVENTORY_ROLES)
 def stock(request: HttpRequest) -> HttpResponse:
+    return _stock_page(request, request.GET.get("warehouse"))
+
+
+def _stock_page(
+    request: HttpRequest, code: str | None, adjust_form: AdjustmentForm | None = None
+) -> HttpResponse:
     """Positions of one warehouse with available-to-promise today and the earliest date for one
-    unit (ATP for the whole page in one query, whatever the number of rows)."""
-    warehouse = _warehouse(request)
+    unit (ATP for the whole page in one query, whatever the number of rows); or every warehouse
+    side by side (`?warehouse=all`), one row per product."""
+    warehouses = list(Warehouse.objects.filter(active=True).order_by("code"))
+    across = code == ALL_WAREHOUSES
+    warehouse = None if across else _warehouse(code)
     sku = request.GET.get("sku", "").strip().upper()
     rows = None
-    if warehouse is not None:
+    if across:
+        rows = paginate(request, stock_across_warehouses(sku_prefix=sku), per_page=PAGE_ROWS)
+        for product in rows:
+            by_wh = {p.warehouse_id: p for p in product.positions}
+            product.cells = [(w, by_wh.get(w.pk)) for w in warehouses]
+            product.total_on_hand = sum((p.on_hand for p in product.positions), Decimal(0))
+            product.total_available = sum((p.on_hand - p.reserved for p in product.positions), Decimal(0))
+    elif warehouse is not None:
         qs = position_list(filters={"warehouse": warehouse.code})
         if sku:
             qs = qs.filter(product__sku__startswith=sku)
-        rows = paginate(request, qs, per_page=50)
+        rows = paginate(request, qs, per_page=PAGE_ROWS)
         skus = [p.product.sku for p in rows]
         atp = availability(skus=skus, warehouse_id=warehouse.pk) if skus else {}
         today = timezone.localdate()
@@ -70,16 +95,21 @@ def stock(request: HttpRequest) -> HttpResponse:
             a = atp.get(p.product.sku)
             p.atp_today = a.available_by(today) if a else None
             p.earliest_one = a.earliest_date(Decimal(1)) if a else None
+    if adjust_form is None:
+        adjust_form = AdjustmentForm(initial={"warehouse": warehouse.code if warehouse else None})
     return page(
         request,
         "inventory/stock.html",
         {
             "warehouse": warehouse,
-            "warehouses": Warehouse.objects.filter(active=True).order_by("code"),
+            "across": across,
+            "warehouses": warehouses,
             "rows": rows,
             "sku": sku,
-            "adjust_form": AdjustmentForm(initial={"warehouse": warehouse.code if warehouse else None}),
+            "adjust_form": adjust_form,
+            "querystring": _querystring(request),
         },
+        status=400 if adjust_form.errors else 200,
     )
 
 
@@ -99,10 +129,11 @@ def movements(request: HttpRequest) -> HttpResponse:
         request,
         "inventory/movements.html",
         {
-            "rows": paginate(request, qs, per_page=50),
+            "rows": paginate(request, qs, per_page=PAGE_ROWS),
             "warehouses": Warehouse.objects.filter(active=True).order_by("code"),
             "filters": request.GET,
             "kinds": MovementKind.choices,
+            "querystring": _querystring(request),
         },
     )
 
@@ -110,36 +141,41 @@ def movements(request: HttpRequest) -> HttpResponse:
 @require_POST
 @role_required(*INVENTORY_ROLES)
 def adjust(request: HttpRequest) -> HttpResponse:
+    """A refused adjustment shows the same warehouse's stock again, the form as typed and the
+    problem on its field."""
     form = AdjustmentForm(request.POST)
-    target = redirect("inventory:stock")
-    if not form.is_valid():
-        messages.error(
-            request,
-            "Adjustment not saved: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()),
-        )
-        return target
-    d = form.cleaned_data
-    product = Product.objects.filter(sku=d["sku"].strip().upper()).first()
-    if product is None:
-        messages.error(request, f"Unknown SKU {d['sku']}.")
-        return target
-    try:
-        position = stock_adjust(
-            product_id=product.pk,
-            warehouse_id=d["warehouse"].pk,
-            quantity=d["quantity"],
-            reason=d["reason"],
-            kind=d["kind"],
-            actor=request.user,
-            reference="staff UI",
-        )
-    except DomainError as exc:
-        messages.error(request, error_text(exc))
-    else:
-        messages.success(
-            request, f"{product.sku} in {d['warehouse'].code}: on hand is now {position.on_hand.normalize()}."
-        )
-    return redirect(f"{target.url}?warehouse={d['warehouse'].code}")
+    posted_warehouse = request.POST.get("warehouse") or None
+    if form.is_valid():
+        d = form.cleaned_data
+        product = Product.objects.filter(sku=d["sku"].strip().upper()).first()
+        if product is None:
+            form.add_error("sku", f"No product has the SKU {d['sku'].strip().upper()}.")
+        else:
+            try:
+                position = stock_adjust(
+                    product_id=product.pk,
+                    warehouse_id=d["warehouse"].pk,
+                    quantity=d["quantity"],
+                    reason=d["reason"],
+                    kind=d["kind"],
+                    actor=request.user,
+                    reference="staff UI",
+                )
+            except DomainError as exc:
+                fields = {f: ps for f, ps in (exc.fields or {}).items() if f in form.fields}
+                for field, problems in fields.items():
+                    form.add_error(field, exc.message if len(fields) == 1 else " ".join(map(str, problems)))
+                if not fields:
+                    form.add_error(None, error_text(exc))
+            else:
+                on_hand = f"{position.on_hand.normalize():,f}"
+                messages.success(
+                    request, f"{product.sku} in {d['warehouse'].code}: on hand is now {on_hand}."
+                )
+                return redirect(f"{reverse('inventory:stock')}?warehouse={d['warehouse'].code}")
+    request.GET = request.GET.copy()
+    request.GET["warehouse"] = posted_warehouse or ""
+    return _stock_page(request, posted_warehouse, adjust_form=form)
 
 
 @require_http_methods(["GET", "POST"])
@@ -203,25 +239,16 @@ def transfer_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 @role_required(*INVENTORY_ROLES)
 def reorder(request: HttpRequest) -> HttpResponse:
     """Reorder rules whose position has fallen to the reorder point: what the next scan will buy
-    (and the draft POs the scans already raised, to approve on the purchasing screen)."""
-    rules = (
-        ReorderRule.objects.filter(active=True)
-        .select_related("product", "warehouse", "preferred_supplier")
-        .order_by("warehouse__code", "product__sku")
-    )
-    positions = {
-        (p.product_id, p.warehouse_id): p
-        for p in StockPosition.objects.filter(
-            product_id__in=rules.values("product_id"), warehouse_id__in=rules.values("warehouse_id")
-        )
-    }
-    rows = paginate(request, rules, per_page=50)
-    for rule in rows:
-        pos = positions.get((rule.product_id, rule.warehouse_id))
-        rule.available = (pos.on_hand - pos.reserved) if pos else Decimal(0)
-        rule.below = rule.available <= rule.reorder_point
+    (`?show=all` lists every rule), and the draft POs the scans already raised, to approve on
+    the purchasing screen."""
+    show_all = request.GET.get("show") == "all"
+    rows = paginate(request, reorder_rule_list(only_to_reorder=not show_all), per_page=PAGE_ROWS)
     drafts = PurchaseOrder.objects.filter(from_reorder_scan=True, status=PurchaseOrderStatus.DRAFT).count()
-    return page(request, "inventory/reorder.html", {"rows": rows, "drafts": drafts})
+    return page(
+        request,
+        "inventory/reorder.html",
+        {"rows": rows, "drafts": drafts, "show_all": show_all, "querystring": _querystring(request)},
+    )
 
 
 @require_POST
@@ -265,14 +292,23 @@ def purchase_order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     allowed = PO_TRANSITIONS.get(po.status, frozenset())
     lines = list(po.lines.all())
+    total = Decimal(0)
     for line in lines:
         line.open_quantity = max(line.quantity_ordered - line.quantity_received, Decimal(0))
+        line.total = (
+            round_money(line.quantity_ordered * line.unit_cost, po.currency)
+            if line.unit_cost is not None
+            else None
+        )
+        total += line.total or Decimal(0)
     return page(
         request,
         "inventory/purchase_order_detail.html",
         {
             "po": po,
             "lines": lines,
+            "total": round_money(total, po.currency),
+            "unpriced": sum(1 for line in lines if line.unit_cost is None),
             "can_approve": PurchaseOrderStatus.APPROVED in allowed,
             "can_send": PurchaseOrderStatus.SENT in allowed,
             "can_cancel": PurchaseOrderStatus.CANCELED in allowed,

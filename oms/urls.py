@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 import oms.openapi  # noqa: F401  (registers the API key schemes with drf-spectacular)
 from oms.kernel.metrics import metrics_view
-from oms.kernel.views import healthz
+from oms.kernel.views import favicon, healthz
 
 api_v1 = [
     path("", include("partners.api.urls")),
@@ -20,9 +20,11 @@ urlpatterns = [
     path("", include("reporting.urls")),
     path("orders/", include("orders.urls")),
     path("inventory/", include("inventory.urls")),
+    path("fulfillment/", include("fulfillment.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),

@@ -122,6 +122,9 @@ class SalesOrderAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # an order is canceled through its lifecycle, never deleted (no "Delete selected")
+
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in SalesOrder._meta.fields]
 

@@ -21,7 +21,15 @@ from catalog.models import Product
 from customers.models import Customer, CustomerStatus
 from oms.kernel.exceptions import DomainError, NotFound, StaleRevision
 from oms.kernel.roles import Role
-from oms.kernel.web import ORDER_READERS, ORDER_WRITERS, error_text, has_any_role, page, role_required
+from oms.kernel.web import (
+    ORDER_READERS,
+    ORDER_WRITERS,
+    error_text,
+    has_any_role,
+    page,
+    role_required,
+    roles_of,
+)
 from partners.models import Channel, ChannelType
 from pricing.engine import LineRequest, PriceRequest, ShipTo
 from pricing.services import price_quote
@@ -70,6 +78,23 @@ def _order_or_404(request: HttpRequest, number: str, revision: int | None = None
 def order_detail(request: HttpRequest, number: str) -> HttpResponse:
     revision = request.GET.get("revision")
     order = _order_or_404(request, number, int(revision) if revision and revision.isdigit() else None)
+    return page(request, "orders/detail.html", _detail_context(request, order))
+
+
+# Who may release a hold from the order page (the hold code's own roles narrow it further).
+HOLD_RELEASERS = (Role.ORDER_DESK, Role.FINANCE, Role.APPROVER)
+
+
+def _permits(request: HttpRequest, roles: list[str]) -> bool:
+    """A hold code's apply/release roles against the user's roles (read once per request; an
+    admin holds every role). Only decides what is offered: the hold service has the last word."""
+    mine = roles_of(request)
+    return any(r in mine for r in roles)
+
+
+def _detail_context(request: HttpRequest, order: SalesOrder, failed: dict | None = None) -> dict[str, Any]:
+    """The order page. `failed` is an action form the service or the form refused: it is shown
+    open again with what was typed and its errors on their fields."""
     lines = list(order.lines.all())
     holds = list(order.holds.all())
     events = list(
@@ -93,24 +118,49 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
     allowed = ORDER_TRANSITIONS.get(order.status, frozenset())
     can_write = has_any_role(request, ORDER_WRITERS) and order.is_current
     is_approver = has_any_role(request, (Role.APPROVER,)) and order.is_current
-    return page(
-        request,
-        "orders/detail.html",
-        {
-            "order": order,
-            "lines": lines,
-            "active_holds": [h for h in holds if h.released_at is None],
-            "released_holds": [h for h in holds if h.released_at is not None],
-            "events": events,
-            "revisions": revisions,
-            "diff": diff,
-            "hold_codes": HoldCode.objects.filter(active=True).order_by("code") if can_write else [],
-            "can_cancel": can_write and OrderStatus.CANCELED in allowed,
-            "can_hold": can_write,
-            "can_decide": is_approver and order.status == OrderStatus.PENDING_APPROVAL,
-            "approval_events": [e for e in events if e.kind in _APPROVAL_KINDS],
-        },
+    active_holds = [h for h in holds if h.released_at is None]
+    may_release = order.is_current and has_any_role(request, HOLD_RELEASERS)
+    for hold in active_holds:
+        hold.can_release = may_release and _permits(request, hold.hold_code.release_roles)
+    hold_codes = (
+        [
+            hc
+            for hc in HoldCode.objects.filter(active=True, is_system=False).order_by("code")
+            if _permits(request, hc.apply_roles)
+        ]
+        if can_write
+        else []
     )
+    releasable = [h for h in active_holds if h.can_release]
+    can_cancel = can_write and OrderStatus.CANCELED in allowed
+    can_decide = is_approver and order.status == OrderStatus.PENDING_APPROVAL
+    if failed:
+        # A refused form that this person is no longer offered (the hold was released meanwhile,
+        # or they may not release it) still says why, with what they typed.
+        shown = {
+            "apply": bool(hold_codes),
+            "cancel": can_cancel,
+            "release": any(h.pk == failed.get("hold_id") for h in releasable),
+            "approve": can_decide,
+            "reject": can_decide,
+        }
+        failed["orphan"] = not shown.get(failed["kind"], False)
+    return {
+        "order": order,
+        "lines": lines,
+        "active_holds": active_holds,
+        "releasable_holds": releasable,
+        "released_holds": [h for h in holds if h.released_at is not None],
+        "events": events,
+        "revisions": revisions,
+        "diff": diff,
+        "hold_codes": hold_codes,
+        "can_cancel": can_cancel,
+        "can_hold": bool(hold_codes),
+        "can_decide": can_decide,
+        "approval_events": [e for e in events if e.kind in _APPROVAL_KINDS],
+        "failed": failed or {},
+    }
 
 
 _APPROVAL_KINDS = {EventKind.APPROVAL_REQUESTED, EventKind.APPROVED, EventKind.REJECTED}
@@ -171,24 +221,55 @@ def _guarded(order: SalesOrder, version: int, action: Callable[[], Any]) -> Any:
 
 
 def _act(
-    request: HttpRequest, number: str, form_class, run: Callable[[SalesOrder, Any, Actor], Any], done: str
+    request: HttpRequest,
+    number: str,
+    form_class,
+    run: Callable[[SalesOrder, Any, Actor], Any],
+    done: str,
+    *,
+    kind: str,
+    hold_id: int | None = None,
 ):
+    """Run one action form. Done: back to the order with a message. Refused (the form, the
+    version check or the service): the order page again, that form open with what was typed and
+    the problem on its field, in words."""
     order = _order_or_404(request, number)
     form = form_class(request.POST)
-    if not form.is_valid():
-        messages.error(
-            request,
-            "The form was incomplete: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()),
-        )
-        return redirect("orders:detail", number=number)
-    actor = Actor.for_user(request.user)
-    try:
-        _guarded(order, form.cleaned_data["version"], lambda: run(order, form.cleaned_data, actor))
-    except DomainError as exc:
-        messages.error(request, error_text(exc))
+    errors: dict[str, list[str]] = {}
+    status = 400
+    if form.is_valid():
+        actor = Actor.for_user(request.user)
+        try:
+            _guarded(order, form.cleaned_data["version"], lambda: run(order, form.cleaned_data, actor))
+        except DomainError as exc:
+            status = exc.status_code
+            fields = exc.fields or {}
+            # One field at fault: the service's sentence says it best ("A release needs a reason.").
+            errors = {
+                f: [exc.message] if len(fields) == 1 else [str(p) for p in ps] for f, ps in fields.items()
+            }
+            if not errors or set(errors) - {"reason", "code"}:
+                errors.setdefault("__all__", []).append(exc.message)
+        else:
+            messages.success(request, done)
+            return redirect("orders:detail", number=number)
     else:
-        messages.success(request, done)
-    return redirect("orders:detail", number=number)
+        errors = {f: list(ps) for f, ps in form.errors.items()}
+    if "version" in errors:  # a hidden field: say it in words
+        errors.pop("version")
+        errors.setdefault("__all__", []).append("This form is out of date: reload the page and try again.")
+    failed = {
+        "kind": kind,
+        "hold_id": hold_id,
+        "reason": request.POST.get("reason", ""),
+        "code": request.POST.get("code", ""),
+        "errors": errors,
+        "reason_errors": errors.get("reason", []),
+        "code_errors": errors.get("code", []),
+        "form_errors": errors.get("__all__", []),
+    }
+    order.refresh_from_db()
+    return page(request, "orders/detail.html", _detail_context(request, order, failed), status=status)
 
 
 @require_POST
@@ -200,6 +281,7 @@ def order_cancel_view(request: HttpRequest, number: str) -> HttpResponse:
         ReasonForm,
         lambda o, d, a: order_cancel(order_id=o.pk, actor=a, reason=d["reason"]),
         "The order was canceled.",
+        kind="cancel",
     )
 
 
@@ -212,11 +294,12 @@ def hold_apply_view(request: HttpRequest, number: str) -> HttpResponse:
         HoldApplyForm,
         lambda o, d, a: hold_apply(order_id=o.pk, actor=a, code=d["code"], reason=d["reason"]),
         "Hold applied.",
+        kind="apply",
     )
 
 
 @require_POST
-@role_required(Role.ORDER_DESK, Role.FINANCE, Role.APPROVER)
+@role_required(*HOLD_RELEASERS)
 def hold_release_view(request: HttpRequest, number: str, hold_id: int) -> HttpResponse:
     order = _order_or_404(request, number)
     if not order.holds.filter(pk=hold_id).exists():
@@ -227,6 +310,8 @@ def hold_release_view(request: HttpRequest, number: str, hold_id: int) -> HttpRe
         ReasonForm,
         lambda o, d, a: hold_release(hold_id=hold_id, actor=a, reason=d["reason"]),
         "Hold released.",
+        kind="release",
+        hold_id=hold_id,
     )
 
 
@@ -239,6 +324,7 @@ def order_approve_view(request: HttpRequest, number: str) -> HttpResponse:
         ReasonForm,
         lambda o, d, a: order_approve(order_id=o.pk, actor=a, reason=d["reason"]),
         "The order was approved.",
+        kind="approve",
     )
 
 
@@ -251,6 +337,7 @@ def order_reject_view(request: HttpRequest, number: str) -> HttpResponse:
         ReasonForm,
         lambda o, d, a: order_reject(order_id=o.pk, actor=a, reason=d["reason"]),
         "The order was rejected.",
+        kind="reject",
     )
 
 

@@ -274,3 +274,82 @@ def failed_steps() -> QuerySet[StepInstance]:
     return steps_needing_attention().select_related(
         "process__fulfillment_line__product", "process__fulfillment_line__warehouse"
     )
+
+
+# --- workbench side summaries: each queue sums its own rows -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One side table of a workbench queue: its own rows grouped by one thing."""
+
+    title: str
+    key_label: str
+    value_label: str
+    rows: list[tuple[str, str, Any]]  # key, detail (e.g. a name), value
+
+
+def held_by(*, field: str, code: str = "", limit: int = 10) -> list[tuple[str, str, Any]]:
+    """Orders on an active hold (of one code, or any) by customer or by hold code."""
+    group = {
+        "customer": ("order__customer__account_number", "order__customer__name"),
+        "code": ("hold_code__code", "hold_code__name"),
+    }[field]
+    qs = OrderHold.objects.filter(released_at__isnull=True, order__is_current=True)
+    if code:
+        qs = qs.filter(hold_code__code=code)
+    rows = qs.values(*group).annotate(n=Count("order_id", distinct=True)).order_by("-n", group[0])[:limit]
+    return [(r[group[0]] or "consumer", r[group[1]] or "", r["n"]) for r in rows]
+
+
+def approvals_by(*, field: str, limit: int = 10) -> list[tuple[str, str, Any]]:
+    """Orders waiting for approval by customer or by channel, with their value per currency."""
+    group = {
+        "customer": ("customer__account_number", "customer__name"),
+        "channel": ("channel__code", "channel__name"),
+    }[field]
+    rows = (
+        SalesOrder.objects.filter(is_current=True, status=OrderStatus.PENDING_APPROVAL)
+        .values(*group, "currency")
+        .annotate(n=Count("id"), value=Sum("total"))
+        .order_by("-value", group[0])[:limit]
+    )
+    return [
+        (
+            r[group[0]] or "consumer",
+            f"{r[group[1]] or ''} · {r['n']} orders",
+            f"{r['value']:,.2f} {r['currency']}",
+        )
+        for r in rows
+    ]
+
+
+def failed_steps_by(*, field: str, limit: int = 10) -> list[tuple[str, str, Any]]:
+    """Parked steps by step (what keeps failing) or by warehouse (where)."""
+    group = {
+        "step": ("step_definition__name", "task_type"),
+        "warehouse": (
+            "process__fulfillment_line__warehouse__code",
+            "process__fulfillment_line__warehouse__name",
+        ),
+    }[field]
+    rows = steps_needing_attention().values(*group).annotate(n=Count("id")).order_by("-n", group[0])[:limit]
+    return [(r[group[0]] or "—", r[group[1]] or "", r["n"]) for r in rows]
+
+
+def webhook_problems_by_endpoint(*, limit: int = 10) -> list[tuple[str, str, Any]]:
+    rows = (
+        webhook_problems()
+        .order_by()
+        .values("endpoint__url", "endpoint__channel__code")
+        .annotate(n=Count("id"))
+        .order_by("-n", "endpoint__url")[:limit]
+    )
+    return [(r["endpoint__url"], r["endpoint__channel__code"] or "", r["n"]) for r in rows]
+
+
+def backorders_summary(*, field: str, limit: int = 10) -> list[tuple[str, str, Any]]:
+    return [
+        (r["key"], r["name"], f"{r['quantity'].normalize():,f}")
+        for r in backorders_by(field=field, limit=limit)
+    ]

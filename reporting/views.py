@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.templatetags.static import static
 from django.urls import reverse
@@ -18,13 +18,17 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from customers.models import Customer
+from customers.selectors import credit_position_of
+from fulfillment.selectors import OPEN_SHIPMENT_STATUSES
 from fulfillment.services import step_retry
 from oms.kernel.exceptions import DomainError
 from oms.kernel.roles import Role
 from oms.kernel.web import (
     CUSTOMER_READERS,
     DASHBOARD_ROLES,
+    INVENTORY_ROLES,
     ORDER_READERS,
+    SHIPPING_ROLES,
     WORKBENCH_ROLES,
     csv_stream,
     error_text,
@@ -33,12 +37,13 @@ from oms.kernel.web import (
     page,
     paginate,
     role_required,
+    roles_of,
     sort_param,
 )
 from orders.actors import Actor
 from orders.forms import OrderSearchForm
 from orders.models import COMPLIANCE_HOLD, CREDIT_HOLD, HoldCode
-from orders.services import hold_release, order_approve
+from orders.services import hold_release, order_approve, order_reject
 
 from . import selectors
 from .models import SavedSearch
@@ -101,8 +106,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             # Chart configs go to the page as JSON; Chart.js is vendored (no CDN).
             "by_channel_chart": json.dumps(by_channel_chart),
             "per_day_chart": json.dumps(per_day_chart),
+            "links": _dashboard_links(request),
         },
     )
+
+
+def _dashboard_links(request: HttpRequest) -> dict[str, str]:
+    """Where each tile and count leads, for the screens this person may open (a tile they may
+    not open stays plain text)."""
+    links = {p.key: reverse("ui:workbench-panel", kwargs={"panel": p.key}) for p in _visible_panels(request)}
+    if has_any_role(request, ORDER_READERS):
+        links["orders_today"] = f"{reverse('ui:order-list')}?created_from={timezone.localdate().isoformat()}"
+    if has_any_role(request, INVENTORY_ROLES):
+        links["stock"] = reverse("inventory:stock")
+    return links
 
 
 def _sum_by_currency(rows) -> list[tuple[str, Decimal]]:
@@ -127,6 +144,31 @@ class Panel:
     template: str
     count_key: str = ""
     actions: tuple[str, ...] = ()
+    # The side tables: this queue's own rows summed (by customer, by product, by step...).
+    summaries: Callable[[HttpRequest], list[selectors.Summary]] = lambda r: []
+
+
+S = selectors.Summary
+
+
+def _hold_summaries(code: str = "") -> Callable[[HttpRequest], list[selectors.Summary]]:
+    def build(request: HttpRequest) -> list[selectors.Summary]:
+        picked = code or request.GET.get("code", "")
+        out = [
+            S(
+                "Held orders by customer",
+                "Customer",
+                "Orders",
+                selectors.held_by(field="customer", code=picked),
+            )
+        ]
+        if not code:
+            out.append(
+                S("Held orders by hold", "Hold", "Orders", selectors.held_by(field="code", code=picked))
+            )
+        return out
+
+    return build
 
 
 def _holds_rows(request: HttpRequest) -> QuerySet:
@@ -144,6 +186,7 @@ PANELS: dict[str, Panel] = {
             "reporting/partials/panel_holds.html",
             "holds",
             ("release",),
+            _hold_summaries(),
         ),
         Panel(
             "approvals",
@@ -152,7 +195,11 @@ PANELS: dict[str, Panel] = {
             lambda r: selectors.approval_queue(),
             "reporting/partials/panel_approvals.html",
             "approvals",
-            ("approve",),
+            ("approve", "reject"),
+            lambda r: [
+                S("Waiting by customer", "Customer", "Value", selectors.approvals_by(field="customer")),
+                S("Waiting by channel", "Channel", "Value", selectors.approvals_by(field="channel")),
+            ],
         ),
         Panel(
             "credit",
@@ -162,6 +209,7 @@ PANELS: dict[str, Panel] = {
             "reporting/partials/panel_holds.html",
             "credit",
             ("release",),
+            _hold_summaries(CREDIT_HOLD),
         ),
         Panel(
             "compliance",
@@ -171,6 +219,7 @@ PANELS: dict[str, Panel] = {
             "reporting/partials/panel_holds.html",
             "compliance",
             ("release",),
+            _hold_summaries(COMPLIANCE_HOLD),
         ),
         Panel(
             "backorders",
@@ -181,6 +230,22 @@ PANELS: dict[str, Panel] = {
             ),
             "reporting/partials/panel_backorders.html",
             "backorders",
+            (),
+            lambda r: [
+                S("Back-orders by product", "SKU", "Qty", selectors.backorders_summary(field="product")),
+                S(
+                    "Back-orders by supplier",
+                    "Supplier",
+                    "Qty",
+                    selectors.backorders_summary(field="supplier"),
+                ),
+                S(
+                    "Back-orders by warehouse",
+                    "Warehouse",
+                    "Qty",
+                    selectors.backorders_summary(field="warehouse"),
+                ),
+            ],
         ),
         Panel(
             "steps",
@@ -190,6 +255,15 @@ PANELS: dict[str, Panel] = {
             "reporting/partials/panel_steps.html",
             "steps",
             ("retry",),
+            lambda r: [
+                S("Failed steps by step", "Step", "Steps", selectors.failed_steps_by(field="step")),
+                S(
+                    "Failed steps by warehouse",
+                    "Warehouse",
+                    "Steps",
+                    selectors.failed_steps_by(field="warehouse"),
+                ),
+            ],
         ),
         Panel(
             "webhooks",
@@ -198,6 +272,10 @@ PANELS: dict[str, Panel] = {
             lambda r: selectors.webhook_problems(),
             "reporting/partials/panel_webhooks.html",
             "webhooks",
+            (),
+            lambda r: [
+                S("Failing by endpoint", "Endpoint", "Deliveries", selectors.webhook_problems_by_endpoint())
+            ],
         ),
     )
 }
@@ -218,44 +296,66 @@ def workbench(request: HttpRequest, panel: str = "") -> HttpResponse:
         raise Http404("No such panel.")
     if current not in panels:
         return forbidden(request, current.roles)
+    return page(request, "reporting/workbench.html", _workbench_context(request, panels, current))
+
+
+def _workbench_context(
+    request: HttpRequest, panels: list[Panel], current: Panel, posted: dict | None = None
+) -> dict:
+    """The queue page. `posted` is a refused mass action: the rows stay ticked, the reason stays
+    typed, and the problem shows on its field."""
     rows = paginate(request, current.rows(request), per_page=50)
-    return page(
-        request,
-        "reporting/workbench.html",
-        {
-            "panels": panels,
-            "panel": current,
-            "counts": selectors.exception_counts(),
-            "rows": rows,
-            "hold_codes": HoldCode.objects.filter(active=True).order_by("code"),
-            "by_customer": selectors.exceptions_by_customer(),
-            "by_product": selectors.backorders_by(field="product"),
-            "by_supplier": selectors.backorders_by(field="supplier"),
-            "by_warehouse": selectors.backorders_by(field="warehouse"),
-            "filters": request.GET,
-        },
-    )
+    mine = roles_of(request)
+    can_act = True
+    if "release" in current.actions:
+        # Offer a hold only to those its code lets release it (the service has the last word).
+        for hold in rows:
+            hold.can_release = any(r in mine for r in hold.hold_code.release_roles)
+        can_act = any(h.can_release for h in rows)
+    params = request.GET.copy()
+    params.pop("page", None)
+    return {
+        "panels": panels,
+        "panel": current,
+        "counts": selectors.exception_counts(),
+        "rows": rows,
+        "hold_codes": HoldCode.objects.filter(active=True).order_by("code"),
+        "summaries": current.summaries(request),
+        "filters": request.GET,
+        "querystring": params.urlencode(),
+        "posted": posted or {"ids": set(), "reason": "", "errors": {}},
+        "can_act": can_act,
+    }
+
+
+MASS_VERBS = {"release": "released", "approve": "approved", "reject": "rejected", "retry": "sent to retry"}
 
 
 @require_POST
 @role_required(*WORKBENCH_ROLES)
 def workbench_action(request: HttpRequest, panel: str) -> HttpResponse:
     """Mass action on the selected rows: each row goes through its own service call (its own
-    transaction), so one refusal does not undo the others; the summary says which failed."""
+    transaction), so one refusal does not undo the others; the summary says which failed. A form
+    that cannot run (no row ticked, no reason where one is needed) comes back as typed."""
     current = PANELS.get(panel)
     if current is None:
         raise Http404("No such panel.")
     if not has_any_role(request, current.roles):
         return forbidden(request, current.roles)
     action = request.POST.get("action", "")
-    if action not in current.actions:
-        messages.error(request, "That action is not available here.")
-        return redirect("ui:workbench-panel", panel=panel)
     ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
     reason = request.POST.get("reason", "").strip()
+    errors: dict[str, str] = {}
+    if action not in current.actions:
+        errors["action"] = "That action is not available here."
     if not ids:
-        messages.error(request, "Select at least one row.")
-        return redirect("ui:workbench-panel", panel=panel)
+        errors["ids"] = "Select at least one row."
+    if action in {"release", "reject"} and not reason:
+        errors["reason"] = "Enter a reason: it is kept on each order's history."
+    if errors:
+        posted = {"ids": set(ids), "reason": request.POST.get("reason", ""), "errors": errors}
+        context = _workbench_context(request, _visible_panels(request), current, posted)
+        return page(request, "reporting/workbench.html", context, status=400)
     actor = Actor.for_user(request.user)
     done, failed = 0, []
     for pk in ids:
@@ -264,12 +364,14 @@ def workbench_action(request: HttpRequest, panel: str) -> HttpResponse:
                 hold_release(hold_id=pk, actor=actor, reason=reason)
             elif action == "approve":
                 order_approve(order_id=pk, actor=actor, reason=reason)
+            elif action == "reject":
+                order_reject(order_id=pk, actor=actor, reason=reason)
             elif action == "retry":
                 step_retry(step_id=pk, actor=actor.label)
             done += 1
         except DomainError as exc:
             failed.append(f"#{pk}: {error_text(exc)}")
-    verb = {"release": "released", "approve": "approved", "retry": "sent to retry"}[action]
+    verb = MASS_VERBS[action]
     if done:
         messages.success(request, f"{done} {'row' if done == 1 else 'rows'} {verb}.")
     if failed:
@@ -290,9 +392,16 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @role_required(*CUSTOMER_READERS)
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = get_object_or_404(Customer.objects.prefetch_related("sites", "contacts"), pk=pk)
+    customer = get_object_or_404(
+        Customer.objects.select_related("credit_exposure").prefetch_related("sites", "contacts"), pk=pk
+    )
     orders = paginate(request, selectors.customer_sales_history(customer_id=customer.pk), per_page=20)
-    return page(request, "reporting/customer_detail.html", {"customer": customer, "orders": orders})
+    credit = credit_position_of(customer)
+    return page(
+        request,
+        "reporting/customer_detail.html",
+        {"customer": customer, "orders": orders, "credit": credit, "over_limit": max(-credit.available, 0)},
+    )
 
 
 # --- installable web app -----------------------------------------------------------------------------
@@ -345,6 +454,10 @@ def _order_rows(request: HttpRequest) -> tuple[OrderSearchForm, QuerySet, str]:
 @require_GET
 @role_required(*ORDER_READERS)
 def order_list(request: HttpRequest) -> HttpResponse:
+    return _order_list_page(request)
+
+
+def _order_list_page(request: HttpRequest, saved_form: dict | None = None) -> HttpResponse:
     form, qs, sort = _order_rows(request)
     rows = paginate(request, qs, per_page=25)
     params = request.GET.copy()
@@ -361,6 +474,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
             "querystring": params.urlencode(),
             "sort_querystring": sort_params.urlencode(),
             "saved": SavedSearch.objects.filter(user=request.user, screen="orders"),
+            "saved_form": saved_form or {},
             "columns": [
                 ("number", "Order"),
                 ("created", "Created"),
@@ -370,6 +484,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
                 ("total", "Total"),
             ],
         },
+        status=400 if saved_form else 200,
     )
 
 
@@ -407,16 +522,18 @@ def order_export(request: HttpRequest) -> StreamingHttpResponse:
 @require_POST
 @role_required(*ORDER_READERS)
 def saved_search_create(request: HttpRequest) -> HttpResponse:
+    params = {k: request.POST.get(k, "") for k in (*ORDER_FILTERS, "sort")}
     try:
         saved = saved_search_save(
-            user=request.user,
-            screen="orders",
-            name=request.POST.get("name", ""),
-            params={k: request.POST.get(k, "") for k in (*ORDER_FILTERS, "sort")},
+            user=request.user, screen="orders", name=request.POST.get("name", ""), params=params
         )
     except DomainError as exc:
-        messages.error(request, error_text(exc))
-        return redirect("ui:order-list")
+        # Back to the same search (its filters kept), the name as typed, the problem on its field.
+        request.GET = QueryDict(mutable=True)
+        request.GET.update({k: v for k, v in params.items() if v})
+        fields = exc.fields or {}
+        problem = exc.message if len(fields) <= 1 else error_text(exc)
+        return _order_list_page(request, saved_form={"name": request.POST.get("name", ""), "error": problem})
     messages.success(request, f"Saved search “{saved.name}”.")
     return redirect(f"{reverse('ui:order-list')}?{saved.query}")
 
@@ -448,6 +565,8 @@ def order_execution(request: HttpRequest, number: str) -> HttpResponse:
             "execution": execution,
             "number": number,
             "can_retry": has_any_role(request, (Role.FULFILLMENT,)),
+            "can_ship": has_any_role(request, SHIPPING_ROLES),
+            "open_shipment_statuses": OPEN_SHIPMENT_STATUSES,
         },
     )
 

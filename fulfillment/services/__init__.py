@@ -12,7 +12,7 @@ from .engine import (
     steps_sweep,
 )
 from .lines import order_fulfillment_start
-from .shipments import AdviceLine, shipment_advice_record, shipment_status_update
+from .shipments import AdviceLine, shipment_advice_record, shipment_confirm, shipment_status_update
 
 __all__ = [
     "AdviceLine",
@@ -27,6 +27,7 @@ __all__ = [
     "process_compensate",
     "process_start",
     "shipment_advice_record",
+    "shipment_confirm",
     "shipment_status_update",
     "step_execute",
     "step_retry",

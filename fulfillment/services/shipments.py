@@ -133,6 +133,85 @@ def shipment_advice_record(
             raise IdempotencyKeyReused("This advice id was used with a different body.")
         return seen.response
     shipment = _shipment_for_partner(partner, shipment_number)
+    shipped_lines = _ship(
+        shipment, lines=lines, carrier=carrier, service=service, tracking_number=tracking_number
+    )
+    response = {"shipment": shipment.number, "status": ShipmentStatus.SHIPPED, "lines": shipped_lines}
+    try:
+        with transaction.atomic():
+            ShipmentAdvice.objects.create(
+                partner=partner, advice_id=advice_id, request_hash=digest, response=response
+            )
+    except IntegrityError as exc:  # a concurrent duplicate won: roll ours back whole
+        raise Conflict("This advice is being processed.") from exc
+    return response
+
+
+@transaction.atomic
+def shipment_confirm(
+    *,
+    shipment_number: str,
+    actor: str,
+    lines: Sequence[AdviceLine],
+    carrier: str,
+    service: str = "",
+    tracking_number: str,
+) -> dict[str, Any]:
+    """A warehouse person confirms a shipment from the staff UI: every line of the shipment with
+    the quantity that left (all of it, or part: the rest waits under a new request), with the
+    carrier's tracking. Billing follows through the same events as a partner's advice. A second
+    confirmation of the same shipment (a double click) is refused by the shipment's lifecycle."""
+    problems: dict[str, list[str]] = {}
+    if not carrier.strip():
+        problems["carrier"] = ["Enter the carrier."]
+    if not tracking_number.strip():
+        problems["tracking_number"] = ["Enter the tracking number."]
+    shipment = (
+        Shipment.objects.select_for_update(of=("self",))
+        .select_related("warehouse", "order", "order__channel")
+        .filter(number=shipment_number)
+        .first()
+    )
+    if shipment is None:
+        raise NotFound("No such shipment.")
+    ensure_transition(SHIPMENT_TRANSITIONS, shipment.status, ShipmentStatus.SHIPPED)
+    requested = {sl.fulfillment_line_id: sl.quantity_requested for sl in shipment.lines.order_by("pk")}
+    given = {al.fulfillment_line_id: al.quantity for al in lines}
+    for fl_id, quantity in requested.items():
+        qty = given.get(fl_id)
+        if qty is None or qty <= 0:
+            problems[f"lines[{fl_id}].quantity"] = ["Enter the quantity shipped (more than 0)."]
+        elif qty > quantity:
+            problems[f"lines[{fl_id}].quantity"] = [
+                f"At most {quantity.normalize():f}, the quantity requested."
+            ]
+    if set(given) - set(requested):
+        problems["lines"] = ["A line that is not on this shipment was given."]
+    if problems:
+        raise ValidationFailed("The shipment was not confirmed.", fields=problems)
+    shipped_lines = _ship(
+        shipment,
+        lines=lines,
+        carrier=carrier.strip(),
+        service=service.strip(),
+        tracking_number=tracking_number.strip(),
+        actor=actor,
+    )
+    return {"shipment": shipment.number, "status": ShipmentStatus.SHIPPED, "lines": shipped_lines}
+
+
+def _ship(
+    shipment: Shipment,
+    *,
+    lines: Sequence[AdviceLine],
+    carrier: str,
+    service: str,
+    tracking_number: str,
+    actor: str = "system",
+) -> list[dict[str, Any]]:
+    """Ship a locked shipment: the quantities given (or everything requested), splitting a line
+    whose quantity is short so the rest waits under a new request. Shared by the partner advice
+    and the staff confirmation, so both move stock, lines and billing the same way."""
     ensure_transition(SHIPMENT_TRANSITIONS, shipment.status, ShipmentStatus.SHIPPED)
     requested = {
         sl.fulfillment_line_id: sl for sl in shipment.lines.select_for_update(of=("self",)).order_by("pk")
@@ -212,6 +291,7 @@ def shipment_advice_record(
         fevent(
             "shipped",
             line=line,
+            actor=actor,
             after={"shipment": shipment.number, "quantity": str(qty), "tracking": tracking_number},
         )
         line_fulfillment_progress(line_id=line.order_line_id, shipped_delta=qty, reference=shipment.number)
@@ -245,15 +325,7 @@ def shipment_advice_record(
         aggregate=("order", shipment.order_number),
     )
     _wake_pauses(shipment.order_number)
-    response = {"shipment": shipment.number, "status": ShipmentStatus.SHIPPED, "lines": shipped_lines}
-    try:
-        with transaction.atomic():
-            ShipmentAdvice.objects.create(
-                partner=partner, advice_id=advice_id, request_hash=digest, response=response
-            )
-    except IntegrityError as exc:  # a concurrent duplicate won: roll ours back whole
-        raise Conflict("This advice is being processed.") from exc
-    return response
+    return shipped_lines
 
 
 def _wake_pauses(order_number: str) -> None:

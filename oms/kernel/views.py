@@ -6,7 +6,9 @@ import time
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
-from django.http import JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
+from django.templatetags.static import static
+from django.utils.cache import patch_cache_control
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -72,3 +74,12 @@ def server_error(request):
         log.error("database unavailable: %s", exc)
         return database_unavailable_response()
     return defaults.server_error(request)
+
+
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever a page links: send them to the icon in static files
+    (its hashed name in production), cached for a day."""
+    response = HttpResponseRedirect(static("img/favicon.ico"))
+    patch_cache_control(response, public=True, max_age=86400)
+    return response

@@ -80,6 +80,7 @@ ORDER_WRITERS = (Role.ORDER_DESK,)
 WORKBENCH_ROLES = (Role.ORDER_DESK, Role.FULFILLMENT, Role.FINANCE, Role.APPROVER)
 INVENTORY_ROLES = (Role.FULFILLMENT,)
 CUSTOMER_READERS = (Role.ORDER_DESK, Role.FINANCE, Role.APPROVER)
+SHIPPING_ROLES = (Role.FULFILLMENT,)
 DASHBOARD_ROLES = tuple(Role)
 
 
@@ -99,7 +100,16 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Customers", "ui:customers", CUSTOMER_READERS, "users"),
     NavItem("Stock", "inventory:stock", INVENTORY_ROLES, "box"),
     NavItem("Purchasing", "inventory:purchase-orders", INVENTORY_ROLES, "truck"),
+    NavItem("Shipments", "fulfillment:shipments", SHIPPING_ROLES, "send"),
 )
+
+
+def may_use_console(request: HttpRequest) -> bool:
+    """The console (Django admin) opens for active staff; every role's group carries admin
+    permissions (`oms.kernel.roles.ROLE_PERMISSIONS`), so a staff user with a role has something
+    to do there."""
+    user = request.user
+    return bool(getattr(user, "is_staff", False) and user.is_active and roles_of(request))
 
 
 def nav_for(request: HttpRequest) -> list[NavItem]:
@@ -110,7 +120,7 @@ def page(
     request: HttpRequest, template: str, context: dict[str, Any] | None = None, **kwargs
 ) -> HttpResponse:
     """Render a full page (or, for an htmx request, the same template: partials extend nothing)."""
-    ctx = {"nav": nav_for(request), "roles": roles_of(request)}
+    ctx = {"nav": nav_for(request), "roles": roles_of(request), "console": may_use_console(request)}
     ctx.update(context or {})
     return render(request, template, ctx, **kwargs)
 

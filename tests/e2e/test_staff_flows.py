@@ -154,6 +154,7 @@ MAIN_PAGES = {
     "transfers": "/inventory/transfers/",
     "reorder": "/inventory/reorder/",
     "purchase-orders": "/inventory/purchase-orders/",
+    "shipments": "/fulfillment/shipments/",
 }
 
 

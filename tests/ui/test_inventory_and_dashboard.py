@@ -38,7 +38,8 @@ def test_stock_adjustment_goes_through_the_ledger(ui, login):
         "damaged",
         ui.users.fulfillment,
     )
-    # Below what is reserved: refused by the service, shown as a message, nothing moves.
+    # Below what is reserved: refused by the service, shown on the quantity with the form as
+    # typed, on the same warehouse's stock; nothing moves.
     response = client.post(
         "/inventory/adjust",
         {
@@ -48,9 +49,12 @@ def test_stock_adjustment_goes_through_the_ledger(ui, login):
             "kind": "adjustment",
             "reason": "x",
         },
-        follow=True,
     )
-    assert "msg-error" in response.content.decode()
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert '<p class="field-error" id="id_quantity-err">' in page
+    assert 'value="-100000"' in page and 'value="DRILL-1"' in page
+    assert response.context["warehouse"].code == "wh-east"
     assert StockMovement.objects.filter(kind="adjustment").count() == 1
 
 

@@ -24,11 +24,14 @@ LIST_PAGES = {
     "/workbench/steps/": 16,
     "/customers/": 8,
     "/inventory/": 10,
+    "/inventory/?warehouse=all": 8,
     "/inventory/movements/": 8,
     "/inventory/movements/?kind=receipt": 8,
     "/inventory/transfers/": 9,
     "/inventory/reorder/": 9,
+    "/inventory/reorder/?show=all": 9,
     "/inventory/purchase-orders/": 8,
+    "/fulfillment/shipments/": 8,
 }
 
 

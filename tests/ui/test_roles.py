@@ -20,6 +20,7 @@ PAGES = {
     "/inventory/": {"picker", "boss"},
     "/inventory/purchase-orders/": {"picker", "boss"},
     "/inventory/movements/": {"picker", "boss"},
+    "/fulfillment/shipments/": {"picker", "boss"},
 }
 USERS = ("desk", "approver", "picker", "finance", "pricer", "boss")
 
@@ -59,7 +60,7 @@ def test_every_ui_view_declares_its_roles():
     def walk(patterns, ns=""):
         for p in patterns:
             if isinstance(p, URLResolver):
-                if p.namespace in {"ui", "orders", "inventory"}:
+                if p.namespace in {"ui", "orders", "inventory", "fulfillment"}:
                     walk(p.url_patterns, p.namespace)
             elif isinstance(p, URLPattern) and ns:
                 name = f"{ns}:{p.name}"
