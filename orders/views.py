@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from catalog.models import Product
 from customers.models import Customer, CustomerStatus
+from oms.kernel.accesslog import access_record
 from oms.kernel.exceptions import DomainError, NotFound, StaleRevision
 from oms.kernel.roles import Role
 from oms.kernel.web import ORDER_READERS, ORDER_WRITERS, error_text, has_any_role, page, role_required
@@ -91,6 +92,7 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
     allowed = ORDER_TRANSITIONS.get(order.status, frozenset())
     can_write = has_any_role(request, ORDER_WRITERS) and order.is_current
     is_approver = has_any_role(request, (Role.APPROVER,)) and order.is_current
+    access_record(request=request, kind="order", object_ref=order.number)
     return page(
         request,
         "orders/detail.html",

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from customers.models import Customer
 from fulfillment.services import step_retry
+from oms.kernel.accesslog import access_record
 from oms.kernel.exceptions import DomainError
 from oms.kernel.roles import Role
 from oms.kernel.web import (
@@ -292,6 +293,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(Customer.objects.prefetch_related("sites", "contacts"), pk=pk)
     orders = paginate(request, selectors.customer_sales_history(customer_id=customer.pk), per_page=20)
+    access_record(request=request, kind="customer", object_ref=customer.pk)
     return page(request, "reporting/customer_detail.html", {"customer": customer, "orders": orders})
 
 
@@ -378,6 +380,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
 def order_export(request: HttpRequest) -> StreamingHttpResponse:
     """The current search as CSV, streamed row by row from a server-side cursor."""
     _, qs, _ = _order_rows(request)
+    access_record(request=request, kind="export", object_ref="orders.csv", action="export")
     rows = (
         qs.prefetch_related(None)
         .values_list(

@@ -54,6 +54,8 @@ os.environ.setdefault("OMS_OUTBOX_MAX_ATTEMPTS", "4")
 os.environ.setdefault("OMS_OUTBOX_BACKOFF_SECONDS", "0.2")
 os.environ.setdefault("OMS_OUTBOX_SWEEP_SECONDS", "0.5")
 os.environ.setdefault("OMS_OUTBOX_LEASE_SECONDS", "30")
+# /metrics needs this bearer token (tests.support.services.METRICS_AUTH); subprocesses inherit it.
+os.environ.setdefault("OMS_METRICS_TOKEN", "test-metrics-token")
 
 from oms.settings import *  # noqa: E402, F403
 from oms.settings import DATABASES, VAR_DIR  # noqa: E402
