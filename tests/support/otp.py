@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 
@@ -18,6 +19,14 @@ def totp_code(device: TOTPDevice) -> str:
     """The code the authenticator app shows now."""
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     return f"{totp.token():0{device.digits}d}"
+
+
+def recovery_code(user) -> str:
+    """One more single-use recovery code for `user` (as if read from the printed list)."""
+    device, _ = StaticDevice.objects.get_or_create(
+        user=user, name="recovery codes", defaults={"confirmed": True}
+    )
+    return device.token_set.create(token=StaticToken.random_token()).token
 
 
 def verify_session(client, user) -> TOTPDevice:
