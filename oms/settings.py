@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "csp",
     "oms.kernel",
     "partners",
@@ -344,6 +345,16 @@ OMS_TRUST_X_FORWARDED_FOR = env.bool("OMS_TRUST_X_FORWARDED_FOR", default=not DE
 OMS_2FA_REQUIRED_ROLES = env.list("OMS_2FA_REQUIRED_ROLES", default=["admin", "finance", "approver"])
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="OMS")
 OMS_RECOVERY_CODES = 10
+# Passkeys (django-otp-webauthn) as a second factor only (never instead of the password). The
+# relying party is the host the user reached (ALLOWED_HOSTS guards it); browsers accept no IP.
+OTP_WEBAUTHN_RP_ID_CALLABLE = "oms.kernel.twofactor.webauthn_rp_id"
+OTP_WEBAUTHN_RP_NAME = env.str("OTP_TOTP_ISSUER", default="OMS")
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
+    "OMS_WEBAUTHN_ORIGINS",
+    default=[f"https://{h}" for h in ALLOWED_HOSTS if h and h[0] not in ".*" and not h[0].isdigit()]
+    + (["http://localhost:8000"] if DEBUG else []),
+)
 
 # Content security policy (django-csp 4): no inline script or style without the request's nonce.
 CONTENT_SECURITY_POLICY = {

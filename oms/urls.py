@@ -32,6 +32,7 @@ urlpatterns = [
     path("accounts/2fa/verify/", twofactor.verify, name="2fa-verify"),
     path("accounts/2fa/recovery-codes", twofactor.recovery_codes, name="2fa-recovery-codes"),
     path("accounts/2fa/reset", twofactor.reset, name="2fa-reset"),
+    path("accounts/2fa/passkeys/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
     path("csp-report", csp_report, name="csp-report"),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),

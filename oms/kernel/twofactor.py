@@ -26,6 +26,7 @@ from django_otp import devices_for_user, match_token, user_has_device
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from .web import nav_for, roles_of
 
@@ -134,6 +135,11 @@ def second_factor_reset(*, user) -> int:
     return deleted
 
 
+def webauthn_rp_id(request: HttpRequest) -> str:
+    """The passkey relying party: the host name the user reached (no port)."""
+    return request.get_host().rsplit(":", 1)[0] if not request.get_host().startswith("[") else ""
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def verify(request: HttpRequest) -> HttpResponse:
@@ -201,6 +207,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         {
             "enrolled": TOTPDevice.objects.filter(user=request.user, confirmed=True).exists(),
             "codes_left": static.token_set.count() if static else 0,
+            "passkeys": WebAuthnCredential.objects.filter(user=request.user, confirmed=True).count(),
             "verified": request.user.is_verified(),
             "required": second_factor_required(request),
         },

@@ -10,19 +10,9 @@ from playwright.sync_api import expect
 
 from tests.factories.inventory import WarehouseFactory
 
-from .conftest import sign_in
+from .conftest import WATCH_CSP, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.xdist_group("browser")]
-
-# Recorded from the first script that runs on each page, before any of ours.
-WATCH = """
-window.__violations = [];
-document.addEventListener("securitypolicyviolation", function (e) {
-  window.__violations.push(
-    e.violatedDirective + " blocked " + e.blockedURI + " at " + e.sourceFile + ":" + e.lineNumber
-  );
-});
-"""
 
 
 def _screens(seeded) -> dict[str, str]:
@@ -60,7 +50,7 @@ def _screens(seeded) -> dict[str, str]:
 def test_every_staff_screen_loads_under_the_policy_without_a_violation(seeded, browser):
     WarehouseFactory(code="wh-west")
     context = browser.new_context(viewport={"width": 1366, "height": 900})
-    context.add_init_script(WATCH)
+    context.add_init_script(WATCH_CSP)
     page = context.new_page()
     console_errors: list[str] = []
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
