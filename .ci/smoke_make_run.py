@@ -5,13 +5,17 @@ warm shutdown) and no `WARNING celery.redirected` (demo mail is logged at INFO).
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import hmac
 import http.cookiejar
 import json
 import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -27,6 +31,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def totp_now(secret_b32: str, step: int = 30, digits: int = 6) -> str:
+    """RFC 6238: the code an authenticator app shows for this secret now."""
+    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+    mac = hmac.new(key, struct.pack(">Q", int(time.time()) // step), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    code = (struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF) % 10**digits
+    return f"{code:0{digits}d}"
 
 
 def main() -> int:
@@ -80,9 +93,21 @@ def main() -> int:
         request = urllib.request.Request(
             base + "/admin/login/?next=/admin/", data=form, headers={"Referer": base + "/admin/login/"}
         )
+        verify_page = opener.open(request).read().decode()
+        # The admin asks for the second factor: the code of the printed TOTP secret.
+        secret = re.search(r"Admin TOTP secret: (\S+)", text)
+        assert secret, "seed_demo printed no admin TOTP secret"
+        assert 'name="otp_token"' in verify_page, "the admin did not ask for the second factor"
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', verify_page).group(1)
+        form = urllib.parse.urlencode(
+            {"csrfmiddlewaretoken": token, "otp_token": totp_now(secret.group(1)), "next": "/admin/"}
+        ).encode()
+        request = urllib.request.Request(
+            base + "/accounts/2fa/verify/", data=form, headers={"Referer": base + "/accounts/2fa/verify/"}
+        )
         admin_page = opener.open(request).read().decode()
-        assert "Site administration" in admin_page, "the printed admin login was refused"
-        print(f"admin login {login.group(1)} accepted")
+        assert "Site administration" in admin_page, "the printed admin login or TOTP secret was refused"
+        print(f"admin login {login.group(1)} with its second factor accepted")
 
         with urllib.request.urlopen(base + "/api/schema/?format=json", timeout=10) as resp:
             schema = json.loads(resp.read())

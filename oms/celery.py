@@ -87,6 +87,11 @@ def _beat_schedule() -> dict:
             "schedule": settings.OMS_STEP_SWEEP_SECONDS,
             "options": {"expires": max(settings.OMS_STEP_SWEEP_SECONDS * 3, 5)},
         },
+        "access-log-prune": {
+            "task": "oms.kernel.tasks.access_log_prune",
+            "schedule": 3600.0,
+            "options": {"expires": 3000},
+        },
         "webhook-sweep": {
             "task": "partners.tasks.webhook_sweep",
             "schedule": 30.0,

@@ -47,6 +47,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_prometheus",
     "import_export",
+    # Security (docs/security.md): login lockout, two-factor sign-in, content security policy.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
+    "csp",
     "oms.kernel",
     "partners",
     "catalog",
@@ -66,6 +73,8 @@ MIDDLEWARE = [
     "oms.kernel.middleware.CorrelationIdMiddleware",
     "oms.kernel.middleware.ReferenceDataScopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "oms.kernel.security.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "oms.kernel.middleware.DatabaseUnavailableMiddleware",
     "oms.kernel.middleware.ApiNotFoundMiddleware",
@@ -73,8 +82,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "oms.kernel.twofactor.SecondFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -92,6 +104,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -128,6 +141,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Axes first: it refuses a locked-out user or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -307,5 +325,76 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "celery": {"level": LOG_LEVEL, "propagate": True},
+        "axes": {"level": "WARNING"},  # lockouts only, not its banner on every start
     },
 }
+
+# --- Security hardening (docs/security.md) -----------------------------------------------------
+from datetime import timedelta  # noqa: E402
+
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+# Login throttling (django-axes): failures are counted per user name and, separately, per address;
+# the OMS_LOGIN_FAILURE_LIMIT-th failure in a row locks both for the cool-off. Same page whether the
+# user exists or not.
+AXES_FAILURE_LIMIT = env.int("OMS_LOGIN_FAILURE_LIMIT", default=6)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("OMS_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_RESET_ON_SUCCESS = True
+AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
+# Behind the proxy (SECURE_PROXY_SSL_HEADER) the client is the first X-Forwarded-For hop.
+AXES_CLIENT_IP_CALLABLE = "oms.kernel.security.client_ip"
+OMS_TRUST_X_FORWARDED_FOR = env.bool("OMS_TRUST_X_FORWARDED_FOR", default=not DEBUG)
+
+# Two-factor sign-in (django-otp): the roles that must pass a second factor before any staff page,
+# the API with a session, or the admin. Others may enrol; the admin always asks for it.
+OMS_2FA_REQUIRED_ROLES = env.list("OMS_2FA_REQUIRED_ROLES", default=["admin", "finance", "approver"])
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="OMS")
+OMS_RECOVERY_CODES = 10
+# Passkeys (django-otp-webauthn) as a second factor only (never instead of the password). The
+# relying party is the host the user reached (ALLOWED_HOSTS guards it); browsers accept no IP.
+OTP_WEBAUTHN_RP_ID_CALLABLE = "oms.kernel.twofactor.webauthn_rp_id"
+OTP_WEBAUTHN_RP_NAME = env.str("OTP_TOTP_ISSUER", default="OMS")
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
+    "OMS_WEBAUTHN_ORIGINS",
+    default=[f"https://{h}" for h in ALLOWED_HOSTS if h and h[0] not in ".*" and not h[0].isdigit()]
+    + (["http://localhost:8000"] if DEBUG else []),
+)
+
+# Content security policy (django-csp 4): no inline script or style without the request's nonce.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "report-uri": "/csp-report",
+    },
+}
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+OMS_PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "payment=(), usb=()"
+)
+
+# /metrics answers only `Authorization: Bearer <OMS_METRICS_TOKEN>` (unset: nobody).
+OMS_METRICS_TOKEN = env.str("OMS_METRICS_TOKEN", default="")
+
+# API keys: bad keys from one address within the window -> 429 until the window ends.
+OMS_API_BAD_KEY_LIMIT = env.int("OMS_API_BAD_KEY_LIMIT", default=20)
+OMS_API_BAD_KEY_WINDOW_SECONDS = env.int("OMS_API_BAD_KEY_WINDOW_SECONDS", default=300)
+# A rotated key's predecessor keeps working this long unless the rotation names another expiry.
+OMS_API_KEY_ROTATION_OVERLAP_DAYS = env.int("OMS_API_KEY_ROTATION_OVERLAP_DAYS", default=14)
+
+# Access log of staff views of orders, customers, documents and exports; beat prunes old rows.
+OMS_ACCESS_LOG_RETENTION_DAYS = env.int("OMS_ACCESS_LOG_RETENTION_DAYS", default=365)

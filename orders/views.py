@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from catalog.models import Product
 from customers.models import Customer, CustomerStatus
+from oms.kernel.accesslog import access_record
 from oms.kernel.exceptions import DomainError, NotFound, StaleRevision
 from oms.kernel.roles import Role
 from oms.kernel.web import (
@@ -78,6 +79,7 @@ def _order_or_404(request: HttpRequest, number: str, revision: int | None = None
 def order_detail(request: HttpRequest, number: str) -> HttpResponse:
     revision = request.GET.get("revision")
     order = _order_or_404(request, number, int(revision) if revision and revision.isdigit() else None)
+    access_record(request=request, kind="order", object_ref=order.number)
     return page(request, "orders/detail.html", _detail_context(request, order))
 
 

@@ -11,12 +11,23 @@ from .models import (
     WebhookEndpoint,
 )
 
+KEY_COLUMNS = [
+    "name",
+    "prefix",
+    "scope",
+    "created_at",
+    "expires_at",
+    "last_used_at",
+    "last_used_ip",
+    "revoked_at",
+]
+
 
 class ChannelApiKeyInline(admin.TabularInline):
     model = ChannelApiKey
     extra = 0
     can_delete = False
-    fields = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    fields = KEY_COLUMNS
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -50,29 +61,105 @@ class ChannelAdmin(admin.ModelAdmin):
             )
 
 
+_KEY_READONLY = [
+    "prefix",
+    "key_hash",
+    "created_at",
+    "last_used_at",
+    "last_used_ip",
+    "revoked_at",
+    "rotated_from",
+]
+
+
 @admin.register(ChannelApiKey)
 class ChannelApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["prefix", "channel", "name", "created_at", "last_used_at", "revoked_at"]
-    list_filter = ["channel", ("revoked_at", admin.EmptyFieldListFilter)]
+    """Scope, allowlist and expiry are edited here; the secret is never shown again. Rotation
+    issues a successor (shown once) and lets this key work until the overlap ends."""
+
+    list_display = [
+        "prefix",
+        "channel",
+        "name",
+        "scope",
+        "expires_at",
+        "last_used_at",
+        "last_used_ip",
+        "revoked_at",
+    ]
+    list_filter = ["channel", "scope", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["prefix", "name", "channel__code"]
-    readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at", "revoked_at", "channel"]
-    actions = ["revoke"]
+    readonly_fields = [*_KEY_READONLY, "channel"]
+    list_select_related = ["channel"]
+    actions = ["rotate", "revoke"]
 
     def has_add_permission(self, request):
         return False  # keys are issued from the channel (shown once)
 
-    @admin.action(description="Revoke selected keys")
+    @admin.action(
+        description="Rotate: issue a successor (shown once); the old key works until the overlap ends"
+    )
+    def rotate(self, request, queryset):
+        for key in queryset.filter(revoked_at__isnull=True):
+            issued = services.channel_key_rotate(key_id=key.pk)
+            old = ChannelApiKey.objects.get(pk=key.pk)
+            self.message_user(
+                request,
+                f"{key.channel.code}: {issued.raw_key}  (copy it now; {old.prefix} works until "
+                f"{old.expires_at:%Y-%m-%d %H:%M})",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Revoke selected keys (effective on their next request)")
     def revoke(self, request, queryset):
         for key in queryset:
             services.channel_key_revoke(key_id=key.pk)
         self.message_user(request, f"{queryset.count()} key(s) revoked.")
 
 
+@admin.register(PartnerCredential)
+class PartnerCredentialAdmin(admin.ModelAdmin):
+    list_display = [
+        "prefix",
+        "partner",
+        "name",
+        "scope",
+        "expires_at",
+        "last_used_at",
+        "last_used_ip",
+        "revoked_at",
+    ]
+    list_filter = ["partner", "scope", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["prefix", "name", "partner__code"]
+    readonly_fields = [*_KEY_READONLY, "partner"]
+    list_select_related = ["partner"]
+    actions = ["rotate", "revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(
+        description="Rotate: issue a successor (shown once); the old one works until the overlap ends"
+    )
+    def rotate(self, request, queryset):
+        for cred in queryset.filter(revoked_at__isnull=True):
+            issued = services.partner_credential_rotate(credential_id=cred.pk)
+            self.message_user(
+                request, f"{cred.partner.code}: {issued.raw_key}  (copy it now)", messages.WARNING
+            )
+
+    @admin.action(description="Revoke selected credentials (effective on their next request)")
+    def revoke(self, request, queryset):
+        for cred in queryset:
+            services.partner_credential_revoke(credential_id=cred.pk)
+        self.message_user(request, f"{queryset.count()} credential(s) revoked.")
+
+
 class PartnerCredentialInline(admin.TabularInline):
     model = PartnerCredential
     extra = 0
     can_delete = False
-    fields = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    fields = KEY_COLUMNS
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):

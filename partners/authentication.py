@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from rest_framework import authentication, exceptions
+from rest_framework.permissions import SAFE_METHODS
+
+from oms.kernel.security import client_ip
 
 from .models import Channel, Partner
-from .services import channel_key_authenticate, partner_credential_authenticate
+from .services import (
+    bad_key_blocked,
+    bad_key_note,
+    channel_key_authenticate,
+    key_refusal,
+    partner_credential_authenticate,
+)
 
 
 @dataclass(frozen=True)
@@ -62,19 +72,33 @@ def _presented_key(request, kind: str) -> str | None:
 
 
 class _ApiKeyAuthentication(authentication.BaseAuthentication):
+    """Bad keys are counted per address: past OMS_API_BAD_KEY_LIMIT in the window, every key
+    from that address is answered 429 until the window ends (no guessing at full speed). A good
+    key is refused with 403 when it is read-only and the request writes, or when it comes from
+    outside the key's address allowlist."""
+
     kind = ""
     refusal = ""
 
-    def resolve(self, raw_key: str):
+    def resolve(self, raw_key: str, ip: str):
         raise NotImplementedError
 
     def authenticate(self, request):
         raw = _presented_key(request, self.kind)
         if raw is None:
             return None  # not ours: let the next scheme try
-        resolved = self.resolve(raw)
+        ip = client_ip(request)
+        if bad_key_blocked(ip):
+            raise exceptions.Throttled(
+                wait=settings.OMS_API_BAD_KEY_WINDOW_SECONDS, detail="Too many invalid API keys."
+            )
+        resolved = self.resolve(raw, ip)
         if resolved is None:
+            bad_key_note(ip)
             raise exceptions.AuthenticationFailed(self.refusal)
+        refusal = key_refusal(resolved[1], ip=ip, write=request.method not in SAFE_METHODS)
+        if refusal:
+            raise exceptions.PermissionDenied(refusal)
         return resolved
 
     def authenticate_header(self, request):
@@ -87,8 +111,8 @@ class ChannelApiKeyAuthentication(_ApiKeyAuthentication):
     kind = "ck"
     refusal = "Invalid or revoked API key."
 
-    def resolve(self, raw_key: str):
-        key = channel_key_authenticate(raw_key)
+    def resolve(self, raw_key: str, ip: str):
+        key = channel_key_authenticate(raw_key, ip)
         return (ChannelPrincipal(channel=key.channel, key_id=key.pk), key) if key else None
 
 
@@ -98,6 +122,6 @@ class PartnerCredentialAuthentication(_ApiKeyAuthentication):
     kind = "pk"
     refusal = "Invalid or revoked partner credential."
 
-    def resolve(self, raw_key: str):
-        cred = partner_credential_authenticate(raw_key)
+    def resolve(self, raw_key: str, ip: str):
+        cred = partner_credential_authenticate(raw_key, ip)
         return (PartnerPrincipal(partner=cred.partner, credential_id=cred.pk), cred) if cred else None

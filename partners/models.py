@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -42,22 +44,60 @@ class Channel(models.Model):
         return f"{self.name} ({self.code})"
 
 
+class KeyScope(models.TextChoices):
+    READ = "read", "Read only (reporting tools)"
+    WRITE = "write", "Read and write (storefronts)"
+
+
+def validate_networks(value: str) -> None:
+    from django.core.exceptions import ValidationError
+
+    try:
+        parse_networks(value)
+    except ValueError as exc:
+        raise ValidationError(f"Not an address or network: {exc}") from exc
+
+
+def parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """'203.0.113.7, 198.51.100.0/24 2001:db8::/32' -> networks (empty: any address)."""
+    return tuple(ipaddress.ip_network(part, strict=False) for part in value.replace(",", " ").split())
+
+
 class ApiKeyBase(models.Model):
-    """A secret shown once. We keep its public prefix (lookup) and a SHA-256 of the whole key."""
+    """A secret shown once. We keep its public prefix (lookup) and a SHA-256 of the whole key.
+
+    A key may be limited to reading (`scope`), to some addresses (`allowed_networks`) and in time
+    (`expires_at`: set on the predecessor when a key is rotated, so both work during the overlap).
+    """
 
     name = models.CharField(max_length=120, blank=True, default="")
     prefix = models.CharField(max_length=16, unique=True)
     key_hash = models.CharField(max_length=64)
+    scope = models.CharField(max_length=5, choices=KeyScope.choices, default=KeyScope.WRITE)
+    allowed_networks = models.CharField(
+        max_length=500,
+        blank=True,
+        default="",
+        validators=[validate_networks],
+        help_text="Addresses or networks (CIDR) allowed to use the key, space or comma separated; "
+        "empty = any.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    # Rotation history: the key this one replaced.
+    rotated_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
 
     class Meta:
         abstract = True
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())
 
 
 class ChannelApiKey(ApiKeyBase):
@@ -65,6 +105,9 @@ class ChannelApiKey(ApiKeyBase):
 
     class Meta:
         verbose_name = "channel API key"
+        constraints = [
+            models.CheckConstraint(condition=Q(scope__in=KeyScope.values), name="channel_key_scope_valid")
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel.code}:{self.prefix}"
@@ -98,6 +141,13 @@ class Partner(models.Model):
 
 class PartnerCredential(ApiKeyBase):
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="credentials")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scope__in=KeyScope.values), name="partner_credential_scope_valid"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.partner.code}:{self.prefix}"

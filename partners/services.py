@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
@@ -16,6 +17,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from oms.kernel import events, rawrows
@@ -24,11 +26,13 @@ from oms.kernel.exceptions import NotFound
 from .models import (
     Channel,
     ChannelApiKey,
+    KeyScope,
     Partner,
     PartnerCredential,
     WebhookDelivery,
     WebhookDeliveryStatus,
     WebhookEndpoint,
+    parse_networks,
 )
 
 log = logging.getLogger(__name__)
@@ -65,20 +69,85 @@ class IssuedKey:
 
 
 @transaction.atomic
-def channel_key_issue(*, channel: Channel, name: str = "") -> IssuedKey:
+def channel_key_issue(
+    *,
+    channel: Channel,
+    name: str = "",
+    scope: str = KeyScope.WRITE,
+    allowed_networks: str = "",
+    expires_at=None,
+) -> IssuedKey:
+    parse_networks(allowed_networks)  # ValueError on a bad network, before anything is written
     prefix, raw = _new_secret("ck")
-    key = ChannelApiKey.objects.create(channel=channel, name=name, prefix=prefix, key_hash=hash_key(raw))
+    key = ChannelApiKey.objects.create(
+        channel=channel,
+        name=name,
+        prefix=prefix,
+        key_hash=hash_key(raw),
+        scope=KeyScope(scope),
+        allowed_networks=allowed_networks,
+        expires_at=expires_at,
+    )
     return IssuedKey(id=key.pk, prefix=prefix, raw_key=raw)
 
 
 @transaction.atomic
-def partner_credential_issue(*, partner: Partner, name: str = "") -> IssuedKey:
+def partner_credential_issue(
+    *, partner: Partner, name: str = "", scope: str = KeyScope.WRITE, allowed_networks: str = ""
+) -> IssuedKey:
+    parse_networks(allowed_networks)
     prefix, raw = _new_secret("pk")
-    cred = PartnerCredential.objects.create(partner=partner, name=name, prefix=prefix, key_hash=hash_key(raw))
+    cred = PartnerCredential.objects.create(
+        partner=partner,
+        name=name,
+        prefix=prefix,
+        key_hash=hash_key(raw),
+        scope=KeyScope(scope),
+        allowed_networks=allowed_networks,
+    )
     return IssuedKey(id=cred.pk, prefix=prefix, raw_key=raw)
 
 
+def _rotate(model, kind: str, owner: str, key_id: int, expires_at, name: str) -> IssuedKey:
+    """A successor with the same owner, scope and allowlist; the predecessor keeps working until
+    `expires_at` (default: now + OMS_API_KEY_ROTATION_OVERLAP_DAYS, never later than an expiry
+    it already had), so the caller can deploy the new key without downtime."""
+    old = model.objects.select_for_update().filter(pk=key_id, revoked_at__isnull=True).first()
+    if old is None:
+        raise NotFound("No such active key.")
+    now = timezone.now()
+    until = expires_at or now + timedelta(days=settings.OMS_API_KEY_ROTATION_OVERLAP_DAYS)
+    if old.expires_at is not None:
+        until = min(until, old.expires_at)
+    prefix, raw = _new_secret(kind)
+    new = model.objects.create(
+        **{owner: getattr(old, owner)},
+        name=name or old.name,
+        prefix=prefix,
+        key_hash=hash_key(raw),
+        scope=old.scope,
+        allowed_networks=old.allowed_networks,
+        rotated_from=old,
+    )
+    model.objects.filter(pk=old.pk).update(expires_at=until)
+    log.info(
+        "%s %s rotated to %s; the old key works until %s", model._meta.verbose_name, old.prefix, prefix, until
+    )
+    return IssuedKey(id=new.pk, prefix=prefix, raw_key=raw)
+
+
+@transaction.atomic
+def channel_key_rotate(*, key_id: int, expires_at=None, name: str = "") -> IssuedKey:
+    return _rotate(ChannelApiKey, "ck", "channel", key_id, expires_at, name)
+
+
+@transaction.atomic
+def partner_credential_rotate(*, credential_id: int, expires_at=None, name: str = "") -> IssuedKey:
+    return _rotate(PartnerCredential, "pk", "partner", credential_id, expires_at, name)
+
+
 def channel_key_revoke(*, key_id: int) -> ChannelApiKey:
+    """Effective on the key's next request: every request looks the key up (no cache)."""
     updated = ChannelApiKey.objects.filter(pk=key_id, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
@@ -100,11 +169,15 @@ def partner_credential_revoke(*, credential_id: int) -> PartnerCredential:
     return cred
 
 
-def _touch_last_used(model, pk: int, last_used_at) -> None:
-    # At most one write per key per minute: a busy storefront must not turn every read into a write.
+def _touch_last_used(model, pk: int, last_used_at, ip: str | None) -> None:
+    # At most one write per key per minute: a busy storefront must not turn every read into a
+    # write. The row read for the lookup tells whether it is due; the UPDATE is conditional too,
+    # so concurrent requests of one key write once.
     now = timezone.now()
     if last_used_at is None or now - last_used_at >= LAST_USED_RESOLUTION:
-        model.objects.filter(pk=pk).update(last_used_at=now)
+        model.objects.filter(pk=pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_RESOLUTION)
+        ).update(last_used_at=now, last_used_ip=ip)
 
 
 @functools.cache
@@ -127,11 +200,12 @@ def _lookup(model, owner: str, vendor: str) -> tuple[str, rawrows.Columns, rawro
     return sql, k, o
 
 
-def _authenticate(model, kind: str, owner: str, raw_key: str):
-    """The active credential of `model` for `raw_key` (with its owner loaded), or None.
+def _authenticate(model, kind: str, owner: str, raw_key: str, ip: str | None = None):
+    """The active credential of `model` for `raw_key` (with its owner loaded), or None (also when
+    it expired: a rotated key's predecessor stops at its `expires_at`).
 
-    One indexed query on the public prefix, a constant-time comparison of the SHA-256, plus a
-    throttled last-used stamp."""
+    One indexed query on the public prefix, a constant-time comparison of the SHA-256, the expiry
+    checked on the row read, plus a throttled last-used stamp (time and address)."""
     parsed = split_key(raw_key)
     if parsed is None or parsed[0] != kind:
         return None
@@ -144,17 +218,88 @@ def _authenticate(model, kind: str, owner: str, raw_key: str):
     found = k.instance(row, 0)
     if not hmac.compare_digest(found.key_hash, hash_key(raw_key)):
         return None
+    if found.expires_at is not None and found.expires_at <= timezone.now():
+        return None
     model._meta.get_field(owner).set_cached_value(found, o.instance(row, k.width))
-    _touch_last_used(model, found.pk, found.last_used_at)
+    _touch_last_used(model, found.pk, found.last_used_at, _ip_or_none(ip))
     return found
 
 
-def channel_key_authenticate(raw_key: str) -> ChannelApiKey | None:
-    return _authenticate(ChannelApiKey, "ck", "channel", raw_key)
+def _ip_or_none(raw: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address(raw)) if raw else None
+    except ValueError:
+        return None
 
 
-def partner_credential_authenticate(raw_key: str) -> PartnerCredential | None:
-    return _authenticate(PartnerCredential, "pk", "partner", raw_key)
+def channel_key_authenticate(raw_key: str, ip: str | None = None) -> ChannelApiKey | None:
+    return _authenticate(ChannelApiKey, "ck", "channel", raw_key, ip)
+
+
+def partner_credential_authenticate(raw_key: str, ip: str | None = None) -> PartnerCredential | None:
+    return _authenticate(PartnerCredential, "pk", "partner", raw_key, ip)
+
+
+def key_refusal(key, *, ip: str | None, write: bool) -> str | None:
+    """Why an authenticated key may not make this request (None: it may): a read-only key asked
+    to write, or an address outside the key's allowlist. Checked on the row already read."""
+    if write and key.scope != KeyScope.WRITE:
+        return "This API key is read-only."
+    if key.allowed_networks:
+        address = _ip_or_none(ip)
+        networks = _networks(key.allowed_networks)
+        if address is None or not any(ipaddress.ip_address(address) in net for net in networks):
+            return "This API key may not be used from your address."
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _networks(value: str):
+    return parse_networks(value)
+
+
+# --- bad keys per address ---------------------------------------------------------------------
+
+
+def _bad_key_cache_key(ip: str) -> str:
+    return f"oms:api-bad-key:{ip}"
+
+
+def bad_key_blocked(ip: str | None) -> bool:
+    """Whether this address sent OMS_API_BAD_KEY_LIMIT bad keys in the current window (fails
+    open while the cache is down)."""
+    from django.core.cache import cache
+
+    if not ip:
+        return False
+    return (cache.get(_bad_key_cache_key(ip)) or 0) >= settings.OMS_API_BAD_KEY_LIMIT
+
+
+def bad_key_note(ip: str | None) -> int:
+    """Count one bad key from `ip`; the window starts at the first and lasts
+    OMS_API_BAD_KEY_WINDOW_SECONDS. One INCR on Redis."""
+    from django.core.cache import cache
+
+    from oms.kernel.cache import redis_backend, redis_command
+
+    if not ip:
+        return 0
+    key, window = _bad_key_cache_key(ip), settings.OMS_API_BAD_KEY_WINDOW_SECONDS
+    if redis_backend() is not None:
+
+        def incr(client, full_key: str) -> int:
+            count = client.incr(full_key)
+            if count == 1:
+                client.expire(full_key, window)
+            return count
+
+        return redis_command(key, incr, 0)
+    if cache.add(key, 1, timeout=window):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:
+        return 0
 
 
 # --- outbound webhooks -----------------------------------------------------------------------

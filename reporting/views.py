@@ -21,6 +21,7 @@ from customers.models import Customer
 from customers.selectors import credit_position_of
 from fulfillment.selectors import OPEN_SHIPMENT_STATUSES
 from fulfillment.services import step_retry
+from oms.kernel.accesslog import access_record
 from oms.kernel.exceptions import DomainError
 from oms.kernel.roles import Role
 from oms.kernel.web import (
@@ -396,6 +397,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         Customer.objects.select_related("credit_exposure").prefetch_related("sites", "contacts"), pk=pk
     )
     orders = paginate(request, selectors.customer_sales_history(customer_id=customer.pk), per_page=20)
+    access_record(request=request, kind="customer", object_ref=customer.pk)
     credit = credit_position_of(customer)
     return page(
         request,
@@ -493,6 +495,7 @@ def _order_list_page(request: HttpRequest, saved_form: dict | None = None) -> Ht
 def order_export(request: HttpRequest) -> StreamingHttpResponse:
     """The current search as CSV, streamed row by row from a server-side cursor."""
     _, qs, _ = _order_rows(request)
+    access_record(request=request, kind="export", object_ref="orders.csv", action="export")
     rows = (
         qs.prefetch_related(None)
         .values_list(

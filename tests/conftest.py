@@ -81,6 +81,17 @@ def pytest_terminal_summary(terminalreporter):
 
 
 @pytest.fixture
+def admin_client(db, admin_user):
+    """pytest-django's admin_client, signed in with a verified second factor (the admin asks for
+    it: docs/security.md)."""
+    from django.test import Client
+
+    from tests.support.otp import login_verified
+
+    return login_verified(Client(), admin_user)
+
+
+@pytest.fixture
 def celery_worker_factory(request, tmp_path):
     """Start real `celery worker` processes on this test's broker and database."""
     started: list[services.WorkerProcess] = []

@@ -54,6 +54,11 @@ os.environ.setdefault("OMS_OUTBOX_MAX_ATTEMPTS", "4")
 os.environ.setdefault("OMS_OUTBOX_BACKOFF_SECONDS", "0.2")
 os.environ.setdefault("OMS_OUTBOX_SWEEP_SECONDS", "0.5")
 os.environ.setdefault("OMS_OUTBOX_LEASE_SECONDS", "30")
+# /metrics needs this bearer token (tests.support.services.METRICS_AUTH); subprocesses inherit it.
+os.environ.setdefault("OMS_METRICS_TOKEN", "test-metrics-token")
+# The bad-API-key counter per address outlives a test (Redis, this process' cache) and every test
+# calls from 127.0.0.1: tests that exercise the limit set a low one (tests/partners/test_key_security.py).
+os.environ.setdefault("OMS_API_BAD_KEY_LIMIT", "100000")
 
 from oms.settings import *  # noqa: E402, F403
 from oms.settings import DATABASES, VAR_DIR  # noqa: E402

@@ -9,5 +9,7 @@ class KernelConfig(AppConfig):
     def ready(self) -> None:
         from . import celery_signals, metrics  # noqa: F401  (connect signal handlers)
         from .roles import connect_role_sync
+        from .security import connect_lockout_log
 
         connect_role_sync()
+        connect_lockout_log()

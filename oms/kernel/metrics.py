@@ -61,11 +61,18 @@ with contextlib.suppress(ValueError):  # already registered (module re-imported)
 
 def metrics_view(request):
     """GET /metrics. With PROMETHEUS_MULTIPROC_DIR, counters from every web and worker process on
-    this host are merged (task outcomes are counted in workers), plus the outbox gauges."""
+    this host are merged (task outcomes are counted in workers), plus the outbox gauges.
+    Only for `Authorization: Bearer <OMS_METRICS_TOKEN>`: anyone else gets 401."""
     from django.http import HttpResponse
     from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
     from prometheus_client.multiprocess import MultiProcessCollector
 
+    from .security import metrics_token_ok
+
+    if not metrics_token_ok(request):
+        response = HttpResponse("Unauthorized: send the metrics bearer token.\n", status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)

@@ -94,3 +94,44 @@ class ReferenceDataVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
+
+
+class AccessKind(models.TextChoices):
+    ORDER = "order", "Order"
+    CUSTOMER = "customer", "Customer"
+    DOCUMENT = "document", "Document"
+    EXPORT = "export", "Export"
+
+
+class AccessLogEntry(models.Model):
+    """Who looked at what, when, from where: one row per staff view of an order, a customer, a
+    document or an export. Append-only and built for volume: no foreign keys (a deleted user's
+    rows keep the name they had), narrow columns, indexes for the admin's searches, and rows older
+    than OMS_ACCESS_LOG_RETENTION_DAYS pruned by beat (`oms.kernel.accesslog.access_log_prune`)."""
+
+    at = models.DateTimeField(default=timezone.now)
+    user_id = models.BigIntegerField(null=True, blank=True)
+    username = models.CharField(max_length=150)
+    kind = models.CharField(max_length=10, choices=AccessKind.choices)
+    object_ref = models.CharField(
+        max_length=64, help_text="Order number, customer id, document or export name."
+    )
+    action = models.CharField(max_length=20, default="view")
+    path = models.CharField(max_length=300)
+    ip = models.GenericIPAddressField(null=True, blank=True, unpack_ipv4=True)
+    correlation_id = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        verbose_name = "access log entry"
+        verbose_name_plural = "access log"
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=AccessKind.values), name="access_log_kind_valid")
+        ]
+        indexes = [
+            models.Index(fields=["at"], name="access_log_at"),
+            models.Index(fields=["kind", "object_ref", "at"], name="access_log_object"),
+            models.Index(fields=["username", "at"], name="access_log_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.action} {self.kind} {self.object_ref} at {self.at:%Y-%m-%d %H:%M}"

@@ -27,3 +27,11 @@ def outbox_prune() -> int:
 @shared_task(acks_late=True)
 def ping() -> str:
     return "pong"
+
+
+@shared_task(acks_late=True, ignore_result=True, max_retries=0)
+def access_log_prune() -> int:
+    """Periodic: forget access-log rows older than OMS_ACCESS_LOG_RETENTION_DAYS."""
+    from .accesslog import access_log_prune as prune
+
+    return prune()

@@ -42,6 +42,12 @@ window.omsNextLine = function () {
   });
   return max + 1;
 };
+// "+ Add line" sends the next free index (an attribute, not hx-vals="js:...": no eval under the CSP).
+document.addEventListener("htmx:configRequest", function (event) {
+  if (event.detail.elt && event.detail.elt.hasAttribute("data-next-line")) {
+    event.detail.parameters.i = window.omsNextLine();
+  }
+});
 document.addEventListener("click", function (event) {
   var remove = event.target.closest("[data-remove-line]");
   if (!remove) { return; }

@@ -4,14 +4,18 @@ through the same services people use. Screenshots go to var/screenshots/ (kept b
 from __future__ import annotations
 
 import os
+import re
+import time
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run beside one.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from tests.support.browser import find_chromium
+from tests.support.otp import recovery_code, totp_code, totp_device
 from tests.ui.world import PASSWORD, build_ui_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +31,16 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+# Recorded from the first script that runs on each page, before any of ours.
+WATCH_CSP = """
+window.__violations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__violations.push(
+    e.violatedDirective + " blocked " + e.blockedURI + " at " + e.sourceFile + ":" + e.lineNumber
+  );
+});
+"""
+
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
@@ -79,11 +93,21 @@ def phone(browser):
 
 
 def sign_in(page, base: str, username: str) -> None:
+    """Password, then (for the roles that need it, OMS_2FA_REQUIRED_ROLES) the second factor:
+    the authenticator's current code, or a recovery code when this time step's code was used."""
+    user = get_user_model().objects.get(username=username)
+    device = totp_device(user)
     page.goto(f"{base}/accounts/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
+    page.wait_for_url(re.compile(rf"^{re.escape(base)}/(accounts/2fa/verify/.*)?$"))
+    if "/accounts/2fa/verify/" in page.url:
+        device.refresh_from_db()
+        code = totp_code(device) if device.last_t < time.time() // device.step else recovery_code(user)
+        page.get_by_label("Code").fill(code)
+        page.get_by_role("button", name="Verify").click()
+        page.wait_for_url(f"{base}/")
 
 
 def shot(page, name: str) -> Path:

@@ -17,6 +17,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from tests.support.otp import login_verified
 from tests.support.services import ROOT
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.postgres, pytest.mark.integration]
@@ -57,8 +58,7 @@ def _failures(run: subprocess.CompletedProcess, report) -> str:
 @pytest.fixture
 def staff_cookie(transactional_db) -> tuple[str, str]:
     user = get_user_model().objects.create_superuser("fuzz-admin", "fuzz@oms.example", secrets.token_hex(8))
-    client = Client()
-    client.force_login(user)
+    client = login_verified(Client(), user)  # a superuser holds the admin role: second factor too
     csrf = secrets.token_hex(16)  # a 32-character secret: the header and the cookie must match
     return f"sessionid={client.cookies['sessionid'].value}; csrftoken={csrf}", csrf
 

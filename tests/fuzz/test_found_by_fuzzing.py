@@ -8,6 +8,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from tests.support.otp import login_verified
+
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]
 
 
@@ -15,7 +17,7 @@ pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]
 def staff_client() -> Client:
     user = get_user_model().objects.create_superuser("fuzz-staff", "staff@oms.example", secrets.token_hex(8))
     client = Client(enforce_csrf_checks=True, raise_request_exception=False)
-    client.force_login(user)
+    login_verified(client, user)  # a superuser holds the admin role: second factor too
     token = secrets.token_hex(16)
     client.cookies["csrftoken"] = token
     client.defaults["HTTP_X_CSRFTOKEN"] = token

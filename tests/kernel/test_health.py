@@ -18,7 +18,8 @@ from oms.kernel.tasks import ping
 from oms.kernel.views import check_broker
 from oms.urls import handler500
 from partners.models import Channel
-from tests.support.services import free_port
+from tests.support.otp import login_verified
+from tests.support.services import METRICS_AUTH, free_port
 from tests.urls import urlpatterns as _project_urlpatterns
 
 
@@ -44,8 +45,7 @@ def staff(django_user_model):
 def staff_client(staff):
     # raise_request_exception=False: see what a real client gets, even for an unhandled error.
     client = Client(raise_request_exception=False)
-    client.force_login(staff)
-    return client
+    return login_verified(client, staff)  # a superuser holds the admin role: second factor too
 
 
 @contextmanager
@@ -80,7 +80,7 @@ def assert_unavailable_envelope(response) -> None:
 @pytest.mark.redis
 def test_healthz_is_200_when_database_and_broker_answer(client, settings):
     assert settings.CELERY_BROKER_URL.startswith("redis://")
-    response = client.get("/healthz")
+    response = client.get("/healthz", headers=METRICS_AUTH)
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok" and body["database"] == "ok" and body["broker"] == "ok"
@@ -91,7 +91,7 @@ def test_healthz_is_200_when_database_and_broker_answer(client, settings):
 def test_healthz_is_503_and_fast_when_the_broker_is_unreachable(client, settings):
     settings.CELERY_BROKER_URL = closed_broker_url()
     started = time.monotonic()
-    response = client.get("/healthz")
+    response = client.get("/healthz", headers=METRICS_AUTH)
     assert time.monotonic() - started < 2.0  # a probe must not hang past a load balancer timeout
     assert response.status_code == 503
     body = response.json()
@@ -103,9 +103,31 @@ def test_healthz_is_503_and_fast_when_the_broker_is_unreachable(client, settings
 @pytest.mark.django_db
 def test_healthz_is_503_when_the_database_is_down(client):
     with database_down():
-        response = client.get("/healthz")
+        response = client.get("/healthz", headers=METRICS_AUTH)
     assert response.status_code == 503
     assert response.json()["database"] == "OperationalError"
+
+
+@pytest.mark.django_db
+def test_healthz_tells_a_stranger_only_up_or_down(client, settings):
+    assert set(client.get("/healthz").json()) == {"status"}
+    with database_down():
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable"}
+    wrong = client.get("/healthz", headers={"Authorization": "Bearer not-the-token"})
+    assert set(wrong.json()) == {"status"}
+
+
+@pytest.mark.django_db
+def test_metrics_is_401_without_the_token_and_200_with_it(client, settings):
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Api-Key test-metrics-token"}).status_code == 401
+    ok = client.get("/metrics", headers=METRICS_AUTH)
+    assert ok.status_code == 200 and "django_http_requests" in ok.content.decode()
+    settings.OMS_METRICS_TOKEN = ""  # unset: nobody, not even an empty bearer
+    assert client.get("/metrics", headers={"Authorization": "Bearer "}).status_code == 401
 
 
 @pytest.mark.redis
@@ -124,7 +146,7 @@ def test_healthz_refuses_other_methods(client):
 
 
 def scrape(client) -> str:
-    response = client.get("/metrics")
+    response = client.get("/metrics", headers=METRICS_AUTH)
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain")
     return response.content.decode()

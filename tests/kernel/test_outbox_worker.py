@@ -11,7 +11,7 @@ from django.db import transaction
 
 from oms.kernel import events
 from oms.kernel.models import DeliveryStatus, OutboxDelivery, OutboxEvent
-from tests.support.services import RedisServer, WebProcess, wait_until
+from tests.support.services import METRICS_AUTH, RedisServer, WebProcess, wait_until
 from tests.testapp.models import Effect
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -161,7 +161,8 @@ def test_metrics_show_task_outcomes_counted_in_the_worker_process(
     wait_until(lambda: Effect.objects.filter(topic="metrics-1").exists(), message="task ran")
 
     def scraped() -> str:
-        with urllib.request.urlopen(f"{web.url}/metrics", timeout=5) as resp:
+        request = urllib.request.Request(f"{web.url}/metrics", headers=METRICS_AUTH)
+        with urllib.request.urlopen(request, timeout=5) as resp:
             return resp.read().decode()
 
     line = 'oms_celery_tasks_total{outcome="success",task="tests.testapp.tasks.record_effect"} 1.0'

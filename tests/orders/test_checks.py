@@ -17,6 +17,7 @@ from tests.factories.orders import (
     RestrictedPartyFactory,
 )
 from tests.factories.pricing import ExchangeRateFactory
+from tests.support.otp import login_verified
 
 from .conftest import ADDRESS, api_post, order_body
 from .helpers_staff import staff
@@ -47,7 +48,7 @@ def test_credit_limit_in_eur_breached_by_a_usd_order_lands_on_credit_hold_with_c
     order = SalesOrder.objects.get(number=data["number"])
     assert order.credit_amount == Decimal("1600.00")
     # Finance releases it with a reason; the release is an event.
-    client.force_login(staff("fin", Role.FINANCE))
+    login_verified(client, staff("fin", Role.FINANCE))
     released = api_post(client, f"/api/v1/orders/{order.number}/holds/{hold['id']}/release",
                         {"reason": "prepayment received"})  # fmt: skip
     assert released.status_code == 200, released.content
@@ -103,7 +104,7 @@ def test_a_compliance_hold_is_released_only_by_an_authorized_user(client, world)
     hold_id = data["holds"][0]["id"]
     path = f"/api/v1/orders/{data['number']}/holds/{hold_id}/release"
     assert api_post(client, path, {"reason": "ok"}, key=world.web.key).status_code == 403
-    client.force_login(staff("boss", Role.ADMIN))
+    login_verified(client, staff("boss", Role.ADMIN))
     assert api_post(client, path, {"reason": "licence checked"}).status_code == 200
     assert OrderHold.objects.get(pk=hold_id).released_by == "user:boss"
 
@@ -120,7 +121,7 @@ def test_a_large_order_waits_for_approval_and_only_an_approver_approves(client, 
     refused = api_post(client, f"/api/v1/orders/{number}/approve", {})
     assert refused.status_code == 403
     assert SalesOrder.objects.get(number=number).status == "pending_approval"
-    client.force_login(staff("appr", Role.APPROVER))
+    login_verified(client, staff("appr", Role.APPROVER))
     approved = api_post(client, f"/api/v1/orders/{number}/approve", {"reason": "known buyer"})
     assert approved.status_code == 200, approved.content
     assert approved.json()["status"] == "open"
@@ -137,7 +138,7 @@ def test_a_flagged_manual_discount_waits_for_approval_and_can_be_rejected(client
     data = response.json()
     assert data["status"] == "pending_approval"
     assert OrderEvent.objects.filter(order__number=data["number"], kind="price_override").exists()
-    client.force_login(staff("appr", Role.APPROVER))
+    login_verified(client, staff("appr", Role.APPROVER))
     rejected = api_post(client, f"/api/v1/orders/{data['number']}/reject", {"reason": "discount too deep"})
     assert rejected.status_code == 200
     assert rejected.json()["status"] == "canceled"

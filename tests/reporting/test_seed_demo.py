@@ -65,6 +65,14 @@ def test_seed_demo_twice_creates_nothing_new_and_prints_keys_once(monkeypatch):
 
     admin = apps.get_model("auth", "User").objects.get(username="admin")
     assert admin.is_superuser and admin.check_password("demo-pass-123")
+    # The demo admin signs in with a second factor whose secret the command prints (every run).
+    from base64 import b32encode
+
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.get(user=admin, confirmed=True)
+    secret = b32encode(device.bin_key).decode()
+    assert f"Admin TOTP secret: {secret}" in first and f"Admin TOTP secret: {secret}" in second
     assert (
         apps.get_model("auth", "User")
         .objects.get(username="orderdesk")

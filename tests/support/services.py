@@ -30,6 +30,10 @@ def redis_available() -> bool:
     return settings.CELERY_BROKER_URL.startswith("redis")
 
 
+# The bearer token tests/settings.py gives /metrics (and /healthz details).
+METRICS_AUTH = {"Authorization": f"Bearer {os.environ.get('OMS_METRICS_TOKEN', 'test-metrics-token')}"}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -245,7 +249,8 @@ class WebProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"web exited early:\n{self.log_path.read_text(errors='replace')}")
             try:
-                urllib.request.urlopen(self.url + "/metrics", timeout=2).read()
+                request = urllib.request.Request(self.url + "/metrics", headers=METRICS_AUTH)
+                urllib.request.urlopen(request, timeout=2).read()
                 return
             except OSError:
                 time.sleep(0.1)

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.db import connection
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from billing.models import Invoice
@@ -22,6 +22,7 @@ from tests.fulfillment.conftest import (
     submit,
     wake_pauses,
 )
+from tests.support.otp import verify_session
 
 from .world import PASSWORD, staff_user
 
@@ -59,7 +60,8 @@ def shipped(db):
 
 def _client(user) -> Client:
     client = Client()
-    assert client.login(username=user.get_username(), password=PASSWORD)
+    assert client.login(request=RequestFactory().post("/"), username=user.get_username(), password=PASSWORD)
+    verify_session(client, user)
     return client
 
 

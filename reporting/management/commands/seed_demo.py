@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+from base64 import b32encode
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -17,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from catalog.models import (
     Brand,
@@ -371,6 +373,16 @@ class Command(BaseCommand):
             admin.save(update_fields=["password"])
         note = "" if created else " (existing user: password as first seeded unless changed)"
         self.stdout.write(self.style.SUCCESS(f"Admin login: admin / {self.password}{note}  at /admin/"))
+        # The admin role signs in with a second factor (OMS_2FA_REQUIRED_ROLES): the demo admin gets
+        # an authenticator secret to add to any TOTP app; finance and approver enrol at first sign-in.
+        device, _ = TOTPDevice.objects.get_or_create(
+            user=admin, name="demo authenticator", defaults={"confirmed": True}
+        )
+        secret = b32encode(device.bin_key).decode()
+        self.stdout.write(
+            self.style.SUCCESS(f"Admin TOTP secret: {secret}  (add it to an authenticator app)")
+        )
+        self.stdout.write(f"    {device.config_url}")
 
     # --- reference data ----------------------------------------------------------------------
 
