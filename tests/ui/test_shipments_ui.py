@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from django.test import Client
+from django.test import Client, RequestFactory
 
 from billing.models import Invoice
 from fulfillment.models import FulfillmentLine, Shipment
@@ -49,7 +49,10 @@ def waiting(db):
 
 def _client(user) -> Client:
     client = Client()
-    assert client.login(username=user.get_username(), password=PASSWORD)
+    # Through axes, which needs the request, as every staff sign-in does.
+    assert client.login(
+        request=RequestFactory().post("/accounts/login/"), username=user.get_username(), password=PASSWORD
+    )
     return client
 
 
