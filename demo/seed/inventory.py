@@ -78,9 +78,13 @@ def sourcing(ctx: Context, products: list[Product], warehouses: list[Warehouse])
         for rank, code in enumerate(CHANNEL_WAREHOUSES, start=1)
         if code in by_code
     ]
-    made = ChannelWarehouse.objects.bulk_create(rankings, ignore_conflicts=True)
-    refcache.bump(CHANNEL_RANKINGS)  # bulk_create sends no signals: other processes reload
-    ctx.progress("channel warehouses", len(rankings), len(rankings), len(made))
+    # bulk_create(ignore_conflicts=True) returns every row it was given, inserted or not: count.
+    before = ChannelWarehouse.objects.count()
+    ChannelWarehouse.objects.bulk_create(rankings, ignore_conflicts=True)
+    created = ChannelWarehouse.objects.count() - before
+    if created:
+        refcache.bump(CHANNEL_RANKINGS)  # bulk_create sends no signals: other processes reload
+    ctx.progress("channel warehouses", len(rankings), len(rankings), created)
     rng = random.Random(SEED + 5)  # its own stream: adding this changes no earlier choice
     rules = []
     for product in products:

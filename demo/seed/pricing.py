@@ -48,7 +48,7 @@ from pricing.models import (
 )
 from pricing.snapshot import ruleset_version_bump
 
-from .base import SEED, Context, Tally
+from .base import SEED, Context
 from .customers import DEMO_USD_RATES
 
 # --- pricing demo data ---
@@ -124,17 +124,16 @@ def pricing(ctx: Context, products: list[Product]) -> None:
     """Price lists (USD for all, EUR/GBP/JPY for a subset), tiers, segments and strategies, rules
     and a coupon, tax for the seeded countries, shipping, exchange rates. Idempotent."""
     rng = random.Random(SEED + 3)  # its own stream: adding pricing changes no earlier choice
-    tally = Tally()
+    setup_before = _setup_rows()
     for code, name in PRICING_REASONS:
-        tally.created += AdjustmentReason.objects.get_or_create(code=code, defaults={"name": name})[1]
+        AdjustmentReason.objects.get_or_create(code=code, defaults={"name": name})
     PricingPolicy.objects.get_or_create(pk=1, defaults={"max_manual_discount_percent": Decimal("20")})
 
     lists = {}
     for code, name, currency in PRICE_LISTS:
-        lists[code], created = PriceList.objects.get_or_create(
+        lists[code], _ = PriceList.objects.get_or_create(
             code=code, defaults={"name": name, "currency": currency, "status": PriceListStatus.ACTIVE}
         )
-        tally.created += created
     # USD list prices by category band; the other lists carry the first 60 products, converted.
     usd: dict[int, Decimal] = {}
     rows: list[PriceListItem] = []
@@ -186,29 +185,30 @@ def pricing(ctx: Context, products: list[Product]) -> None:
     # Who gets which prices.
     segments = {}
     for code, name, priority, criteria in SEGMENTS:
-        segments[code], created = PricingSegment.objects.get_or_create(
+        segments[code], _ = PricingSegment.objects.get_or_create(
             code=code, defaults={"name": name, "priority": priority, **criteria}
         )
-        tally.created += created
     key_account = Customer.objects.filter(account_number="C-10001").first()
     if key_account:
         SegmentMembership.objects.get_or_create(segment=segments["key-accounts"], customer=key_account)
     strategies = {}
     for code, name, list_codes in STRATEGIES:
-        strategies[code], created = PricingStrategy.objects.get_or_create(code=code, defaults={"name": name})
-        tally.created += created
+        strategies[code], _ = PricingStrategy.objects.get_or_create(code=code, defaults={"name": name})
         for position, list_code in enumerate(list_codes, start=1):
             StrategyPriceList.objects.get_or_create(
                 strategy=strategies[code], price_list=lists[list_code], defaults={"position": position}
             )
     # The key account's contract list: 20 products 15% under list.
     contract = lists["contract-c10001"]
+    contract_before = PriceListItem.objects.filter(price_list=contract).count()
     PriceListItem.objects.bulk_create(
         [PriceListItem(price_list=contract, product=p, uom_id=p.uom_id,
                        unit_price=round_money(usd[p.pk] * Decimal("0.85"), "USD"))
          for p in products[100:120]],
         ignore_conflicts=True,
     )  # fmt: skip
+    contract_items = PriceListItem.objects.filter(price_list=contract).count()
+    ctx.progress("contract prices", contract_items, 20, contract_items - contract_before)
     web = Channel.objects.get(code="web")
     for strategy, level, target in (
         ("default", AssignmentLevel.DEFAULT, {}),
@@ -227,8 +227,7 @@ def pricing(ctx: Context, products: list[Product]) -> None:
             "segments": [segments[s] for s in spec.pop("segments", [])],
         }
         strategy = spec.pop("strategy", None)
-        rule, created = DiscountRule.objects.get_or_create(code=spec.pop("code"), defaults=spec)
-        tally.created += created
+        rule, _ = DiscountRule.objects.get_or_create(code=spec.pop("code"), defaults=spec)
         for name, values in conditions.items():
             if values:
                 getattr(rule, name).add(*values)
@@ -263,7 +262,17 @@ def pricing(ctx: Context, products: list[Product]) -> None:
                     defaults={"rate": (Decimal(rate) * drift).quantize(Decimal("0.000001"))},
                 )  # fmt: skip
     ruleset_version_bump()  # the bulk inserts sent no signals
-    ctx.write(
-        f"  {'pricing setup':<22} lists, segments, strategies, rules, tax, shipping, rates "
-        f"({tally.created} new)"
-    )
+    rows = _setup_rows()
+    ctx.progress("pricing setup", rows, rows, rows - setup_before)
+    ctx.write("    lists, reasons, segments, strategies, rules, coupon, tax, shipping, exchange rates")
+
+
+SETUP_MODELS = (
+    AdjustmentReason, PricingPolicy, PriceList, PricingSegment, SegmentMembership, PricingStrategy,
+    StrategyPriceList, StrategyAssignment, DiscountRule, Coupon, TaxRule, ShippingRule, ExchangeRate,
+)  # fmt: skip
+
+
+def _setup_rows() -> int:
+    """Rows of the pricing set-up (everything but list prices and tiers, counted on their own)."""
+    return sum(model.objects.count() for model in SETUP_MODELS)

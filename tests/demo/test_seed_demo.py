@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from io import StringIO
 
 import pytest
@@ -46,6 +47,13 @@ def test_seed_demo_twice_creates_nothing_new_and_prints_keys_once(monkeypatch):
     second = _seed()
 
     assert _row_counts() == counts
+    # Honest counts: the first run created rows of every kind, the second run none.
+    first_new = re.findall(r"^  (\S.*?)\s+\d+/\d+  \((\d+) new\)$", first, flags=re.M)
+    second_new = re.findall(r"^  (\S.*?)\s+\d+/\d+  \((\d+) new\)$", second, flags=re.M)
+    assert [label for label, _ in first_new] == [label for label, _ in second_new]
+    assert len(second_new) >= 14 and "channel warehouses" in dict(second_new)
+    assert all(int(n) > 0 for _, n in first_new), first_new
+    assert [(label, n) for label, n in second_new if n != "0"] == []
     assert Channel.objects.count() == 6 and Warehouse.objects.count() == 4
     assert Product.objects.count() == 300 and Customer.objects.count() >= 60
     assert StockPosition.objects.count() > 900
