@@ -21,6 +21,8 @@ CHANNELS = [
 PARTNERS = [
     ("meadowlands-3pl", "Meadowlands Logistics (3PL)", PartnerType.THIRD_PARTY_LOGISTICS, "us-east-nj"),
     ("rotterdam-wms", "Rotterdam DC warehouse system", PartnerType.WAREHOUSE, "eu-rotterdam"),
+    ("pacific-3pl", "Pacific Coast Fulfillment (3PL)", PartnerType.THIRD_PARTY_LOGISTICS, "us-west-ca"),
+    ("lionpoint-3pl", "Lionpoint Logistics (3PL)", PartnerType.THIRD_PARTY_LOGISTICS, "apac-singapore"),
     ("northwind-supply", "Northwind Industrial Supply", PartnerType.SUPPLIER, "northwind"),
 ]
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -27,6 +30,24 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         ctx = Context(out=self.stdout, style=self.style, password=options["password"])
-        with transaction.atomic():
+        with _quiet(QUIET_LOGGERS), transaction.atomic():
             seed_all(ctx)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
+
+
+# The demo runs the workers' services in this process: their per-row log lines (a confirmation
+# email per order, the failed step the demo sets up on purpose) would bury the summary.
+QUIET_LOGGERS = ("oms.mail", "fulfillment", "partners", "oms.kernel.events", "inventory", "orders", "kombu")
+
+
+@contextlib.contextmanager
+def _quiet(names: tuple[str, ...]) -> Iterator[None]:
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
