@@ -1,26 +1,31 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.apps import apps
 from django.core.management import call_command
 from django.db.models import Sum
+from django.utils import timezone
 
+from billing.models import Invoice
 from catalog.models import Product
 from customers.models import Customer
 from inventory.models import (
     ChannelWarehouse,
+    PurchaseOrder,
     ReorderRule,
     Reservation,
     StockMovement,
     StockPosition,
     Warehouse,
 )
-from orders.models import SalesOrder
+from orders.models import HoldCode, SalesOrder
 from partners.models import Channel
 from partners.services import channel_key_authenticate
+from reporting import selectors
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +60,7 @@ def test_seed_demo_twice_creates_nothing_new_and_prints_keys_once(monkeypatch):
     assert all(int(n) > 0 for _, n in first_new), first_new
     assert [(label, n) for label, n in second_new if n != "0"] == []
     assert Channel.objects.count() == 6 and Warehouse.objects.count() == 4
-    assert Product.objects.count() == 300 and Customer.objects.count() >= 60
+    assert Product.objects.count() == 301 and Customer.objects.count() >= 60  # 300 + a special order
     assert StockPosition.objects.count() > 900
     # The ledger was written once: on-hand across the board equals the sum of movements.
     assert (
@@ -83,9 +88,41 @@ def test_seed_demo_twice_creates_nothing_new_and_prints_keys_once(monkeypatch):
     assert ChannelWarehouse.objects.filter(channel__code="web").count() == 4
     assert ReorderRule.objects.count() > 100
     demo = SalesOrder.objects.filter(source_order_id__startswith="DEMO-", is_current=True)
-    assert demo.count() >= 20 and "demo orders" in first
+    assert demo.count() >= 60 and "demo orders" in first
     assert all(order.lines.exists() and order.total > 0 for order in demo)
     assert Reservation.objects.filter(demand_type="order_line").exists()
     policies = dict(Channel.objects.values_list("code", "trusted_prices"))
     assert policies["marketplace"] and policies["import"] and not policies["web"]
     assert Channel.objects.get(code="pos").reserve_at_capture
+
+
+@pytest.mark.django_db
+def test_seed_demo_shows_a_month_across_every_channel_and_every_exception():
+    _seed()
+
+    orders = SalesOrder.objects.filter(is_current=True)
+    today = timezone.localdate()
+    days = {
+        d for d in orders.values_list("created_at", flat=True).iterator() for d in [timezone.localdate(d)]
+    }
+    assert {today - timedelta(days=n) for n in range(30)} <= days  # every day of the last 30
+    assert set(orders.filter(created_at__date=today).values_list("channel__code", flat=True)) == {
+        "web", "pos", "call_center", "field_sales", "marketplace", "import"
+    }  # fmt: skip
+    statuses = set(orders.values_list("status", flat=True))
+    assert {"open", "pending_approval", "partially_shipped", "closed"} <= statuses
+    closed = orders.filter(status="closed")
+    assert closed.count() >= 20
+    assert Invoice.objects.filter(order_number__in=closed.values("number")).count() >= closed.count()
+
+    counts = selectors.exception_counts()
+    assert all(n > 0 for n in counts.values()), counts  # holds, credit, compliance, approvals, ...
+    assert {"address-check", "credit", "compliance"} <= dict(selectors.holds_by_code()).keys()
+    assert HoldCode.objects.filter(is_system=False).count() >= 3  # "Apply hold" has choices
+    # The back-ordered product is being bought in: a purchase order sent to its supplier.
+    (demand,) = selectors.open_backorders()
+    assert PurchaseOrder.objects.filter(lines__product=demand.product, status="sent").exists()
+    assert selectors.low_stock()  # stock that crossed its point with nobody replenishing it
+    failed = selectors.failed_steps().get()  # the special-order pump: nobody set up its supplier
+    assert failed.last_error.startswith("ValidationFailed") and "supplier" in failed.last_error
+    assert selectors.webhook_problems().filter(attempts__gte=3).exists()
