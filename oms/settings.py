@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "fulfillment",
     "rebates",
     "reporting",
+    "demo",  # demo data (seed_demo): the top layer, it may use every app
     *env.list("OMS_EXTRA_APPS", default=[]),
 ]
 
