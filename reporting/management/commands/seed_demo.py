@@ -108,7 +108,8 @@ WAREHOUSES = [
     ("apac-singapore", "APAC (Singapore)", "SG", "Singapore", "018956", "1.352100", "103.819800"),
 ]
 
-UNITS = [("EA", "Each"), ("BOX", "Box"), ("CS", "Case"), ("KG", "Kilogram")]
+# (code, name, decimals a quantity may have: counted units 0, measured ones 3)
+UNITS = [("EA", "Each", 0), ("BOX", "Box", 0), ("CS", "Case", 0), ("KG", "Kilogram", 3)]
 # 1 from = factor to, for every product unless it declares its own.
 GENERIC_CONVERSIONS = [("BOX", "EA", 12), ("CS", "EA", 48), ("CS", "BOX", 4)]
 TAX_CLASSES = [("standard", "Standard rate"), ("reduced", "Reduced rate"), ("exempt", "Exempt")]
@@ -396,8 +397,10 @@ class Command(BaseCommand):
     def _catalog(self) -> list[Product]:
         rng = self.rng
         units = {}
-        for code, name in UNITS:
-            units[code], _ = UnitOfMeasure.objects.get_or_create(code=code, defaults={"name": name})
+        for code, name, places in UNITS:
+            units[code], _ = UnitOfMeasure.objects.get_or_create(
+                code=code, defaults={"name": name, "decimal_places": places}
+            )
         for src, dst, factor in GENERIC_CONVERSIONS:
             UomConversion.objects.get_or_create(
                 product=None, from_uom=units[src], to_uom=units[dst], defaults={"factor": Decimal(factor)}
