@@ -27,7 +27,7 @@ from oms.kernel.roles import Role, role_sync
 from orders.models import SalesOrder
 from tests.factories.catalog import ProductFactory, SupplierFactory, UnitOfMeasureFactory
 from tests.factories.inventory import WarehouseFactory
-from tests.orders.conftest import api_post, order_body, world  # noqa: F401 (the fixture)
+from tests.orders.conftest import api_post, build_world, order_body
 
 
 @pytest.mark.unit
@@ -60,6 +60,11 @@ def test_the_migration_gives_kg_three_decimals_and_counted_units_none():
 
 
 # --- capture: the API and the staff UI share the pipeline -------------------------------------
+
+
+@pytest.fixture
+def world(db):
+    return build_world()
 
 
 @pytest.mark.integration
@@ -169,5 +174,7 @@ def test_kilograms_take_three_decimals_in_stock(django_assert_max_num_queries):
     with django_assert_max_num_queries(1):
         base_quantities_check({"quantity": (product.pk, Decimal("2.125"))})
     warehouse = WarehouseFactory()
-    position = stock_receive(product_id=product.pk, warehouse_id=warehouse.pk, quantity="2.125", reference="R")
+    position = stock_receive(
+        product_id=product.pk, warehouse_id=warehouse.pk, quantity="2.125", reference="R"
+    )
     assert position.on_hand == Decimal("2.125")
