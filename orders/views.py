@@ -25,8 +25,6 @@ from oms.kernel.exceptions import DomainError, InFlight, NotFound, StaleRevision
 from oms.kernel.roles import Role
 from oms.kernel.web import ORDER_READERS, ORDER_WRITERS, error_text, has_any_role, page, role_required
 from partners.models import Channel, ChannelType
-from pricing.engine import LineRequest, PriceRequest, ShipTo
-from pricing.services import price_quote
 
 from .actors import Actor
 from .forms import (
@@ -56,6 +54,7 @@ from .services.entry import order_submit_once
 from .services.preview import Preview, customer_defaults, order_preview
 from .services.revisions import lines_diff
 from .states import ORDER_TRANSITIONS, OrderStatus
+from .traces import order_price_trace
 
 SEARCH_LIMIT = 10
 
@@ -137,31 +136,23 @@ _APPROVAL_KINDS = {EventKind.APPROVAL_REQUESTED, EventKind.APPROVED, EventKind.R
 @require_GET
 @role_required(*ORDER_READERS)
 def line_trace(request: HttpRequest, number: str, line_id: int) -> HttpResponse:
-    """The pricing engine's trace for one line, re-run for the order's date (on demand: it costs
-    an engine run, so it is not part of the detail page)."""
+    """The pricing engine's trace for one line, with the charges of the same run: the whole order
+    re-priced for its date (on demand: it costs an engine run, so it is not part of the detail
+    page)."""
     order = _order_or_404(request, number)
-    line = next((ln for ln in order.lines.all() if ln.pk == line_id), None)
-    if line is None:
+    if not any(ln.pk == line_id for ln in order.lines.all()):
         raise Http404("No such line.")
-    ship = order.ship_to or {}
+    line_trace_, error = None, ""
     try:
-        result = price_quote(
-            PriceRequest(
-                currency=order.currency,
-                lines=(LineRequest(sku=line.product.sku, quantity=line.quantity, uom=line.uom),),
-                customer_account=order.customer.account_number or None,
-                channel_code=order.channel.code,
-                pricing_date=order.created_at.date(),
-                ship_to=ShipTo(ship.get("country", ""), ship.get("region", ""), ship.get("postcode", ""))
-                if ship
-                else None,
-            ),
-            explain=True,
-        )
-        trace, error = list(result.trace or ()), ""
+        _, traces = order_price_trace(order)
+        line_trace_ = next(t for t in traces if t.line_id == line_id)
     except DomainError as exc:
-        trace, error = [], error_text(exc)
-    return page(request, "orders/partials/trace.html", {"trace": trace, "error": error, "line": line})
+        error = error_text(exc)
+    return page(
+        request,
+        "orders/partials/trace.html",
+        {"trace": line_trace_, "error": error, "currency": order.currency},
+    )
 
 
 # --- actions (optimistic locking) ------------------------------------------------------------------
