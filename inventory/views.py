@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from catalog.models import Product
 from oms.kernel.exceptions import DomainError
+from oms.kernel.formatting import format_quantity
 from oms.kernel.web import INVENTORY_ROLES, error_text, page, paginate, role_required
 
 from .forms import AdjustmentForm, TransferForm
@@ -119,7 +120,7 @@ def adjust(request: HttpRequest) -> HttpResponse:
         )
         return target
     d = form.cleaned_data
-    product = Product.objects.filter(sku=d["sku"].strip().upper()).first()
+    product = Product.objects.filter(sku=d["sku"].strip().upper()).select_related("uom").first()
     if product is None:
         messages.error(request, f"Unknown SKU {d['sku']}.")
         return target
@@ -137,7 +138,9 @@ def adjust(request: HttpRequest) -> HttpResponse:
         messages.error(request, error_text(exc))
     else:
         messages.success(
-            request, f"{product.sku} in {d['warehouse'].code}: on hand is now {position.on_hand.normalize()}."
+            request,
+            f"{product.sku} in {d['warehouse'].code}: on hand is now "
+            f"{format_quantity(position.on_hand, product.uom.decimal_places)} {product.uom.code}.",
         )
     return redirect(f"{target.url}?warehouse={d['warehouse'].code}")
 

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from customers.models import Customer
 from fulfillment.services import step_retry
 from oms.kernel.exceptions import DomainError
+from oms.kernel.formatting import iso_timestamp
 from oms.kernel.roles import Role
 from oms.kernel.web import (
     CUSTOMER_READERS,
@@ -56,7 +57,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     by_channel_chart = {
         "type": "bar",
         "data": {
-            "labels": [f"{r.channel} ({r.currency})" for r in today],
+            "labels": [channel_label(r) for r in today],
             "datasets": [
                 {
                     "label": "Revenue today",
@@ -103,6 +104,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "per_day_chart": json.dumps(per_day_chart),
         },
     )
+
+
+def channel_label(row) -> str:
+    """A chart label people read: the channel's name, and the currency only when the same
+    channel sells in several ("Call center", "Web store (EUR)")."""
+    return row.channel_name if not row.other_currencies else f"{row.channel_name} ({row.currency})"
 
 
 def _sum_by_currency(rows) -> list[tuple[str, Decimal]]:
@@ -400,7 +407,7 @@ def order_export(request: HttpRequest) -> StreamingHttpResponse:
     return csv_stream(
         f"orders-{timezone.localdate().isoformat()}.csv",
         header,
-        ((*r[:2], r[2].isoformat(), *r[3:]) for r in rows),
+        ((*r[:2], iso_timestamp(r[2]), *r[3:]) for r in rows),
     )
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "format_quantity",
     "iso_timestamp",
     "money_in_text",
+    "readable_text",
 ]
 
 
@@ -109,3 +110,19 @@ def money_in_text(text: str) -> str:
     if not text:
         return ""
     return _AMOUNT_WITH_CURRENCY.sub(lambda m: format_money(m.group(1), m.group(2)), str(text))
+
+
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def readable_text(text: str) -> str:
+    """A stored text (hold reason, approval reason, event reason) as people read the rest of the
+    screen: amounts by the money rule, ISO dates in the locale's one date format."""
+
+    def as_date(m: re.Match) -> str:
+        try:
+            return format_date(date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+        except ValueError:
+            return m.group(0)
+
+    return _ISO_DATE.sub(as_date, money_in_text(text))

@@ -1,6 +1,6 @@
 """Template filters over `oms.kernel.formatting`: `{% load oms_format %}` then
 `{{ order.total|money:order.currency }}`, `{{ line.quantity|qty:line.uom_places }}`,
-`{{ order.created_at|when }}`, `{{ day|day }}`, `{{ hold.reason|money_text }}`."""
+`{{ order.created_at|when }}`, `{{ day|day }}`, `{{ hold.reason|stored_text }}`."""
 
 from __future__ import annotations
 
@@ -40,5 +40,6 @@ def day(value):
 
 
 @register.filter
-def money_text(text):
-    return formatting.money_in_text(text)
+def stored_text(text):
+    """Amounts and dates inside a stored text, by the same rules."""
+    return formatting.readable_text(text)
