@@ -225,3 +225,11 @@ def test_a_double_click_makes_one_order_and_no_error():
     assert errors == []
     assert SalesOrder.objects.filter(source_order_id="UI-DOUBLE").count() == 1
     assert len({o.number for o in outcomes}) == 1 and sorted(o.replayed for o in outcomes) == [False, True]
+
+
+def test_the_trace_panel_shows_the_same_evaluation_as_the_charges(ui, login):
+    order = ui.open_order
+    line = order.lines.model.objects.filter(order=order).order_by("line_number").first()
+    html = login(ui.users.desk).get(f"/orders/{order.number}/lines/{line.pk}/trace").content.decode()
+    assert 'data-trace="agrees"' in html and "The charges above come from this evaluation." in html
+    assert "Line 1" in html and "Line 2" not in html  # this line's steps (and the order's)
