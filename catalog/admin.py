@@ -35,7 +35,7 @@ class SupplierAdmin(admin.ModelAdmin):
 
 @admin.register(UnitOfMeasure)
 class UnitOfMeasureAdmin(admin.ModelAdmin):
-    list_display = ["code", "name"]
+    list_display = ["code", "name", "decimal_places"]
     search_fields = ["code", "name"]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Length, Upper
@@ -82,11 +82,22 @@ class Supplier(models.Model):
 class UnitOfMeasure(models.Model):
     code = models.CharField(max_length=10, unique=True, help_text="EA, BOX, CS, KG ...")
     name = models.CharField(max_length=60)
+    # A unit's precision: counted units (EA, BOX, CS) take whole numbers, measured ones (KG, L, M)
+    # three decimals. Capture, the API and inventory all check quantities against it
+    # (catalog.services.quantity_precision_errors).
+    decimal_places = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(4)],
+        help_text="Decimals a quantity in this unit may have: 0 for counted units (EA), 3 for KG.",
+    )
 
     class Meta:
         ordering = ["code"]
         verbose_name = "unit of measure"
         verbose_name_plural = "units of measure"
+        constraints = [
+            models.CheckConstraint(condition=Q(decimal_places__lte=4), name="uom_decimal_places_at_most_4"),
+        ]
 
     def __str__(self) -> str:
         return self.code

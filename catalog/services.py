@@ -100,3 +100,64 @@ def uom_convert(
         )
     _, direction_from, factor = best
     return quantity * factor if direction_from == src else quantity / factor
+
+
+# --- unit precision -------------------------------------------------------------------------------
+
+
+def quantity_precision_error(quantity: Decimal, unit: UnitOfMeasure) -> str | None:
+    """Why `quantity` cannot be expressed in `unit` (more decimals than the unit takes), or None.
+
+    The one rule for every place a quantity comes in: order capture (staff UI, API, import),
+    stock adjustments and receipts. The text names the unit, for people."""
+    if not isinstance(quantity, Decimal) or not quantity.is_finite():
+        return None  # not a number at all: the caller's own check says so
+    places = unit.decimal_places
+    exponent = quantity.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent <= places:
+        return None
+    if places == 0:
+        return f"{unit.code} is counted in whole units."
+    return f"{unit.code} is measured to at most {places} decimal{'s' if places > 1 else ''}."
+
+
+def quantity_precision_errors(
+    quantities: Mapping[str, tuple[Decimal, str, UnitOfMeasure]],
+) -> dict[str, list[str]]:
+    """{field: [message]} for the quantities their unit refuses.
+
+    `quantities` maps a field path to (quantity, the unit code it was given in -- empty for the
+    base unit --, the product's base unit). Units other than the base unit are read in one query,
+    and only when some quantity uses one."""
+    wanted: dict[str, tuple[Decimal, str | UnitOfMeasure]] = {}
+    for path, (quantity, code, base) in quantities.items():
+        code = (code or "").strip().upper()
+        wanted[path] = (quantity, base if not code or code == base.code else code)
+    codes = {unit for _, unit in wanted.values() if isinstance(unit, str)}
+    units = {u.code: u for u in UnitOfMeasure.objects.filter(code__in=codes)} if codes else {}
+    errors: dict[str, list[str]] = {}
+    for path, (quantity, unit) in wanted.items():
+        resolved = unit if isinstance(unit, UnitOfMeasure) else units.get(unit)
+        if resolved is None:
+            continue  # an unknown unit is reported by the caller's unit check
+        problem = quantity_precision_error(quantity, resolved)
+        if problem:
+            errors[path] = [problem]
+    return errors
+
+
+def base_quantities_check(quantities: Mapping[str, tuple[int, Decimal]]) -> None:
+    """Refuse quantities in the products' base units (stock is kept in them) with more decimals
+    than the unit takes: `quantities` maps a field path to (product id, quantity). One query."""
+    if not quantities:
+        return
+    ids = {product_id for product_id, _ in quantities.values()}
+    base = {p.pk: p.uom for p in Product.objects.filter(pk__in=ids).select_related("uom")}
+    errors: dict[str, list[str]] = {}
+    for path, (product_id, quantity) in quantities.items():
+        unit = base.get(product_id)
+        problem = quantity_precision_error(quantity, unit) if unit is not None else None
+        if problem:
+            errors[path] = [problem]
+    if errors:
+        raise ValidationFailed(next(iter(errors.values()))[0], fields=errors)

@@ -102,8 +102,8 @@ class ProcessDefinitionAdmin(admin.ModelAdmin):
     def publish(self, request, queryset):
         for definition in queryset:
             try:
-                definition_publish(definition_id=definition.pk)
-                self.message_user(request, f"Published {definition}.")
+                published = definition_publish(definition_id=definition.pk)
+                self.message_user(request, f"Published {published.name}, version {published.version}.")
             except DomainError as exc:
                 self.message_user(request, f"{definition}: {exc.message} {exc.fields}", messages.ERROR)
 

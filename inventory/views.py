@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from catalog.models import Product
 from oms.kernel.exceptions import DomainError
+from oms.kernel.formatting import format_quantity
 from oms.kernel.money import round_money
 from oms.kernel.web import INVENTORY_ROLES, error_text, page, paginate, role_required
 
@@ -147,7 +148,7 @@ def adjust(request: HttpRequest) -> HttpResponse:
     posted_warehouse = request.POST.get("warehouse") or None
     if form.is_valid():
         d = form.cleaned_data
-        product = Product.objects.filter(sku=d["sku"].strip().upper()).first()
+        product = Product.objects.filter(sku=d["sku"].strip().upper()).select_related("uom").first()
         if product is None:
             form.add_error("sku", f"No product has the SKU {d['sku'].strip().upper()}.")
         else:
@@ -168,10 +169,9 @@ def adjust(request: HttpRequest) -> HttpResponse:
                 if not fields:
                     form.add_error(None, error_text(exc))
             else:
-                on_hand = f"{position.on_hand.normalize():,f}"
-                messages.success(
-                    request, f"{product.sku} in {d['warehouse'].code}: on hand is now {on_hand}."
-                )
+                on_hand = format_quantity(position.on_hand, product.uom.decimal_places)
+                where = f"{product.sku} in {d['warehouse'].code}"
+                messages.success(request, f"{where}: on hand is now {on_hand} {product.uom.code}.")
                 return redirect(f"{reverse('inventory:stock')}?warehouse={d['warehouse'].code}")
     request.GET = request.GET.copy()
     request.GET["warehouse"] = posted_warehouse or ""
@@ -184,7 +184,7 @@ def transfers(request: HttpRequest) -> HttpResponse:
     form = TransferForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
-        product = Product.objects.filter(sku=d["sku"].strip().upper()).first()
+        product = Product.objects.filter(sku=d["sku"].strip().upper()).select_related("uom").first()
         if product is None:
             form.add_error("sku", "Unknown SKU.")
         else:

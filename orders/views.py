@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -19,8 +19,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from catalog.models import Product
 from customers.models import Customer, CustomerStatus
+from inventory.models import Warehouse
+from inventory.selectors import availability, channel_warehouse_ids
 from oms.kernel.accesslog import access_record
-from oms.kernel.exceptions import DomainError, NotFound, StaleRevision
+from oms.kernel.exceptions import DomainError, InFlight, NotFound, StaleRevision
 from oms.kernel.roles import Role
 from oms.kernel.web import (
     ORDER_READERS,
@@ -32,22 +34,23 @@ from oms.kernel.web import (
     roles_of,
 )
 from partners.models import Channel, ChannelType
-from pricing.engine import LineRequest, PriceRequest, ShipTo
-from pricing.services import price_quote
 
 from .actors import Actor
 from .forms import (
     ADJUSTMENT_KINDS,
+    ENTRY_HEADER_WORDS,
+    ENTRY_LINE_WORDS,
+    EntryMessages,
     HoldApplyForm,
     OrderHeaderForm,
     OrderLineForm,
     ReasonForm,
+    adjustment_reason_choices,
     line_forms,
     line_indexes,
-    order_input,
 )
+from .inputs import CustomerInput, OrderInput
 from .models import EventKind, HoldCode, OrderEvent, SalesOrder
-from .quotes import quote_build
 from .selectors import order_get, orders_visible_to
 from .services import (
     hold_apply,
@@ -55,11 +58,13 @@ from .services import (
     order_approve,
     order_cancel,
     order_reject,
-    order_submit,
 )
+from .services.entry import order_submit_once
+from .services.preview import Preview, customer_defaults, order_preview
 from .services.revisions import lines_diff
 from .states import ORDER_TRANSITIONS, OrderStatus
 from .timeline import describe
+from .traces import order_price_trace
 
 SEARCH_LIMIT = 10
 
@@ -171,31 +176,23 @@ _APPROVAL_KINDS = {EventKind.APPROVAL_REQUESTED, EventKind.APPROVED, EventKind.R
 @require_GET
 @role_required(*ORDER_READERS)
 def line_trace(request: HttpRequest, number: str, line_id: int) -> HttpResponse:
-    """The pricing engine's trace for one line, re-run for the order's date (on demand: it costs
-    an engine run, so it is not part of the detail page)."""
+    """The pricing engine's trace for one line, with the charges of the same run: the whole order
+    re-priced for its date (on demand: it costs an engine run, so it is not part of the detail
+    page)."""
     order = _order_or_404(request, number)
-    line = next((ln for ln in order.lines.all() if ln.pk == line_id), None)
-    if line is None:
+    if not any(ln.pk == line_id for ln in order.lines.all()):
         raise Http404("No such line.")
-    ship = order.ship_to or {}
+    line_trace_, error = None, ""
     try:
-        result = price_quote(
-            PriceRequest(
-                currency=order.currency,
-                lines=(LineRequest(sku=line.product.sku, quantity=line.quantity, uom=line.uom),),
-                customer_account=order.customer.account_number or None,
-                channel_code=order.channel.code,
-                pricing_date=order.created_at.date(),
-                ship_to=ShipTo(ship.get("country", ""), ship.get("region", ""), ship.get("postcode", ""))
-                if ship
-                else None,
-            ),
-            explain=True,
-        )
-        trace, error = list(result.trace or ()), ""
+        _, traces = order_price_trace(order)
+        line_trace_ = next(t for t in traces if t.line_id == line_id)
     except DomainError as exc:
-        trace, error = [], error_text(exc)
-    return page(request, "orders/partials/trace.html", {"trace": trace, "error": error, "line": line})
+        error = error_text(exc)
+    return page(
+        request,
+        "orders/partials/trace.html",
+        {"trace": line_trace_, "error": error, "currency": order.currency},
+    )
 
 
 # --- actions (optimistic locking) ------------------------------------------------------------------
@@ -354,28 +351,91 @@ def _default_channel() -> Channel | None:
     )
 
 
-def _field_errors(
-    exc: DomainError, line_count: int
-) -> tuple[dict[str, list[str]], list[dict[str, list[str]]]]:
-    """The pipeline's field paths ("customer.account_number", "lines[1].sku", "ship_to.city")
-    onto the header form and the line rows."""
-    header: dict[str, list[str]] = {}
-    lines: list[dict[str, list[str]]] = [{} for _ in range(line_count)]
-    for path, problems in (exc.fields or {}).items():
-        text = [str(p) for p in problems]
-        if path.startswith("lines[") and "]" in path:
-            index = path[6 : path.index("]")]
-            field = path[path.index("]") + 2 :] or "sku"
-            if index.isdigit() and int(index) < line_count:
-                lines[int(index)].setdefault(field.split(".")[0], []).extend(text)
-                continue
-        if path.startswith("ship_to."):
-            header.setdefault("ship_" + path.split(".", 1)[1], []).extend(text)
-        elif path.startswith("customer"):
-            header.setdefault("customer", []).extend(text)
+@dataclass
+class _Entry:
+    """The entry form as posted: its forms, the order input capture would get (the rows that are
+    valid so far) and the messages for each input."""
+
+    header: OrderHeaderForm
+    channel: Channel | None
+    rows: list[int]  # every row on screen, in order
+    filled: list[int]  # rows with a product
+    lines: list[OrderLineForm]  # one per filled row
+    line_rows: list[int]  # the row of each line given to capture
+    data: OrderInput | None
+    messages: EntryMessages
+    warnings: EntryMessages
+
+    def row_context(self) -> list[tuple]:
+        forms_by_row = dict(zip(self.filled, self.lines, strict=True))
+        rows = [
+            (i, forms_by_row.get(i), self.messages.lines.get(i, {}), self.warnings.lines.get(i, {}))
+            for i in self.rows
+        ]
+        return rows or [(0, None, {}, {})]
+
+
+def _entry_read(data) -> _Entry:
+    header = OrderHeaderForm(data)
+    header.is_valid()
+    channel = header.cleaned_data.get("channel") or (
+        Channel.objects.filter(code=data.get("channel") or "", active=True).first() or _default_channel()
+    )
+    rows, filled = line_indexes(data), line_indexes_filled(data)
+    lines = line_forms(data)
+    messages_, warnings = EntryMessages(rows), EntryMessages(rows)
+    inputs, line_rows = [], []
+    for n, (row, form) in enumerate(zip(filled, lines, strict=True), start=1):
+        if form.is_valid():
+            inputs.append(form.as_input(str(n)))
+            line_rows.append(row)
         else:
-            header.setdefault(path.split(".")[0].split("[")[0], []).extend(text)
-    return header, lines
+            messages_.add_form(form, row)
+    order = None
+    if inputs:
+        d = header.cleaned_data
+        order = OrderInput(
+            source_order_id=d.get("source_order_id") or "preview",
+            customer=CustomerInput(account_number=(data.get("customer") or "").strip().upper()),
+            lines=tuple(inputs),
+            customer_po=d.get("customer_po", ""),
+            ship_to=header.ship_to(),
+            requested_delivery_date=d.get("requested_delivery_date"),
+            ship_method=d.get("ship_method", ""),
+            notes=d.get("notes", ""),
+        )
+    return _Entry(header, channel, rows, filled, lines, line_rows, order, messages_, warnings)
+
+
+def _entry_page(request: HttpRequest, entry: _Entry | None, *, status: int = 200, **extra) -> HttpResponse:
+    if entry is None:  # a fresh form
+        channel = _default_channel()
+        header = OrderHeaderForm(
+            initial={
+                "source_order_id": f"UI-{uuid.uuid4().hex[:12].upper()}",
+                "idempotency_key": uuid.uuid4().hex,
+                "channel": channel.code if channel else None,
+                "customer": request.GET.get("customer", ""),
+            }
+        )
+        rows, header_errors, header_warnings = [(0, None, {}, {})], {}, {}
+    else:
+        header, rows = entry.header, entry.row_context()
+        header_errors, header_warnings = entry.messages.header, entry.warnings.header
+    return page(
+        request,
+        "orders/entry.html",
+        {
+            "header": header,
+            "rows": rows,
+            "header_errors": header_errors,
+            "header_warnings": header_warnings,
+            "adjustment_kinds": ADJUSTMENT_KINDS,
+            "reason_choices": adjustment_reason_choices(),
+            **extra,
+        },
+        status=status,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -385,99 +445,72 @@ def order_entry(request: HttpRequest) -> HttpResponse:
     if request.method == "GET" and request.GET.get("draft") in drafts:
         # Unbound forms with the saved values: a half-finished draft shows no errors until submitted.
         data = {k: v[-1] for k, v in drafts[request.GET["draft"]]["data"].items() if v}
+        data.setdefault("idempotency_key", uuid.uuid4().hex)
         header = OrderHeaderForm(initial=data)
         indexes = line_indexes_filled(data)
+        reasons = adjustment_reason_choices()
         lines = [
             OrderLineForm(
                 prefix=f"lines-{i}",
                 initial={f: data.get(f"lines-{i}-{f}") for f in OrderLineForm.base_fields},
+                reason_choices=reasons,
             )
             for i in indexes
         ]
-        rows = list(zip(indexes, lines, [{} for _ in lines], strict=True))
+        rows = [(i, form, {}, {}) for i, form in zip(indexes, lines, strict=True)]
         return page(
             request,
             "orders/entry.html",
             {
                 "header": header,
-                "rows": rows or [(0, None, {})],
+                "rows": rows or [(0, None, {}, {})],
                 "adjustment_kinds": ADJUSTMENT_KINDS,
+                "reason_choices": reasons,
                 "drafts": _draft_list(drafts),
             },
         )
     if request.method == "POST" and "save_draft" in request.POST:
         return _draft_save(request, drafts)
     if request.method == "GET":
-        channel = _default_channel()
-        header = OrderHeaderForm(
-            initial={
-                "source_order_id": f"UI-{uuid.uuid4().hex[:12].upper()}",
-                "channel": channel.code if channel else None,
-                "customer": request.GET.get("customer", ""),
-            }
-        )
-        return page(
-            request,
-            "orders/entry.html",
-            {
-                "header": header,
-                "rows": [(0, None, {})],
-                "adjustment_kinds": ADJUSTMENT_KINDS,
-                "drafts": _draft_list(drafts),
-            },
-        )
+        return _entry_page(request, None, drafts=_draft_list(drafts))
 
-    header = OrderHeaderForm(request.POST)
-    lines = line_forms(request.POST)
-    rows = list(zip(line_indexes_filled(request.POST), lines, [{} for _ in lines], strict=True))
-    header_errors: dict[str, list[str]] = {}
-    # Validate every row (not only up to the first bad one) so each shows its own errors.
-    lines_ok = [form.is_valid() for form in lines]
-    valid = header.is_valid() and all(lines_ok)
-    if not lines:
-        header_errors["lines"] = ["Add at least one line."]
-        valid = False
-    if valid:
-        channel = header.cleaned_data["channel"]
-        try:
-            result = order_submit(
-                channel=channel, actor=Actor.for_user(request.user), data=order_input(header, lines)
-            )
-        except StaleRevision:
-            # The same form posted twice (a double click, a retry): the first one made the order.
-            existing = SalesOrder.objects.filter(
-                channel=channel, source_order_id=header.cleaned_data["source_order_id"], is_current=True
-            ).first()
-            if existing is not None:
-                messages.info(request, f"Order {existing.number} was already submitted from this form.")
-                return redirect("orders:detail", number=existing.number)
-            raise
-        except DomainError as exc:
-            valid = False
-            header_errors, line_errors = _field_errors(exc, len(lines))
-            rows = [(i, form, line_errors[n]) for n, (i, form, _) in enumerate(rows)]
-            messages.error(request, exc.message)
-        else:
-            order = result.order
-            if drafts.pop(header.cleaned_data["source_order_id"], None) is not None:
-                request.session[DRAFTS_KEY] = drafts
-            note = {
-                OrderStatus.PENDING_APPROVAL: " It is waiting for approval.",
-            }.get(order.status, "")
-            messages.success(request, f"Order {order.number} was submitted.{note}")
-            return redirect("orders:detail", number=order.number)
-    status = 400  # only a refused form is shown again
-    return page(
-        request,
-        "orders/entry.html",
-        {
-            "header": header,
-            "rows": rows or [(0, None, {})],
-            "header_errors": header_errors,
-            "adjustment_kinds": ADJUSTMENT_KINDS,
-        },
-        status=status,
-    )
+    entry = _entry_read(request.POST)
+    header = entry.header
+    entry.messages.add_form(header)
+    if not entry.filled:
+        entry.messages.add_header("form", "Add at least one line.")
+    if entry.messages or entry.data is None or len(entry.line_rows) != len(entry.filled):
+        return _entry_page(request, entry, status=400)
+    actor = Actor.for_user(request.user)
+    channel = header.cleaned_data["channel"]
+    try:
+        if not header.cleaned_data.get("confirm_unusual"):
+            # Fat fingers: far above the customer's usual asks for a confirmation first.
+            preview = order_preview(channel=channel, actor=actor, data=entry.data)
+            if preview.needs_confirmation:
+                entry.warnings.add_pipeline(preview.unusual, entry.line_rows)
+                return _entry_page(request, entry, status=400, confirm_needed=True)
+        outcome = order_submit_once(
+            channel=channel, actor=actor, data=entry.data, key=header.cleaned_data["idempotency_key"]
+        )
+    except InFlight:
+        entry.messages.add_header(
+            "form", "This form is still being submitted. Wait a moment, then open the order list."
+        )
+        return _entry_page(request, entry, status=409)
+    except DomainError as exc:
+        entry.messages.add_pipeline(exc.fields or {}, entry.line_rows)
+        if not exc.fields:
+            entry.messages.add_header("form", exc.message)
+        return _entry_page(request, entry, status=400)
+    if outcome.replayed:
+        messages.info(request, f"Order {outcome.number} was already submitted from this form.")
+        return redirect("orders:detail", number=outcome.number)
+    if drafts.pop(header.cleaned_data["source_order_id"], None) is not None:
+        request.session[DRAFTS_KEY] = drafts
+    note = " It is waiting for approval." if outcome.status == OrderStatus.PENDING_APPROVAL else ""
+    messages.success(request, f"Order {outcome.number} was submitted.{note}")
+    return redirect("orders:detail", number=outcome.number)
 
 
 # Unsubmitted entry forms are kept per person, in their (database-backed) session: the submission
@@ -499,7 +532,8 @@ def _draft_save(request: HttpRequest, drafts: dict) -> HttpResponse:
     if not source:
         messages.error(request, "This form cannot be saved; reload the page.")
         return redirect("orders:entry")
-    data = {k: v for k, v in request.POST.lists() if k not in {"csrfmiddlewaretoken", "save_draft"}}
+    skip = {"csrfmiddlewaretoken", "save_draft", "idempotency_key", "confirm_unusual"}
+    data = {k: v for k, v in request.POST.lists() if k not in skip}
     drafts[source] = {
         "saved_at": timezone.now().isoformat(timespec="seconds"),
         "customer": (request.POST.get("customer") or "").strip().upper(),
@@ -539,7 +573,14 @@ def entry_line(request: HttpRequest) -> HttpResponse:
     return page(
         request,
         "orders/partials/entry_line.html",
-        {"i": index, "form": None, "errors": {}, "adjustment_kinds": ADJUSTMENT_KINDS},
+        {
+            "i": index,
+            "form": None,
+            "errors": {},
+            "warnings": {},
+            "adjustment_kinds": ADJUSTMENT_KINDS,
+            "reason_choices": adjustment_reason_choices(),
+        },
     )
 
 
@@ -562,19 +603,28 @@ def customer_search(request: HttpRequest) -> HttpResponse:
 @require_GET
 @role_required(*ORDER_WRITERS)
 def customer_card(request: HttpRequest) -> HttpResponse:
-    """The picked customer's defaults (terms, currency, primary ship-to), shown as the pipeline
-    will apply them unless overridden."""
+    """The picked customer's terms, and the ship-to, bill-to and pricing currency the order will
+    get: capture's own defaulting (an address typed below overrides the ship-to site). An unknown
+    account is said on the customer field itself, by the quote (once)."""
     account = (request.GET.get("customer") or "").strip().upper()
-    customer = (
-        Customer.objects.filter(account_number=account).prefetch_related("sites").first() if account else None
-    )
-    site = None
-    if customer is not None:
-        sites = [s for s in customer.sites.all() if s.active]
-        site = next((s for s in sites if s.is_primary), sites[0] if sites else None)
-    return page(
-        request, "orders/partials/customer_card.html", {"customer": customer, "site": site, "q": account}
-    )
+    header = OrderHeaderForm(request.GET)
+    header.is_valid()
+    channel = header.cleaned_data.get("channel") or _default_channel()
+    defaults = None
+    if account and channel is not None:
+        try:
+            defaults = customer_defaults(
+                channel=channel,
+                data=OrderInput(
+                    source_order_id="card",
+                    customer=CustomerInput(account_number=account),
+                    lines=(),
+                    ship_to=header.ship_to(),
+                ),
+            )
+        except DomainError:
+            defaults = None
+    return page(request, "orders/partials/customer_card.html", {"defaults": defaults, "channel": channel})
 
 
 @require_GET
@@ -597,47 +647,80 @@ def product_search(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @role_required(*ORDER_WRITERS)
 def entry_quote(request: HttpRequest) -> HttpResponse:
-    """Live price breakdown and availability per warehouse for what is on the form (htmx). Reads
-    only: the same quote the storefront gets; nothing is reserved."""
+    """What the order will be if it is submitted now (htmx): capture's own stages run dry --
+    defaults, pricing with the manual adjustments, credit, compliance and approval rules -- so the
+    total is the one the order will be saved at, and the approval or hold it will hit is said
+    before submitting. Messages go onto their fields (out-of-band). Nothing is written."""
     data = request.POST if request.method == "POST" else request.GET
-    channel = (
-        Channel.objects.filter(code=data.get("channel") or "", active=True).first() or _default_channel()
-    )
-    lines, skipped = [], []
-    for i in line_indexes_filled(data):
-        sku = data.get(f"lines-{i}-sku", "").strip().upper()
-        try:
-            qty = Decimal(data.get(f"lines-{i}-quantity") or "1")
-            if qty <= 0:
-                raise InvalidOperation
-        except (InvalidOperation, ValueError):
-            skipped.append(sku)
-            continue
-        lines.append({"sku": sku, "quantity": qty})
-    quote, error = None, ""
-    if channel is None:
+    entry = _entry_read(data)
+    preview, error = None, ""
+    if entry.channel is None:
         error = "No active channel."
-    elif lines:
-        ship = {}
-        if data.get("ship_country"):
-            ship = {
-                "country": data.get("ship_country", "").upper(),
-                "region": data.get("ship_region", ""),
-                "postcode": data.get("ship_postcode", ""),
-            }
+    elif entry.data is not None and entry.data.customer.account_number:
         try:
-            quote = quote_build(
-                channel=channel,
-                data={
-                    "customer": {"account_number": data.get("customer", "")},
-                    "lines": lines,
-                    "ship_to": ship or None,
-                    "ship_method": data.get("ship_method") or None,
-                },
+            preview = order_preview(
+                channel=entry.channel, actor=Actor.for_user(request.user), data=entry.data
             )
         except DomainError as exc:
-            error = error_text(exc)
-    return page(request, "orders/partials/quote.html", {"quote": quote, "error": error, "skipped": skipped})
+            entry.messages.add_pipeline(exc.fields or {}, entry.line_rows)
+            if not exc.fields:
+                error = exc.message
+        else:
+            entry.warnings.add_pipeline(preview.unusual, entry.line_rows)
+    return page(
+        request,
+        "orders/partials/quote.html",
+        {
+            "preview": preview,
+            "error": error,
+            "needs_customer": entry.data is not None and not entry.data.customer.account_number,
+            "show_confirm": bool(entry.warnings),
+            "discount_total": preview.priced.totals.line_discount + preview.priced.totals.order_discount
+            if preview
+            else None,
+            "confirmed": bool(entry.header.cleaned_data.get("confirm_unusual")),
+            "quote_lines": _quote_lines(preview, entry) if preview else [],
+            "header_slots": [
+                (name, entry.messages.header.get(name, []), entry.warnings.header.get(name, []))
+                for name in ENTRY_HEADER_WORDS
+            ],
+            "line_slots": [
+                (
+                    f"lines-{row}-{name}",
+                    entry.messages.lines.get(row, {}).get(name, []),
+                    entry.warnings.lines.get(row, {}).get(name, []),
+                )
+                for row in entry.rows
+                for name in ENTRY_LINE_WORDS
+            ],
+        },
+    )
+
+
+def _quote_lines(preview: Preview, entry: _Entry) -> list[dict]:
+    """The priced lines with their row and the availability per warehouse (what the quote showed
+    before: the same selectors the storefront quote reads)."""
+    warehouse_ids = channel_warehouse_ids(channel_id=entry.channel.pk)
+    codes = dict(Warehouse.objects.filter(pk__in=warehouse_ids).values_list("pk", "code"))
+    skus = [lp.sku for lp in preview.priced.lines]
+    today = timezone.localdate()
+    demand_class = preview.defaults.customer.demand_class
+    per_warehouse = {
+        wid: availability(skus=skus, warehouse_id=wid, demand_class=demand_class, today=today)
+        for wid in warehouse_ids
+    }
+    out = []
+    for lp, row in zip(preview.priced.lines, entry.line_rows, strict=True):
+        stock = [
+            {
+                "warehouse": codes.get(wid, str(wid)),
+                "available_now": per_warehouse[wid][lp.sku].available_by(today),
+                "earliest_date": per_warehouse[wid][lp.sku].earliest_date(lp.quantity),
+            }
+            for wid in warehouse_ids
+        ]
+        out.append({"row": row, "price": lp, "availability": stock})
+    return out
 
 
 def order_url(number: str) -> str:

@@ -10,22 +10,37 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
 from billing.models import Invoice, InvoiceLine
 from customers.models import Customer
-from fulfillment.models import FulfillmentEvent, Shipment, ShipmentLine, StepInstance
+from fulfillment.models import FulfillmentEvent, FulfillmentLine, Shipment, ShipmentLine, StepInstance
 from fulfillment.selectors import order_fulfillment, steps_needing_attention
 from fulfillment.timeline import describe_event
 from inventory.models import Demand, PurchaseOrder, StockPosition
 from inventory.selectors import low_stock_positions
 from inventory.states import DemandStatus
-from orders.models import COMPLIANCE_HOLD, CREDIT_HOLD, OrderHold, SalesOrder
+from orders.models import COMPLIANCE_HOLD, CREDIT_HOLD, OrderHold, OrderLine, SalesOrder
 from orders.selectors import order_list
 from orders.states import OrderStatus
 from partners.models import WebhookDelivery, WebhookDeliveryStatus
+
+# The demand types orders and fulfillment give inventory (opaque references there).
+ORDER_LINE_DEMAND, FULFILLMENT_LINE_DEMAND = "order_line", "fulfillment_line"
 
 # A delivery that has failed this many times is shown before it gives up.
 WEBHOOK_STRUGGLING_ATTEMPTS = 3
@@ -40,6 +55,8 @@ class ChannelDay:
     currency: str
     orders: int
     revenue: Decimal
+    channel_name: str = ""
+    other_currencies: bool = False  # the channel sold in more than one currency today
 
 
 def orders_today_by_channel(*, today: date | None = None) -> list[ChannelDay]:
@@ -47,12 +64,22 @@ def orders_today_by_channel(*, today: date | None = None) -> list[ChannelDay]:
     rows = (
         SalesOrder.objects.filter(is_current=True, created_at__date=today)
         .exclude(status=OrderStatus.CANCELED)
-        .values("channel__code", "currency")
+        .values("channel__code", "channel__name", "currency")
         .annotate(orders=Count("id"), revenue=Sum("total"))
         .order_by("channel__code", "currency")
     )
+    rows = list(rows)
+    codes = [r["channel__code"] for r in rows]
     return [
-        ChannelDay(r["channel__code"], r["currency"], r["orders"], r["revenue"] or Decimal(0)) for r in rows
+        ChannelDay(
+            r["channel__code"],
+            r["currency"],
+            r["orders"],
+            r["revenue"] or Decimal(0),
+            r["channel__name"] or r["channel__code"],
+            codes.count(r["channel__code"]) > 1,
+        )
+        for r in rows
     ]
 
 
@@ -127,9 +154,29 @@ def approval_queue() -> QuerySet[SalesOrder]:
 
 
 def open_backorders(*, warehouse: str = "", sku: str = "") -> QuerySet[Demand]:
+    """Open back-orders; an order line's demand carries its order's number and line number
+    (`order_number`, `order_line_number`) so people see the order, not "order_line 56"."""
+
+    def ref(kind: str) -> Case:
+        # The id only where the demand is of that kind and numeric: other kinds' ids are never cast.
+        when = When(demand_type=kind, demand_id__regex=r"^[0-9]+$", then=Cast("demand_id", BigIntegerField()))
+        return Case(when, default=None, output_field=BigIntegerField())
+
+    line = OrderLine.objects.filter(pk=OuterRef("line_ref"))
+    fline = FulfillmentLine.objects.filter(pk=OuterRef("fline_ref"))
     qs = (
         Demand.objects.filter(status=DemandStatus.OPEN)
-        .select_related("product", "warehouse", "product__primary_supplier")
+        .select_related("product", "product__uom", "warehouse", "product__primary_supplier")
+        .annotate(line_ref=ref(ORDER_LINE_DEMAND), fline_ref=ref(FULFILLMENT_LINE_DEMAND))
+        .annotate(
+            order_number=Coalesce(
+                Subquery(line.values("order__number")[:1]), Subquery(fline.values("order_number")[:1])
+            ),
+            order_line_number=Coalesce(
+                Subquery(line.values("line_number")[:1]),
+                Subquery(fline.values("order_line__line_number")[:1]),
+            ),
+        )
         .order_by("need_date", "created_at", "id")
     )
     if warehouse:

@@ -23,6 +23,7 @@ from fulfillment.selectors import OPEN_SHIPMENT_STATUSES
 from fulfillment.services import step_retry
 from oms.kernel.accesslog import access_record
 from oms.kernel.exceptions import DomainError
+from oms.kernel.formatting import iso_timestamp
 from oms.kernel.roles import Role
 from oms.kernel.web import (
     CUSTOMER_READERS,
@@ -62,7 +63,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     by_channel_chart = {
         "type": "bar",
         "data": {
-            "labels": [f"{r.channel} ({r.currency})" for r in today],
+            "labels": [channel_label(r) for r in today],
             "datasets": [
                 {
                     "label": "Revenue today",
@@ -121,6 +122,12 @@ def _dashboard_links(request: HttpRequest) -> dict[str, str]:
     if has_any_role(request, INVENTORY_ROLES):
         links["stock"] = reverse("inventory:stock")
     return links
+
+
+def channel_label(row) -> str:
+    """A chart label people read: the channel's name, and the currency only when the same
+    channel sells in several ("Call center", "Web store (EUR)")."""
+    return row.channel_name if not row.other_currencies else f"{row.channel_name} ({row.currency})"
 
 
 def _sum_by_currency(rows) -> list[tuple[str, Decimal]]:
@@ -518,7 +525,7 @@ def order_export(request: HttpRequest) -> StreamingHttpResponse:
     return csv_stream(
         f"orders-{timezone.localdate().isoformat()}.csv",
         header,
-        ((*r[:2], r[2].isoformat(), *r[3:]) for r in rows),
+        ((*r[:2], iso_timestamp(r[2]), *r[3:]) for r in rows),
     )
 
 

@@ -17,7 +17,8 @@ from catalog.models import (
 
 from .base import Context
 
-UNITS = [("EA", "Each"), ("BOX", "Box"), ("CS", "Case"), ("KG", "Kilogram")]
+# (code, name, decimals a quantity may have: counted units 0, measured ones 3)
+UNITS = [("EA", "Each", 0), ("BOX", "Box", 0), ("CS", "Case", 0), ("KG", "Kilogram", 3)]
 # 1 from = factor to, for every product unless it declares its own.
 GENERIC_CONVERSIONS = [("BOX", "EA", 12), ("CS", "EA", 48), ("CS", "BOX", 4)]
 TAX_CLASSES = [("standard", "Standard rate"), ("reduced", "Reduced rate"), ("exempt", "Exempt")]
@@ -70,8 +71,10 @@ PRODUCT_COUNT = 300
 def catalog(ctx: Context) -> list[Product]:
     rng = ctx.rng
     units = {}
-    for code, name in UNITS:
-        units[code], _ = UnitOfMeasure.objects.get_or_create(code=code, defaults={"name": name})
+    for code, name, places in UNITS:
+        units[code], _ = UnitOfMeasure.objects.get_or_create(
+            code=code, defaults={"name": name, "decimal_places": places}
+        )
     for src, dst, factor in GENERIC_CONVERSIONS:
         UomConversion.objects.get_or_create(
             product=None, from_uom=units[src], to_uom=units[dst], defaults={"factor": Decimal(factor)}

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F
 
 from catalog.models import Supplier
+from catalog.services import base_quantities_check
 from oms.kernel.exceptions import NotFound, ValidationFailed
 
 from ..errors import OverReceipt
@@ -64,6 +65,12 @@ def purchase_order_create(
     ]
     if len({line.product_id for line in lines}) != len(lines):
         raise ValidationFailed("One line per product.", fields={"lines": ["Duplicate product."]})
+    base_quantities_check(
+        {
+            f"lines[{i}].quantity": (line.product_id, qty)
+            for i, (line, qty) in enumerate(zip(lines, quantities, strict=True))
+        }
+    )
     expected = (today or date.today()) + timedelta(days=lead_time_days)
     po = PurchaseOrder.objects.create(
         supplier_id=supplier_id,
@@ -153,6 +160,7 @@ def purchase_order_receive(
     po_lines = {line.pk: line for line in po.lines.select_for_update(of=("self",)).order_by("pk")}
     tolerance = Decimal(str(settings.OMS_RECEIPT_OVER_TOLERANCE_PERCENT)) / 100
     wanted: dict[int, Decimal] = {}
+    given: dict[str, tuple[int, Decimal]] = {}
     for i, item in enumerate(lines):
         qty = positive_quantity(item.quantity, field=f"lines[{i}].quantity")
         if item.line_id not in po_lines:
@@ -160,6 +168,8 @@ def purchase_order_receive(
                 "Not a line of this purchase order.", fields={f"lines[{i}].line_id": ["Unknown."]}
             )
         wanted[item.line_id] = wanted.get(item.line_id, Decimal(0)) + qty
+        given[f"lines[{i}].quantity"] = (po_lines[item.line_id].product_id, qty)
+    base_quantities_check(given)
     for line_id, qty in wanted.items():
         line = po_lines[line_id]
         limit = line.quantity_ordered * (1 + tolerance)

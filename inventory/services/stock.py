@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Case, DecimalField, F, Value, When
 
+from catalog.services import base_quantities_check
 from oms.kernel import events
 from oms.kernel.exceptions import ValidationFailed
 
@@ -81,6 +82,7 @@ def stock_receive(
     qty = _positive_quantity(quantity)
     if kind not in (MovementKind.RECEIPT, MovementKind.RETURN):
         raise ValidationFailed("Receive records receipts and customer returns.", fields={"kind": [kind]})
+    base_quantities_check({"quantity": (product_id, qty)})
     ensure_active_warehouses([warehouse_id])
     return receive_into(
         product_id=product_id,
@@ -120,6 +122,7 @@ def stock_adjust(
         raise ValidationFailed("Not an adjustment kind.", fields={"kind": [kind]})
     if not reason.strip():
         raise ValidationFailed("An adjustment needs a reason.", fields={"reason": ["Required."]})
+    base_quantities_check({"quantity": (product_id, qty)})
     ensure_active_warehouses([warehouse_id])
     if qty > 0:
         position, _ = StockPosition.objects.get_or_create(product_id=product_id, warehouse_id=warehouse_id)
@@ -161,11 +164,15 @@ def stock_receive_bulk(
     bulk-inserted. Same effect as calling `stock_receive` per line.
     """
     totals: dict[tuple[int, int], Decimal] = {}
-    for line in lines:
+    given: dict[str, tuple[int, Decimal]] = {}
+    for i, line in enumerate(lines):
         key = (line.product_id, line.warehouse_id)
-        totals[key] = totals.get(key, Decimal(0)) + _positive_quantity(line.quantity)
+        qty = _positive_quantity(line.quantity)
+        totals[key] = totals.get(key, Decimal(0)) + qty
+        given[f"lines[{i}].quantity"] = (line.product_id, qty)
     if not totals:
         return []
+    base_quantities_check(given)
     StockPosition.objects.bulk_create(
         [StockPosition(product_id=p, warehouse_id=w) for p, w in totals],
         ignore_conflicts=True,

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from catalog.services import base_quantities_check
 from oms.kernel.exceptions import InsufficientStock, NotFound, ValidationFailed
 
 from ..models import MovementKind, StockMovement, StockPosition, Transfer, TransferLine
@@ -45,6 +46,12 @@ def transfer_create(
     ]
     if len({line.product_id for line in lines}) != len(lines):
         raise ValidationFailed("One line per product.", fields={"lines": ["Duplicate product."]})
+    base_quantities_check(
+        {
+            f"lines[{i}].quantity": (line.product_id, qty)
+            for i, (line, qty) in enumerate(zip(lines, quantities, strict=True))
+        }
+    )
     ensure_active_warehouses([from_warehouse_id, to_warehouse_id])
     transfer = Transfer.objects.create(
         from_warehouse_id=from_warehouse_id,

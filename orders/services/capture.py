@@ -21,6 +21,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from catalog.models import Product, UnitOfMeasure, UomConversion
+from catalog.services import quantity_precision_errors
 from customers.models import (
     CreditExposure,
     Customer,
@@ -345,6 +346,14 @@ def _lines_validate(
         uom = (line.uom or product.uom.code).strip().upper()
         if (product.pk, uom) not in factors:
             errors[f"lines[{i}].uom"] = [f"{product.sku} is not sold in {uom}."]
+    errors.update(
+        quantity_precision_errors(
+            {
+                f"lines[{i}].quantity": (ln.quantity, ln.uom, products[ln.sku.strip().upper()].uom)
+                for i, ln in enumerate(lines)
+            }
+        )
+    )
     if errors:
         raise ValidationFailed("The order is not valid.", fields=errors)
     return products, factors

@@ -53,6 +53,7 @@ class UnitOfMeasureFactory(factory.django.DjangoModelFactory):
 
     code = "EA"
     name = factory.LazyAttribute(lambda o: {"EA": "Each", "BOX": "Box", "CS": "Case"}.get(o.code, o.code))
+    decimal_places = factory.LazyAttribute(lambda o: 3 if o.code in ("KG", "L", "M") else 0)
 
 
 class ProductFactory(factory.django.DjangoModelFactory):

@@ -10,7 +10,7 @@ from inventory.models import AppendOnlyError, MovementKind, StockMovement, Stock
 from inventory.selectors import positions_missing
 from inventory.services import ReceiptLine, stock_receive, stock_receive_bulk
 from oms.kernel.exceptions import ValidationFailed
-from tests.factories.catalog import ProductFactory
+from tests.factories.catalog import ProductFactory, UnitOfMeasureFactory
 from tests.factories.inventory import WarehouseFactory
 
 pytestmark = pytest.mark.integration
@@ -31,8 +31,9 @@ def warehouse():
 
 
 @pytest.mark.django_db
-def test_on_hand_equals_the_sum_of_movements_after_receipts(product, warehouse, django_user_model):
+def test_on_hand_equals_the_sum_of_movements_after_receipts(warehouse, django_user_model):
     clerk = django_user_model.objects.create_user(username="clerk")
+    product = ProductFactory(uom=UnitOfMeasureFactory(code="KG"))  # a measured unit: 3.5 kg
     stock_receive(product_id=product.pk, warehouse_id=warehouse.pk, quantity=Decimal("12"), reference="PO-1")
     position = stock_receive(
         product_id=product.pk, warehouse_id=warehouse.pk, quantity="3.5", reference="PO-2", actor=clerk
@@ -97,7 +98,7 @@ def test_movements_are_append_only(product, warehouse):
 def test_bulk_receive_matches_single_receipts_in_a_constant_number_of_queries(
     warehouse, django_assert_max_num_queries
 ):
-    products = ProductFactory.create_batch(40)
+    products = ProductFactory.create_batch(40, uom=UnitOfMeasureFactory(code="KG"))
     other = WarehouseFactory()
     existing = stock_receive(
         product_id=products[0].pk, warehouse_id=warehouse.pk, quantity=5, reference="PO-0"

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from customers.models import Customer
+from tests.factories.catalog import UnitOfMeasureFactory
 
 from .conftest import ADDRESS, api_get, api_post, order_body
 
@@ -26,6 +27,10 @@ def _same_as_get(client, key: str, response) -> dict:
 
 
 def test_the_capture_answer_is_byte_for_byte_the_stored_order(client, world):
+    kg = UnitOfMeasureFactory(code="KG")  # the saw is sold by weight here: 1.5 kg
+    world.saw.uom = kg
+    world.saw.save(update_fields=["uom"])
+    world.price_list.items.filter(product=world.saw).update(uom=kg)
     body = order_body(
         ship_to=ADDRESS,
         bill_to={**ADDRESS, "line2": "Suite 4", "country": "us"},

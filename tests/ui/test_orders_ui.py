@@ -127,8 +127,9 @@ def test_mass_release_from_the_workbench(ui, login):
 def _entry(client, **overrides):
     page = client.get("/orders/new/")
     source = page.context["header"]["source_order_id"].value()
+    key = page.context["header"]["idempotency_key"].value()
     data = {
-        "source_order_id": source, "channel": "web", "customer": "C-1",
+        "source_order_id": source, "idempotency_key": key, "channel": "web", "customer": "C-1",
         "lines-0-sku": "DRILL-1", "lines-0-quantity": "2",
         "lines-1-sku": "saw-1", "lines-1-quantity": "3",
     }  # fmt: skip
