@@ -33,6 +33,12 @@ from ..models import COMPLIANCE_HOLD, DefaultableField, OrderLine, SalesOrder
 from ..reference import channel_order_policy
 from ..states import OrderStatus
 from . import capture
+from .capture.stages import credit as credit_stage
+from .capture.stages import customer as customer_stage
+from .capture.stages import defaults as defaults_stage
+from .capture.stages import lines as lines_stage
+from .capture.stages import pricing as pricing_stage
+from .capture.stages import screening as screening_stage
 
 # A line or an order this many times above the customer's usual asks for a confirmation.
 UNUSUAL_FACTOR = Decimal(10)
@@ -70,14 +76,14 @@ def customer_defaults(*, channel: Channel, data: OrderInput) -> CustomerDefaults
         raise ValidationFailed(
             "A customer is required.", fields={"customer.account_number": ["Pick a customer account."]}
         )
-    customer, _ = capture._customer_resolve(channel, data)
+    customer, _ = customer_stage.customer_resolve(channel, data)
     try:
         currency = validate_currency(data.currency or channel.default_currency)
     except ValidationFailed:
         currency = ""
-    bill_in, ship_in, _ = capture._default_addresses(customer, data)
-    ship_to, bill_to = capture._normalized(ship_in), capture._normalized(bill_in)
-    defaults = capture._defaults_apply(channel, (ship_to or {}).get("country", ""), data)
+    bill_in, ship_in, _ = defaults_stage.default_addresses(customer, data)
+    ship_to, bill_to = defaults_stage.normalized(ship_in), defaults_stage.normalized(bill_in)
+    defaults = defaults_stage.defaults_apply(channel, (ship_to or {}).get("country", ""), data)
     return CustomerDefaults(
         customer=customer,
         currency=currency,
@@ -90,7 +96,7 @@ def customer_defaults(*, channel: Channel, data: OrderInput) -> CustomerDefaults
 def order_preview(*, channel: Channel, actor: Actor, data: OrderInput) -> Preview:
     """The order as capture would write it now. Raises the DomainError capture would raise."""
     with refcache.scope():
-        capture._lines_validate(data.lines, actor, channel)
+        lines_stage.lines_validate(data.lines, actor, channel)
         defaults = customer_defaults(channel=channel, data=data)
         customer = defaults.customer
         errors: dict[str, list[str]] = {}
@@ -98,12 +104,12 @@ def order_preview(*, channel: Channel, actor: Actor, data: OrderInput) -> Previe
             errors["customer.account_number"] = ["The customer account is not active."]
         if not defaults.currency:
             errors["currency"] = [f"Unknown currency '{data.currency}'."]
-        bill_in, ship_in, sites = capture._default_addresses(customer, data)
-        errors.update(capture._address_errors(bill_in, "bill_to"))
-        errors.update(capture._address_errors(ship_in, "ship_to"))
+        bill_in, ship_in, sites = defaults_stage.default_addresses(customer, data)
+        errors.update(defaults_stage.address_errors(bill_in, "bill_to"))
+        errors.update(defaults_stage.address_errors(ship_in, "ship_to"))
         if errors:
             raise ValidationFailed("The order is not valid.", fields=errors)
-        priced = capture._price(
+        priced = pricing_stage.price_request(
             channel=channel,
             customer=customer,
             sites=sites,
@@ -112,8 +118,8 @@ def order_preview(*, channel: Channel, actor: Actor, data: OrderInput) -> Previe
             ship_to=defaults.ship_to,
             ship_method=defaults.ship_method,
         )
-        plan = capture._Plan()
-        screening = capture._screen(
+        plan = capture.Plan()
+        screening = screening_stage.screen_parties(
             customer,
             [defaults.bill_to, defaults.ship_to],
             lambda: channel_order_policy(channel).restricted_party_policy,
@@ -122,8 +128,8 @@ def order_preview(*, channel: Channel, actor: Actor, data: OrderInput) -> Previe
             raise capture.ComplianceRejected(f"Refused by trade-compliance policy: {screening.reason()}.")
         if screening.hit:
             plan.holds.append((COMPLIANCE_HOLD, f"Trade-compliance screening: {screening.reason()}.", {}))
-        capture._credit_check(customer, priced.totals.total, defaults.currency, plan)
-        approvals = capture._approvals(
+        credit_stage.credit_check(customer, priced.totals.total, defaults.currency, plan)
+        approvals = credit_stage.approvals(
             channel=channel,
             customer=customer,
             customer_created=False,

@@ -121,3 +121,24 @@ def test_a_real_deadlock_victim_is_run_again_and_both_transactions_commit():
     assert sorted(attempts.values()) == [1, 2]  # the victim ran twice, the winner once
     assert dbretry.CONFLICT_RETRIES.labels(what="deadlock test")._value.get() == before + 1
     assert set(Effect.objects.values_list("seq", flat=True)) <= {1, 2}
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_savepoint_is_run_again_inside_the_callers_transaction():
+    """The relay runs each handler in a savepoint of its batch transaction: a conflict there is
+    rolled back to the savepoint and the handler runs again, the batch goes on."""
+    calls = []
+
+    def handler():
+        with transaction.atomic():  # the savepoint
+            calls.append(1)
+            Effect.objects.create(subscriber="h", event_id=len(calls), topic="t")
+            if len(calls) == 1:
+                raise _wrapped(_Conflict)
+
+    with transaction.atomic():
+        Effect.objects.create(subscriber="batch", event_id=0, topic="t")
+        dbretry.run(handler, what="test", savepoint=True)
+    assert len(calls) == 2
+    assert sorted(Effect.objects.values_list("subscriber", "event_id")) == [("batch", 0), ("h", 2)]

@@ -10,7 +10,7 @@ from django.forms.models import model_to_dict
 
 from customers.models import CreditExposure, Customer, CustomerSite
 from customers.services import credit_exposure_adjust
-from orders.services.capture import _b2b_customer
+from orders.services.capture.stages.customer import b2b_customer as _b2b_customer
 from tests.factories.customers import CustomerFactory, CustomerSiteFactory
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +44,7 @@ def test_an_unknown_account_is_none_and_a_customer_without_sites_has_none():
 
 def test_the_lines_products_match_the_orms_with_their_unit(django_assert_num_queries):
     from catalog.models import Product
-    from orders.services.capture import _products_by_sku
+    from orders.services.capture.stages.lines import products_by_sku as _products_by_sku
     from tests.factories.catalog import ProductFactory
 
     made = [ProductFactory(sku=f"READ-{n}", weight_kg=Decimal("1.25")) for n in range(3)]

@@ -1,0 +1,1 @@
+"""The capture's stages, one job each, in the order `pipeline.STAGES` runs them."""
