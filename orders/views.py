@@ -267,7 +267,7 @@ def _act(
         "code_errors": errors.get("code", []),
         "form_errors": errors.get("__all__", []),
     }
-    order.refresh_from_db()
+    order = _order_or_404(request, number)  # as it is now, with its lines and holds
     return page(request, "orders/detail.html", _detail_context(request, order, failed), status=status)
 
 
