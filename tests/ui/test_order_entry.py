@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from customers.models import SitePurpose
 from orders.actors import Actor
@@ -233,3 +234,19 @@ def test_the_trace_panel_shows_the_same_evaluation_as_the_charges(ui, login):
     html = login(ui.users.desk).get(f"/orders/{order.number}/lines/{line.pk}/trace").content.decode()
     assert 'data-trace="agrees"' in html and "The charges above come from this evaluation." in html
     assert "Line 1" in html and "Line 2" not in html  # this line's steps (and the order's)
+
+
+def test_the_live_quote_costs_the_same_queries_for_one_and_many_lines(
+    ui, login, django_assert_max_num_queries
+):
+    client = login(ui.users.desk)
+    one = _form(client)
+    many = _form(client, **{f"lines-{i}-sku": sku for i, sku in enumerate(["DRILL-1", "SAW-1"] * 3)})
+    many.update({f"lines-{i}-quantity": "1" for i in range(6)})
+    _quote(client, one)  # warm the reference-data caches
+    with CaptureQueriesContext(connection) as first:
+        _quote(client, one)
+    with django_assert_max_num_queries(len(first.captured_queries)):
+        html = _quote(client, many)
+    assert html.count('class="quote-line"') == 6
+    assert len(first.captured_queries) <= 25
