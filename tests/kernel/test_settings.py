@@ -77,7 +77,9 @@ def test_debug_off_without_a_secret_key_refuses_to_start(tmp_path):
     env = clean_env(tmp_path, DEBUG="0", ALLOWED_HOSTS="oms.example.com")
     result = run(["manage.py", "check"], env)
     assert result.returncode != 0
-    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+    assert result.stderr.strip() == (
+        "configuration error: SECRET_KEY=(not set): must be set when DEBUG is off (production)"
+    )
 
 
 @pytest.mark.unit
