@@ -3,7 +3,8 @@ then fulfilled through the real services as the workers would have (demo/seed/fu
 and back-dated so the dashboard shows the month:
 
 - history: orders every day of the last 30 across every channel; those older than a few days are
-  shipped, invoiced and closed, the recent ones are still open for the workers to fulfil;
+  shipped, invoiced and closed (the older invoices paid: demo/seed/billing.py), the recent ones
+  are still open for the workers to fulfil;
 - one order in each state and exception the OMS handles: waiting for approval, credit hold,
   compliance hold, a manual hold, back-ordered with a purchase order on the way, a failed step
   needing attention, a partial shipment, and a failing webhook;
@@ -24,6 +25,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from billing.models import Invoice
 from catalog.models import Product, ProductType
 from customers.models import Customer, CustomerKind, CustomerStatus
 from fulfillment.models import FulfillmentEvent, ProductSupply, Shipment, StepInstance
@@ -41,7 +43,7 @@ from partners.services import webhook_deliver
 from pricing.models import PriceList, PriceListItem
 from pricing.snapshot import ruleset_version_bump
 
-from . import fulfillment
+from . import billing, fulfillment
 from .base import SEED, Context
 
 HISTORY_DAYS = 30
@@ -85,6 +87,7 @@ def orders(ctx: Context, products: list[Product]) -> None:
         return
     placed = _history(ctx, stocked, accounts, channels)
     _fulfil_history(ctx, placed)
+    billing.payments(ctx, {p.number: p.days_ago for p in placed})
     _exceptions(ctx, stocked, channels)
     _backdate(placed)
 
@@ -434,4 +437,18 @@ def _backdate(placed: list[Placed]) -> None:
     )
     Shipment.objects.filter(order_number__in=numbers).update(
         requested_at=shift("order_number", "requested_at"), shipped_at=shift("order_number", "shipped_at")
+    )
+    # Invoices with their orders; a payment arrived PAID_AFTER_DAYS after the order (or today).
+    paid_after = timedelta(days=billing.PAID_AFTER_DAYS)
+    Invoice.objects.filter(order_number__in=numbers).update(
+        created_at=shift("order_number", "created_at"),
+        issued_at=shift("order_number", "issued_at"),
+        paid_at=Case(
+            *(
+                When(order_number__in=ns, then=F("paid_at") - Value(timedelta(days=age)) + Value(paid_after))
+                for age, ns in by_age.items()
+                if age >= billing.PAID_AFTER_DAYS
+            ),
+            default=F("paid_at"),
+        ),
     )

@@ -120,7 +120,9 @@ def _shows_a_month_across_every_channel_and_every_exception() -> None:
     assert {"open", "pending_approval", "partially_shipped", "closed"} <= statuses
     closed = orders.filter(status="closed")
     assert closed.count() >= 20
-    assert Invoice.objects.filter(order_number__in=closed.values("number")).count() >= closed.count()
+    invoices = Invoice.objects.filter(order_number__in=closed.values("number"))
+    assert invoices.count() >= closed.count()
+    assert invoices.filter(status="paid").exists() and invoices.filter(status="issued").exists()
 
     counts = selectors.exception_counts()
     assert all(n > 0 for n in counts.values()), counts  # holds, credit, compliance, approvals, ...

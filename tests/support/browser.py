@@ -65,13 +65,13 @@ def provision(*, python: str, say=print) -> str | None:
         say("browser: no Chromium; installing Debian's chromium package (apt-get)")
         env_prefix = ["env", "DEBIAN_FRONTEND=noninteractive"]
         if (
-            _run([*env_prefix, "apt-get", "update", "-qq"], 300)
-            and _run([*env_prefix, "apt-get", "install", "-y", "-qq", "chromium"], 600)
+            _run([*env_prefix, "apt-get", "update", "-qq"], 120)
+            and _run([*env_prefix, "apt-get", "install", "-y", "-qq", "chromium"], 300)
             and (found := find_chromium())
         ):
             return found
     say("browser: trying Playwright's own Chromium download (playwright install chromium)")
-    if _run([python, "-m", "playwright", "install", "chromium"], 600) and (found := find_chromium()):
+    if _run([python, "-m", "playwright", "install", "chromium"], 300) and (found := find_chromium()):
         return found
     return None
 
