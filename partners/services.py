@@ -112,7 +112,7 @@ def _rotate(model, kind: str, owner: str, key_id: int, expires_at, name: str) ->
     """A successor with the same owner, scope and allowlist; the predecessor keeps working until
     `expires_at` (default: now + OMS_API_KEY_ROTATION_OVERLAP_DAYS, never later than an expiry
     it already had), so the caller can deploy the new key without downtime."""
-    old = model.objects.select_for_update().filter(pk=key_id, revoked_at__isnull=True).first()
+    old = model.objects.select_for_update(of=("self",)).filter(pk=key_id, revoked_at__isnull=True).first()
     if old is None:
         raise NotFound("No such active key.")
     now = timezone.now()

@@ -54,7 +54,7 @@ CHANNEL_ORDER = ["web", "pos", "call_center", "field_sales", "marketplace", "imp
 MANUAL_HOLD_CODES = [
     # code, name, who applies, who releases
     ("address-check", "Check the ship-to address", ["order_desk"], ["order_desk"]),
-    ("payment-review", "Payment under review", ["order_desk", "finance"], ["finance"]),
+    ("payment-check", "Payment check", ["order_desk", "finance"], ["finance"]),
     ("customer-request", "Customer asked us to wait", ["order_desk"], ["order_desk"]),
 ]
 APPROVAL_THRESHOLD_USD = Decimal("10000")
