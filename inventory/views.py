@@ -16,6 +16,7 @@ from catalog.models import Product
 from oms.kernel.exceptions import DomainError
 from oms.kernel.web import INVENTORY_ROLES, error_text, page, paginate, role_required
 
+from .filters import MovementFilter, PurchaseOrderFilter, StockPositionFilter
 from .forms import AdjustmentForm, TransferForm
 from .models import (
     MovementKind,
@@ -44,6 +45,13 @@ from .services import (
 from .states import PO_TRANSITIONS, TRANSFER_TRANSITIONS, PurchaseOrderStatus, TransferStatus
 
 
+def _params(request: HttpRequest):
+    """The search parameters of a list screen (without its page number), or None when unfiltered."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params or None
+
+
 def _warehouse(request: HttpRequest) -> Warehouse | None:
     code = request.GET.get("warehouse")
     qs = Warehouse.objects.filter(active=True).order_by("code")
@@ -58,10 +66,13 @@ def stock(request: HttpRequest) -> HttpResponse:
     warehouse = _warehouse(request)
     sku = request.GET.get("sku", "").strip().upper()
     rows = None
+    filters = StockPositionFilter(
+        {"warehouse": warehouse.code if warehouse else "", "sku": sku},
+        queryset=position_list(),
+        request=request,
+    )
     if warehouse is not None:
-        qs = position_list(filters={"warehouse": warehouse.code})
-        if sku:
-            qs = qs.filter(product__sku__startswith=sku)
+        qs = filters.qs if filters.is_valid() else filters.queryset.none()
         rows = paginate(request, qs, per_page=50)
         skus = [p.product.sku for p in rows]
         atp = availability(skus=skus, warehouse_id=warehouse.pk) if skus else {}
@@ -78,9 +89,13 @@ def stock(request: HttpRequest) -> HttpResponse:
             "warehouses": Warehouse.objects.filter(active=True).order_by("code"),
             "rows": rows,
             "sku": sku,
+            "filters": filters,
             "adjust_form": AdjustmentForm(initial={"warehouse": warehouse.code if warehouse else None}),
         },
     )
+
+
+stock.filterset_class = StockPositionFilter
 
 
 @require_GET
@@ -89,22 +104,22 @@ def movements(request: HttpRequest) -> HttpResponse:
     qs = StockMovement.objects.select_related("position__product", "position__warehouse", "user").order_by(
         "-created_at", "-id"
     )
-    if request.GET.get("sku"):
-        qs = qs.filter(position__product__sku=request.GET["sku"].strip().upper())
-    if request.GET.get("warehouse"):
-        qs = qs.filter(position__warehouse__code=request.GET["warehouse"])
-    if request.GET.get("kind") in MovementKind.values:
-        qs = qs.filter(kind=request.GET["kind"])
+    filters = MovementFilter(_params(request), queryset=qs, request=request)
+    qs = filters.qs if not filters.is_bound or filters.is_valid() else qs.none()
     return page(
         request,
         "inventory/movements.html",
         {
             "rows": paginate(request, qs, per_page=50),
             "warehouses": Warehouse.objects.filter(active=True).order_by("code"),
-            "filters": request.GET,
+            "filters": filters,
             "kinds": MovementKind.choices,
         },
+        status=400 if filters.is_bound and filters.form.errors else 200,
     )
+
+
+movements.filterset_class = MovementFilter
 
 
 @require_POST
@@ -240,18 +255,22 @@ def reorder_run(request: HttpRequest) -> HttpResponse:
 @role_required(*INVENTORY_ROLES)
 def purchase_orders(request: HttpRequest) -> HttpResponse:
     qs = PurchaseOrder.objects.select_related("supplier", "warehouse").order_by("-created_at", "-id")
-    status = request.GET.get("status", "")
-    if status:
-        qs = qs.filter(status=status)
+    filters = PurchaseOrderFilter(_params(request), queryset=qs, request=request)
+    qs = filters.qs if not filters.is_bound or filters.is_valid() else qs.none()
     return page(
         request,
         "inventory/purchase_orders.html",
         {
             "rows": paginate(request, qs, per_page=25),
             "statuses": PurchaseOrderStatus.choices,
-            "status": status,
+            "status": request.GET.get("status", ""),
+            "filters": filters,
         },
+        status=400 if filters.is_bound and filters.form.errors else 200,
     )
+
+
+purchase_orders.filterset_class = PurchaseOrderFilter
 
 
 @require_GET

@@ -173,6 +173,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "oms.kernel.api.schema.OmsAutoSchema",
     "EXCEPTION_HANDLER": "oms.kernel.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # The API reads JSON bodies only (the schema says so); the staff UI and the admin are Django views.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Per API key (orders.api.views.KeyRateThrottle); counters live in CACHES["default"].
     "DEFAULT_THROTTLE_RATES": {"orders": env.str("OMS_ORDERS_THROTTLE_RATE", default="1200/min")},

@@ -11,7 +11,6 @@ from django import forms
 from partners.models import Channel
 
 from .inputs import AddressInput, CustomerInput, LineInput, ManualAdjustmentInput, OrderInput
-from .states import OrderStatus
 
 ADJUSTMENT_KINDS = [
     ("", "No adjustment"),
@@ -134,16 +133,3 @@ class ReasonForm(forms.Form):
 
 class HoldApplyForm(ReasonForm):
     code = forms.SlugField(label="Hold code", max_length=30)
-
-
-class OrderSearchForm(forms.Form):
-    q = forms.CharField(label="Order or source id", required=False)
-    status = forms.ChoiceField(choices=[("", "Any status"), *OrderStatus.choices], required=False)
-    channel = forms.CharField(required=False)
-    customer = forms.CharField(label="Customer account", required=False)
-    sku = forms.CharField(label="SKU", required=False)
-    created_from = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    created_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    hold = forms.CharField(label="Hold code", required=False)

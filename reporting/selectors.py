@@ -4,7 +4,6 @@ queries, whatever the number of rows (the UI tests pin them)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -181,11 +180,10 @@ def backorders_by(*, field: str, limit: int = 10) -> list[dict[str, Any]]:
 # --- customers -------------------------------------------------------------------------------------
 
 
-def customer_list(*, filters: Mapping[str, Any]) -> QuerySet[Customer]:
+def customer_list() -> QuerySet[Customer]:
+    """Customers with their order count and last order (the filters are
+    `customers.filters.CustomerFilter`)."""
     qs = Customer.objects.order_by("name", "id")
-    q = (filters.get("q") or "").strip()
-    if q:
-        qs = qs.filter(Q(name__icontains=q) | Q(account_number__icontains=q) | Q(email__icontains=q))
     # Orders point at customers with no reverse accessor: count them in correlated subqueries.
     orders = SalesOrder.objects.filter(customer_id=OuterRef("pk"), is_current=True)
     return qs.annotate(
@@ -208,17 +206,10 @@ def open_purchase_orders_count() -> int:
     return PurchaseOrder.objects.exclude(status__in=["received", "closed", "canceled"]).count()
 
 
-def order_search(*, viewer, filters: Mapping[str, Any]) -> QuerySet[SalesOrder]:
-    """The order list screen: orders' own filters (scoped to the viewer), plus a free-text match
-    on the order number or source id; no per-row prefetch (the list shows header fields only)."""
-    q = (filters.get("q") or "").strip()
-    qs = (
-        order_list(viewer=viewer, filters=filters)
-        .prefetch_related(None)
-        .select_related("customer", "channel")
-    )
-    if q:
-        qs = qs.filter(Q(number__icontains=q) | Q(source_order_id__icontains=q))
+def order_search(*, viewer) -> QuerySet[SalesOrder]:
+    """The order list screen's rows, scoped to the viewer (the filters are
+    `orders.filters.OrderFilter`); no per-row prefetch (the list shows header fields only)."""
+    qs = order_list(viewer=viewer).prefetch_related(None).select_related("customer", "channel")
     active_holds_ = OrderHold.objects.filter(order_id=OuterRef("pk"), released_at__isnull=True)
     return qs.annotate(
         active_hold_count=Coalesce(

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from customers.filters import CustomerFilter
 from customers.models import Customer
 from fulfillment.services import step_retry
 from oms.kernel.exceptions import DomainError
@@ -36,7 +37,7 @@ from oms.kernel.web import (
     sort_param,
 )
 from orders.actors import Actor
-from orders.forms import OrderSearchForm
+from orders.filters import OrderFilter
 from orders.models import COMPLIANCE_HOLD, CREDIT_HOLD, HoldCode
 from orders.services import hold_release, order_approve
 
@@ -283,8 +284,18 @@ def workbench_action(request: HttpRequest, panel: str) -> HttpResponse:
 @require_GET
 @role_required(*CUSTOMER_READERS)
 def customer_list(request: HttpRequest) -> HttpResponse:
-    rows = paginate(request, selectors.customer_list(filters=request.GET), per_page=25)
-    return page(request, "reporting/customer_list.html", {"rows": rows, "q": request.GET.get("q", "")})
+    filters = CustomerFilter(request.GET or None, queryset=selectors.customer_list(), request=request)
+    qs = filters.qs if not filters.is_bound or filters.is_valid() else filters.queryset.none()
+    rows = paginate(request, qs, per_page=25)
+    return page(
+        request,
+        "reporting/customer_list.html",
+        {"rows": rows, "q": request.GET.get("q", ""), "filters": filters},
+        status=400 if filters.is_bound and filters.form.errors else 200,
+    )
+
+
+customer_list.filterset_class = CustomerFilter
 
 
 @require_GET
@@ -329,23 +340,27 @@ ORDER_SORTS = {
     "status": "status",
     "total": "total",
 }
-ORDER_FILTERS = ("q", "status", "channel", "customer", "sku", "created_from", "created_to", "hold")
+ORDER_FILTERS = tuple(OrderFilter.base_filters)
 
 
-def _order_rows(request: HttpRequest) -> tuple[OrderSearchForm, QuerySet, str]:
-    form = OrderSearchForm(request.GET or None)
-    filters: dict = {}
-    if form.is_bound and form.is_valid():
-        filters = {k: v for k, v in form.cleaned_data.items() if v}
+def _order_rows(request: HttpRequest) -> tuple[OrderFilter, QuerySet, str]:
+    """The search (orders.filters.OrderFilter): an invalid value is shown on its field, with what
+    was typed, and lists nothing rather than something the person did not ask for."""
+    params = request.GET.copy()
+    for key in ("sort", "page"):
+        params.pop(key, None)
+    filters = OrderFilter(
+        params or None, queryset=selectors.order_search(viewer=request.user), request=request
+    )
     sort, order_by = sort_param(request, ORDER_SORTS, "-created")
-    qs = selectors.order_search(viewer=request.user, filters=filters).order_by(order_by, "-id")
-    return form, qs, sort
+    qs = filters.qs if not filters.is_bound or filters.is_valid() else filters.queryset.none()
+    return filters, qs.order_by(order_by, "-id"), sort
 
 
 @require_GET
 @role_required(*ORDER_READERS)
 def order_list(request: HttpRequest) -> HttpResponse:
-    form, qs, sort = _order_rows(request)
+    filters, qs, sort = _order_rows(request)
     rows = paginate(request, qs, per_page=25)
     params = request.GET.copy()
     params.pop("page", None)
@@ -355,7 +370,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
         request,
         "reporting/order_list.html",
         {
-            "form": form,
+            "form": filters.form,
             "rows": rows,
             "sort": sort,
             "querystring": params.urlencode(),
@@ -370,7 +385,11 @@ def order_list(request: HttpRequest) -> HttpResponse:
                 ("total", "Total"),
             ],
         },
+        status=400 if filters.is_bound and filters.form.errors else 200,
     )
+
+
+order_list.filterset_class = OrderFilter
 
 
 @require_GET

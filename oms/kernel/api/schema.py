@@ -10,8 +10,14 @@ from __future__ import annotations
 
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
 
+from ..filtering import StrictBooleanFilter
 from .errors import ErrorSerializer
+from .inputs import decimal_pattern
+
+TEXT = r"^[^\u0000]*$"
+NON_BLANK_TEXT = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
 
 STANDARD_ERRORS = {
     "400": "Bad input (field-level messages in `fields`).",
@@ -41,3 +47,58 @@ class OmsAutoSchema(AutoSchema):
                     OpenApiResponse(ErrorSerializer, description=description), code, direction=direction
                 )
         return responses
+
+    # --- request bodies say exactly what the API accepts (oms.kernel.api.inputs) ---------------
+
+    def _map_serializer(self, serializer, direction, bypass_extensions=False):
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "request" and getattr(serializer, "strict_input", False) and "properties" in schema:
+            schema["additionalProperties"] = False
+        return schema
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction != "request" or not isinstance(schema, dict) or "$ref" in schema:
+            return schema
+        if isinstance(field, serializers.DecimalField) and schema.get("type") == "string":
+            schema["pattern"] = decimal_pattern(field)
+        elif (
+            isinstance(field, serializers.CharField)
+            and schema.get("type") == "string"
+            and "pattern" not in schema
+            and "format" not in schema
+        ):
+            # Text is trimmed and may not hold NUL characters (PostgreSQL cannot store them); a
+            # required text field needs something besides whitespace.
+            schema["pattern"] = TEXT if field.allow_blank or not field.trim_whitespace else NON_BLANK_TEXT
+        return schema
+
+    # --- list filters (django-filter FilterSets, oms.kernel.filtering) --------------------------
+
+    def get_filter_backends(self):
+        # A view that filters its GET through a FilterSet documents it, even when its answer is
+        # a page object rather than a bare list (the order list's cursor page).
+        if self.method == "GET" and getattr(self.view, "filterset_class", None) is not None:
+            return getattr(self.view, "filter_backends", [])
+        return super().get_filter_backends()
+
+    def _get_filter_parameters(self):
+        parameters = super()._get_filter_parameters()
+        filterset_class = getattr(self.view, "filterset_class", None)
+        if filterset_class is None:
+            return parameters
+        for parameter in parameters:
+            schema = parameter.get("schema", {})
+            field = filterset_class.base_filters.get(parameter["name"])
+            if isinstance(field, StrictBooleanFilter):
+                parameter["schema"] = {"type": "boolean"}
+                continue
+            if schema.get("type") != "string" or field is None:
+                continue
+            # The API refuses a blank filter (`?status=`): absent means any.
+            if "enum" not in schema and "format" not in schema:
+                schema["minLength"] = max(schema.get("minLength", 0), 1, field.extra.get("min_length") or 0)
+                schema.setdefault("pattern", NON_BLANK_TEXT)
+                if field.extra.get("max_length"):
+                    schema["maxLength"] = field.extra["max_length"]
+        return parameters
