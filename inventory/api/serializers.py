@@ -7,7 +7,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from customers.models import DemandClass
-from oms.kernel.api.inputs import StrictInputSerializer
+from oms.kernel.api.inputs import StrictInputSerializer, StrictQuerySerializer
 
 from ..models import PurchaseOrder, PurchaseOrderLine, ReorderRule, StockPosition, Transfer, Warehouse
 
@@ -54,7 +54,7 @@ class StockAdjustmentInputSerializer(StrictInputSerializer):
     cycle_count = serializers.BooleanField(default=False)
 
 
-class AvailabilityQuerySerializer(serializers.Serializer):
+class AvailabilityQuerySerializer(StrictQuerySerializer):
     sku = serializers.ListField(
         child=serializers.CharField(max_length=64), min_length=1, max_length=200, help_text="Repeat for many."
     )

@@ -72,8 +72,7 @@ class AvailabilityApi(APIView):
         responses={200: s.AvailabilityOutputSerializer(many=True), **ERRORS},
     )
     def get(self, request):
-        params = {k: request.query_params.get(k) for k in request.query_params if k != "sku"}
-        data = s.AvailabilityQuerySerializer(data={**params, "sku": request.query_params.getlist("sku")})
+        data = s.AvailabilityQuerySerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         rows = _availability_rows(

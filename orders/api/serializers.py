@@ -8,7 +8,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from customers.models import DemandClass
-from oms.kernel.api.inputs import StrictInputMixin
+from oms.kernel.api.inputs import StrictInputMixin, StrictQuerySerializer
 
 from ..inputs import AddressInput, CustomerInput, LineInput, ManualAdjustmentInput, OrderInput
 from ..models import OrderHold, OrderLine, SalesOrder
@@ -221,13 +221,13 @@ class OrderHoldInputSerializer(StrictSerializer):
     line_number = serializers.IntegerField(min_value=1, required=False)
 
 
-class OrderRevisionQuerySerializer(serializers.Serializer):
+class OrderRevisionQuerySerializer(StrictQuerySerializer):
     """`?revision=`: absent means the current revision; anything but a revision number is a 400."""
 
     revision = serializers.IntegerField(min_value=1, max_value=MAX_REVISION, required=False)
 
 
-class OrderBySourceQuerySerializer(serializers.Serializer):
+class OrderBySourceQuerySerializer(StrictQuerySerializer):
     channel = serializers.SlugField(
         max_length=40, required=False, help_text="Staff: the channel of the source order."
     )

@@ -124,3 +124,19 @@ class StrictInputMixin:
 
 class StrictInputSerializer(StrictInputMixin, serializers.Serializer):
     """The base of every API request body."""
+
+
+class StrictQuerySerializer(serializers.Serializer):
+    """Query parameters: a parameter given blank (`?revision=`) is refused like any other value
+    outside the schema; absent means the default."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "getlist"):
+            blank = {
+                name: ["May not be blank: leave the parameter out for the default."]
+                for name in self.fields
+                if name in data and any(not str(v).strip() for v in data.getlist(name))
+            }
+            if blank:
+                raise serializers.ValidationError(blank)
+        return super().to_internal_value(data)
