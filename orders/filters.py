@@ -42,7 +42,10 @@ class OrderFilter(StrictFilterSet):
     )
     status = django_filters.ChoiceFilter(choices=OrderStatus.choices, empty_label="Any status")
     channel = ChannelCodeFilter(
-        label="Channel", empty_label="Any channel", help_text="A channel code; an unknown one is refused."
+        label="Channel",
+        help_text="A channel code; an unknown one is refused.",
+        # Typed, so an unknown code stays in the box beside its error.
+        widget=forms.TextInput(attrs={"placeholder": "e.g. web"}),
     )
     customer = django_filters.CharFilter(
         method="filter_customer",

@@ -39,7 +39,7 @@ from oms.kernel.web import (
 from orders.actors import Actor
 from orders.filters import OrderFilter
 from orders.models import COMPLIANCE_HOLD, CREDIT_HOLD, HoldCode
-from orders.services import hold_release, order_approve
+from orders.services import hold_apply, hold_release, order_approve
 
 from . import selectors
 from .models import SavedSearch
@@ -376,6 +376,8 @@ def order_list(request: HttpRequest) -> HttpResponse:
             "querystring": params.urlencode(),
             "sort_querystring": sort_params.urlencode(),
             "saved": SavedSearch.objects.filter(user=request.user, screen="orders"),
+            "bulk_actions": BULK_ACTIONS,
+            "hold_codes": HoldCode.objects.filter(active=True).order_by("code"),
             "columns": [
                 ("number", "Order"),
                 ("created", "Created"),
@@ -397,6 +399,10 @@ order_list.filterset_class = OrderFilter
 def order_export(request: HttpRequest) -> StreamingHttpResponse:
     """The current search as CSV, streamed row by row from a server-side cursor."""
     _, qs, _ = _order_rows(request)
+    return _orders_csv(qs)
+
+
+def _orders_csv(qs: QuerySet) -> StreamingHttpResponse:
     rows = (
         qs.prefetch_related(None)
         .values_list(
@@ -421,6 +427,47 @@ def order_export(request: HttpRequest) -> StreamingHttpResponse:
         header,
         ((*r[:2], r[2].isoformat(), *r[3:]) for r in rows),
     )
+
+
+BULK_ACTIONS = {"export": "Export selected (CSV)", "hold": "Place a hold"}
+
+
+@require_POST
+@role_required(*ORDER_READERS)
+def order_bulk(request: HttpRequest) -> HttpResponse:
+    """Bulk actions on the rows ticked in the order list: export them, or place a hold on each
+    through `hold_apply` (each order in its own transaction, so one refusal does not undo
+    the others; the summary names the ones that failed)."""
+    back = f"{reverse('ui:order-list')}?{request.POST.get('querystring', '')}"
+    action = request.POST.get("action", "")
+    numbers = list(dict.fromkeys(n for n in request.POST.getlist("numbers") if n))[:500]
+    if action not in BULK_ACTIONS:
+        messages.error(request, "Choose an action for the selected orders.")
+        return redirect(back)
+    if not numbers:
+        messages.error(request, "Tick at least one order in the list.")
+        return redirect(back)
+    orders = selectors.order_search(viewer=request.user).filter(is_current=True, number__in=numbers)
+    if action == "export":
+        return _orders_csv(orders.order_by("number"))
+    reason = request.POST.get("reason", "").strip()
+    code = request.POST.get("code", "")
+    if not reason or not code:
+        messages.error(request, "A hold needs a hold code and a reason.")
+        return redirect(back)
+    actor = Actor.for_user(request.user)
+    done, failed = 0, []
+    for order_id, number in orders.order_by("number").values_list("id", "number"):
+        try:
+            hold_apply(order_id=order_id, actor=actor, code=code, reason=reason)
+            done += 1
+        except DomainError as exc:
+            failed.append(f"{number}: {error_text(exc)}")
+    if done:
+        messages.success(request, f"Hold '{code}' placed on {done} {'order' if done == 1 else 'orders'}.")
+    if failed:
+        messages.error(request, f"{len(failed)} not held: " + "; ".join(failed[:10]))
+    return redirect(back)
 
 
 @require_POST

@@ -35,6 +35,7 @@ from ..services import (
     request_fingerprint,
 )
 from ..services.capture import SubmitResult
+from ..services.idempotency import KEY_PATTERN, MAX_KEY_LENGTH
 from .serializers import (
     MAX_REVISION,
     OrderApproveInputSerializer,
@@ -52,7 +53,7 @@ from .serializers import (
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     name="Idempotency-Key",
-    type=str,
+    type={"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": KEY_PATTERN},
     location=OpenApiParameter.HEADER,
     required=False,
     description="A unique string per intended order (e.g. a UUID), scoped to the caller's channel. "

@@ -33,7 +33,7 @@ class ManualAdjustmentInput(StrictInputSerializer):
 
 class PriceLineInput(StrictInputSerializer):
     sku = serializers.CharField(max_length=64)
-    quantity = serializers.DecimalField(max_digits=20, decimal_places=4)
+    quantity = serializers.DecimalField(max_digits=20, decimal_places=4, min_value=Decimal("0.0001"))
     uom = serializers.CharField(max_length=10, required=False, allow_null=True, allow_blank=True)
     manual_adjustment = ManualAdjustmentInput(required=False, allow_null=True)
     source_unit_price = serializers.DecimalField(

@@ -76,8 +76,8 @@ def _config(tmp_path) -> str:
 def _schemathesis(web, tmp_path, name: str, *headers: str) -> tuple[subprocess.CompletedProcess, str]:
     report = tmp_path / f"schemathesis-{name}.txt"
     cmd = [
-        sys.executable, "-m", "schemathesis.cli", "run", f"{web.url}/api/schema/?format=json",
-        "--config-file", _config(tmp_path), "--url", web.url, "--checks", "all", "--workers", "2",
+        sys.executable, "-m", "schemathesis.cli", "--config-file", _config(tmp_path), "run",
+        f"{web.url}/api/schema/?format=json", "--url", web.url, "--checks", "all", "--workers", "1",
         "--max-examples", MAX_EXAMPLES, "--seed", str(SEED),
         "--phases", "examples,coverage,fuzzing,stateful", "--suppress-health-check", "all",
         "--request-timeout", "30", "--no-color", "--generation-database", "none",

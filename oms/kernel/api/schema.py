@@ -60,6 +60,11 @@ class OmsAutoSchema(AutoSchema):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         if direction != "request" or not isinstance(schema, dict) or "$ref" in schema:
             return schema
+        if isinstance(field, serializers.ListSerializer) and schema.get("type") == "array":
+            if field.min_length is not None:
+                schema["minItems"] = field.min_length
+            if field.max_length is not None:
+                schema["maxItems"] = field.max_length
         if isinstance(field, serializers.DecimalField) and schema.get("type") == "string":
             schema["pattern"] = decimal_pattern(field)
         elif (
