@@ -7,7 +7,7 @@ from datetime import date
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -185,7 +185,12 @@ class TransferActionApi(APIView):
     }
 
     @extend_schema(
-        operation_id="transfers_action", request=None, responses={200: s.TransferOutputSerializer, **ERRORS}
+        operation_id="transfers_action",
+        request=None,
+        parameters=[
+            OpenApiParameter("action", str, OpenApiParameter.PATH, enum=["ship", "receive", "cancel"])
+        ],
+        responses={200: s.TransferOutputSerializer, **ERRORS},
     )
     def post(self, request, pk: str, action: str):
         transfer = get_object_or_404(Transfer, pk=pk)
@@ -275,6 +280,11 @@ class PurchaseOrderActionApi(APIView):
     @extend_schema(
         operation_id="purchase_orders_action",
         request=None,
+        parameters=[
+            OpenApiParameter(
+                "action", str, OpenApiParameter.PATH, enum=["approve", "send", "cancel", "close"]
+            )
+        ],
         responses={200: s.PurchaseOrderOutputSerializer, **ERRORS},
     )
     def post(self, request, pk: str, action: str):

@@ -204,3 +204,52 @@ def test_values_of_the_wrong_json_type_are_refused_throughout(client, world):
         if message:
             assert fields[field] == [message]
     assert not SalesOrder.objects.filter(source_order_id="T-9").exists()
+
+
+# --- found by the full fuzz run (tests/fuzz/test_api_schemathesis.py) ---------------------------
+
+
+def test_options_is_a_405_with_the_allowed_methods_not_a_500(client, world):
+    response = client.options("/api/v1/orders", HTTP_AUTHORIZATION=f"Api-Key {world.web.key}")
+    assert response.status_code == 405
+    assert {"GET", "POST"} <= {m.strip() for m in response["Allow"].split(",")}
+
+
+def test_a_blank_cursor_is_refused(client, world, schema):
+    assert _param(schema, "/api/v1/orders", "cursor")["minLength"] == 1
+    assert api_get(client, "/api/v1/orders?cursor=", key=world.web.key).status_code == 400
+
+
+def test_slug_parameters_keep_their_own_pattern(client, world, schema, order):
+    param = _param(schema, "/api/v1/orders/by-source/{source_order_id}", "channel")
+    assert param["pattern"] == "^[-a-zA-Z0-9_]+$"
+    response = api_get(client, "/api/v1/orders/by-source/T-1?channel=no%20slug", key=world.web.key)
+    assert response.status_code == 400
+
+
+def test_the_idempotency_key_header_is_described_as_checked(client, world, schema):
+    header = next(
+        p for p in schema["paths"]["/api/v1/orders"]["post"]["parameters"] if p["name"] == "Idempotency-Key"
+    )["schema"]
+    assert header["maxLength"] == 255 and not re.search(header["pattern"], " padded ")
+    for bad in ("é", "x" * 256):
+        response = client.post(
+            "/api/v1/orders",
+            data=json.dumps(order_body("T-K")),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Api-Key {world.web.key}",
+            HTTP_IDEMPOTENCY_KEY=bad,
+        )
+        assert response.status_code == 400
+        assert "Idempotency-Key" in response.json()["fields"]
+
+
+def test_creates_link_to_what_acts_on_their_result(schema):
+    """OpenAPI links drive the stateful phase of the fuzz test."""
+    responses = schema["paths"]["/api/v1/orders"]["post"]["responses"]["201"]
+    targets = {link["operationId"] for link in responses["links"].values()}
+    assert {"orders_retrieve", "orders_cancel", "orders_hold_apply"} <= targets
+    hold = schema["paths"]["/api/v1/orders/{number}/holds"]["post"]["responses"]["201"]["links"][
+        "ReleaseHold"
+    ]
+    assert hold["parameters"] == {"number": "$request.path.number", "hold_id": "$response.body#/id"}

@@ -60,3 +60,11 @@ class StrictCursorPagination(CursorPagination):
         return strict_page_size(
             request, param=self.page_size_query_param, default=self.page_size, maximum=self.max_page_size
         )
+
+    def decode_cursor(self, request):
+        raw = request.query_params.get(self.cursor_query_param)
+        if raw is not None and not raw.strip():
+            raise ValidationError(
+                {self.cursor_query_param: ["May not be blank: leave it out for the first page."]}
+            )
+        return super().decode_cursor(request)

@@ -8,6 +8,7 @@ so that the schema matches what clients really receive.
 
 from __future__ import annotations
 
+from django.core.validators import RegexValidator
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
@@ -26,6 +27,12 @@ STANDARD_ERRORS = {
     "404": "Absent, not yours, or past the last page.",
     "429": "Throttled; see Retry-After.",
     "503": "The database is unavailable; see Retry-After.",
+}
+# Answered by the web server before the application, as HTML: a request line (path and query)
+# over gunicorn's limit.
+URI_TOO_LONG = {
+    "description": "The request line (path and query string) is over the web server's 4094 bytes.",
+    "content": {"text/html": {"schema": {"type": "string"}}},
 }
 BODY_ERRORS = {
     "413": "Body over the size limit.",
@@ -46,6 +53,7 @@ class OmsAutoSchema(AutoSchema):
                 responses[code] = self._get_response_for_code(
                     OpenApiResponse(ErrorSerializer, description=description), code, direction=direction
                 )
+        responses.setdefault("414", dict(URI_TOO_LONG))
         return responses
 
     # --- request bodies say exactly what the API accepts (oms.kernel.api.inputs) ---------------
@@ -72,6 +80,7 @@ class OmsAutoSchema(AutoSchema):
             and schema.get("type") == "string"
             and "pattern" not in schema
             and "format" not in schema
+            and not any(isinstance(v, RegexValidator) for v in field.validators)  # slug, regex: theirs
         ):
             # Text is trimmed and may not hold NUL characters (PostgreSQL cannot store them); a
             # required text field needs something besides whitespace.
