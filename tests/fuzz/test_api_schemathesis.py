@@ -59,8 +59,13 @@ ALL_PHASES = "examples,coverage,fuzzing,stateful"
 POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429"]
 
 
+STATEFUL_SCENARIOS = os.environ.get("OMS_FUZZ_STATEFUL_SCENARIOS", "20")
+
+
 def _config(tmp_path) -> str:
-    lines = []
+    # The stateful phase walks more scenarios than the per-operation examples, so that captures
+    # succeed often enough to follow the links (hold, release, cancel, fulfillment) from them.
+    lines = ["[phases.stateful.generation]", f"max-examples = {int(STATEFUL_SCENARIOS)}", ""]
     for path in POSITIVE_MAY_REFUSE:
         statuses = [*POSITIVE_STATUSES, "400"]
         lines += [

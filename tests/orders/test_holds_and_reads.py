@@ -7,8 +7,8 @@ from django.contrib.auth.models import AnonymousUser
 
 from inventory.models import StockPosition
 from orders.actors import Actor
-from orders.models import OrderEvent, SalesOrder
 from orders.filters import OrderFilter
+from orders.models import OrderEvent, SalesOrder
 from orders.selectors import holds_stopping, order_list
 from orders.services import hold_apply, line_cancel
 from tests.factories.orders import HoldCodeFactory
