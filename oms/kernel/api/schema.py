@@ -62,6 +62,9 @@ class OmsAutoSchema(AutoSchema):
         schema = super()._map_serializer(serializer, direction, bypass_extensions)
         if direction == "request" and getattr(serializer, "strict_input", False) and "properties" in schema:
             schema["additionalProperties"] = False
+        if getattr(serializer, "strict_input", False) and not type(serializer).__dict__.get("__doc__"):
+            # The strict base's docstring is about the mechanism, not this body: say nothing.
+            schema.pop("description", None)
         return schema
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
