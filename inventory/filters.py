@@ -10,6 +10,7 @@ from catalog.models import Supplier
 from oms.kernel.filtering import StrictBooleanFilter, StrictFilterSet
 
 from .models import (
+    Demand,
     MovementKind,
     PurchaseOrder,
     PurchaseOrderKind,
@@ -113,4 +114,21 @@ class WarehouseFilter(StrictFilterSet):
 
     class Meta:
         model = Warehouse
+        fields: list[str] = []
+
+
+class BackorderFilter(StrictFilterSet):
+    """The workbench's back-order queue: by warehouse and part of a SKU."""
+
+    warehouse = _warehouse()
+    sku = django_filters.CharFilter(
+        field_name="product__sku",
+        lookup_expr="icontains",
+        max_length=64,
+        label="SKU",
+        help_text="Part of a SKU.",
+    )
+
+    class Meta:
+        model = Demand
         fields: list[str] = []

@@ -103,17 +103,15 @@ def low_stock(*, limit: int = 10) -> list[StockPosition]:
 # --- workbench panels ------------------------------------------------------------------------------
 
 
-def active_holds(*, code: str = "", customer: str = "") -> QuerySet[OrderHold]:
+def active_holds(*, code: str = "") -> QuerySet[OrderHold]:
+    """Active holds of current orders, oldest first (one code's, for the credit and compliance
+    queues; the holds queue's filters are `orders.filters.OrderHoldFilter`)."""
     qs = (
         OrderHold.objects.filter(released_at__isnull=True, order__is_current=True)
         .select_related("hold_code", "order", "order__customer", "order__channel", "line")
         .order_by("applied_at", "id")
     )
-    if code:
-        qs = qs.filter(hold_code__code=code)
-    if customer:
-        qs = qs.filter(order__customer__account_number=customer)
-    return qs
+    return qs.filter(hold_code__code=code) if code else qs
 
 
 def approval_queue() -> QuerySet[SalesOrder]:
@@ -124,17 +122,13 @@ def approval_queue() -> QuerySet[SalesOrder]:
     )
 
 
-def open_backorders(*, warehouse: str = "", sku: str = "") -> QuerySet[Demand]:
-    qs = (
+def open_backorders() -> QuerySet[Demand]:
+    """Open back-orders, soonest need first (filters: `inventory.filters.BackorderFilter`)."""
+    return (
         Demand.objects.filter(status=DemandStatus.OPEN)
         .select_related("product", "warehouse", "product__primary_supplier")
         .order_by("need_date", "created_at", "id")
     )
-    if warehouse:
-        qs = qs.filter(warehouse__code=warehouse)
-    if sku:
-        qs = qs.filter(product__sku=sku)
-    return qs
 
 
 def webhook_problems() -> QuerySet[WebhookDelivery]:

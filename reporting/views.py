@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from customers.filters import CustomerFilter
 from customers.models import Customer
 from fulfillment.services import step_retry
+from inventory.filters import BackorderFilter
 from oms.kernel.exceptions import DomainError
 from oms.kernel.roles import Role
 from oms.kernel.web import (
@@ -37,7 +38,7 @@ from oms.kernel.web import (
     sort_param,
 )
 from orders.actors import Actor
-from orders.filters import OrderFilter
+from orders.filters import OrderFilter, OrderHoldFilter
 from orders.models import COMPLIANCE_HOLD, CREDIT_HOLD, HoldCode
 from orders.services import hold_apply, hold_release, order_approve
 
@@ -130,8 +131,24 @@ class Panel:
     actions: tuple[str, ...] = ()
 
 
+def _filtered(request: HttpRequest, filterset_class, queryset: QuerySet) -> QuerySet:
+    """A queue narrowed by its FilterSet; an invalid filter lists nothing and says why."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    filters = filterset_class(params or None, queryset=queryset, request=request)
+    if filters.is_bound and not filters.is_valid():
+        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in filters.form.errors.items())
+        messages.error(request, f"Fix the filter ({problems}).")
+        return queryset.none()
+    return filters.qs
+
+
 def _holds_rows(request: HttpRequest) -> QuerySet:
-    return selectors.active_holds(code=request.GET.get("code", ""), customer=request.GET.get("customer", ""))
+    return _filtered(request, OrderHoldFilter, selectors.active_holds())
+
+
+def _backorder_rows(request: HttpRequest) -> QuerySet:
+    return _filtered(request, BackorderFilter, selectors.open_backorders())
 
 
 PANELS: dict[str, Panel] = {
@@ -177,9 +194,7 @@ PANELS: dict[str, Panel] = {
             "backorders",
             "Back-orders",
             (Role.FULFILLMENT, Role.ORDER_DESK),
-            lambda r: selectors.open_backorders(
-                warehouse=r.GET.get("warehouse", ""), sku=r.GET.get("sku", "").upper()
-            ),
+            _backorder_rows,
             "reporting/partials/panel_backorders.html",
             "backorders",
         ),

@@ -12,6 +12,7 @@ from rest_framework.generics import ListAPIView
 
 from customers.filters import CustomerFilter
 from inventory.filters import (
+    BackorderFilter,
     MovementFilter,
     PurchaseOrderFilter,
     ReorderRuleFilter,
@@ -20,7 +21,7 @@ from inventory.filters import (
     WarehouseFilter,
 )
 from oms.kernel.filtering import StrictFilterSet
-from orders.filters import OrderFilter
+from orders.filters import OrderFilter, OrderHoldFilter
 from partners.filters import ChannelFilter
 
 # Every list endpoint and screen, by URL name, and the FilterSet it uses.
@@ -38,6 +39,8 @@ LISTS = {
     "inventory:movements": MovementFilter,
     "inventory:purchase-orders": PurchaseOrderFilter,
 }
+# The workbench queues that filter (reporting.views.PANELS), and their FilterSet.
+QUEUES = {"holds": OrderHoldFilter, "backorders": BackorderFilter}
 
 
 def _patterns(resolver=None, namespace: str = ""):
@@ -60,6 +63,17 @@ def test_each_list_names_its_filterset():
         )
         assert declared is filterset, name
         assert issubclass(declared, StrictFilterSet), name
+
+
+@pytest.mark.unit
+def test_each_filtered_workbench_queue_uses_its_filterset():
+    import inspect
+
+    from reporting.views import PANELS
+
+    for key, filterset in QUEUES.items():
+        assert filterset.__name__ in inspect.getsource(PANELS[key].rows), key
+        assert issubclass(filterset, StrictFilterSet)
 
 
 @pytest.mark.unit

@@ -85,22 +85,19 @@ def test_bodies_are_advertised_and_read_as_json_only(client, world, schema, path
     assert form.json()["code"] == "unsupported_media_type"
 
 
-def test_the_schemas_examples_name_what_the_demo_data_has_and_are_accepted(client, schema):
-    """Every request example of the schema, sent as the demo's web channel to the demo data set."""
-    out = StringIO()
-    call_command("seed_demo", stdout=out)
+@pytest.mark.parametrize("path", ["/api/v1/orders", "/api/v1/quotes"])
+def test_the_schemas_examples_name_what_the_demo_data_has_and_are_accepted(client, schema, path):
+    """The operation's request examples, sent as the demo's web channel to the demo data set
+    (they named `DRILL-1`, which only the test worlds have: 400 "Unknown SKU")."""
+    call_command("seed_demo", stdout=StringIO())
     from partners.models import Channel
 
     key = channel_key_issue(channel=Channel.objects.get(code="web"), name="examples").raw_key
-    sent = 0
-    for path, item in schema["paths"].items():
-        for operation in item.values():
-            content = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
-            for example in content.get("examples", {}).values():
-                response = api_post(client, path, example["value"], key=key)
-                assert response.status_code in (200, 201), (path, response.content)
-                sent += 1
-    assert sent >= 2  # the order and the quote
+    examples = _body(schema, path)["application/json"]["examples"]
+    assert examples
+    for example in examples.values():
+        response = api_post(client, path, example["value"], key=key)
+        assert response.status_code in (200, 201), (path, response.content)
 
 
 def test_cancel_with_an_extra_field_is_forbidden_by_the_schema_and_refused(client, world, schema, order):
