@@ -5,6 +5,7 @@ suppliers are named by code; an unknown code is an error on the field, not an em
 from __future__ import annotations
 
 import django_filters
+from django.core.validators import RegexValidator
 
 from catalog.models import Supplier
 from oms.kernel.filtering import StrictBooleanFilter, StrictFilterSet
@@ -106,8 +107,7 @@ class WarehouseFilter(StrictFilterSet):
     country = django_filters.CharFilter(
         field_name="country",
         lookup_expr="iexact",
-        max_length=2,
-        min_length=2,
+        validators=[RegexValidator(r"^[A-Za-z]{2}$", "Two letters (ISO 3166-1 alpha-2).")],
         help_text="ISO 3166-1 alpha-2.",
     )
     active = StrictBooleanFilter(field_name="active", help_text="`true` or `false`.")

@@ -12,6 +12,7 @@ from oms.kernel.api.inputs import StrictInputSerializer, StrictQuerySerializer
 from ..models import PurchaseOrder, PurchaseOrderLine, ReorderRule, StockPosition, Transfer, Warehouse
 
 QTY = {"max_digits": 20, "decimal_places": 4}
+COUNTRY = r"^[A-Za-z]{2}$"
 
 
 class PositiveQuantityField(serializers.DecimalField):
@@ -61,7 +62,7 @@ class AvailabilityQuerySerializer(StrictQuerySerializer):
     quantity = PositiveQuantityField(required=False)
     date = serializers.DateField(required=False)
     warehouse = serializers.CharField(max_length=40, required=False)
-    ship_to_country = serializers.CharField(min_length=2, max_length=2, required=False)
+    ship_to_country = serializers.RegexField(COUNTRY, required=False, help_text="ISO 3166-1 alpha-2.")
     demand_class = serializers.ChoiceField(choices=DemandClass.choices, default=DemandClass.STANDARD)
 
 
@@ -74,7 +75,7 @@ class AvailabilityBatchInputSerializer(StrictInputSerializer):
     items = AvailabilityBatchItemSerializer(many=True, min_length=1, max_length=500)
     date = serializers.DateField(required=False)
     warehouse = serializers.CharField(max_length=40, required=False)
-    ship_to_country = serializers.CharField(min_length=2, max_length=2, required=False)
+    ship_to_country = serializers.RegexField(COUNTRY, required=False, help_text="ISO 3166-1 alpha-2.")
     demand_class = serializers.ChoiceField(choices=DemandClass.choices, default=DemandClass.STANDARD)
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import django_filters
 from django import forms
 
+from .api.inputs import raw_text_problem
+
 ISO_DATE = ["%Y-%m-%d"]
 BLANK = "May not be blank: leave the parameter out to mean any."
 
@@ -39,9 +41,20 @@ class StrictFilterSet(django_filters.FilterSet):
     def is_valid(self) -> bool:
         valid = super().is_valid()
         if self.is_bound and _is_api_request(self.request):
-            for name in self.filters:
-                if name in self.data and not str(self.data.get(name, "")).strip():
-                    self.form.add_error(name, BLANK)
+            for name, filter_ in self.filters.items():
+                if name not in self.data:
+                    continue
+                raw = str(self.data.get(name, ""))
+                problem = BLANK if not raw.strip() else None
+                if problem is None and isinstance(filter_, django_filters.CharFilter):
+                    # Measured as sent, like the schema's maxLength and pattern (the form trims).
+                    problem = raw_text_problem(
+                        raw,
+                        max_length=filter_.extra.get("max_length"),
+                        validators=filter_.extra.get("validators", ()),
+                    )
+                if problem:
+                    self.form.add_error(name, problem)
                     valid = False
         return valid
 

@@ -15,7 +15,7 @@ from ..services import MAX_LINES
 
 
 class ShipToInput(StrictInputSerializer):
-    country = serializers.CharField(max_length=2, min_length=2)
+    country = serializers.RegexField(r"^[A-Za-z]{2}$", help_text="ISO 3166-1 alpha-2.")
     region = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     postcode = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
 

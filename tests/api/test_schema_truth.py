@@ -250,3 +250,24 @@ def test_creates_link_to_what_acts_on_their_result(schema):
         "ReleaseHold"
     ]
     assert hold["parameters"] == {"number": "$request.path.number", "hold_id": "$response.body#/id"}
+
+
+def test_text_is_measured_as_sent_not_after_trimming(client, world, order):
+    """A reason of 500 characters plus padding is over the schema's maxLength: refused, although
+    DRF would trim it to 500 (found by the fuzz test: it was accepted)."""
+    padded = "\f" + "x" * 500 + "  "
+    response = api_post(
+        client, f"/api/v1/orders/{order['number']}/cancel", {"reason": padded}, key=world.web.key
+    )
+    assert response.status_code == 400 and "reason" in response.json()["fields"]
+    assert api_get(client, "/api/v1/orders?sku=" + "x" * 64 + "%20", key=world.web.key).status_code == 400
+
+
+def test_a_country_is_two_ascii_letters_in_the_schema_and_the_api(client, world, schema, admin_client):
+    assert _param(schema, "/api/v1/warehouses/", "country")["pattern"] == "^[A-Za-z]{2}$"
+    assert _param(schema, "/api/v1/availability", "ship_to_country")["pattern"] == "^[A-Za-z]{2}$"
+    # A control character the form would trim to one letter was a 400 for a schema-valid value.
+    assert admin_client.get("/api/v1/warehouses/?country=%C2%97%1F").status_code == 400
+    assert admin_client.get("/api/v1/warehouses/?country=us").status_code == 200
+    response = api_get(client, "/api/v1/availability?sku=DRILL-1&ship_to_country=%20US", key=world.web.key)
+    assert response.status_code == 400

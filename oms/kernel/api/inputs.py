@@ -14,6 +14,7 @@ import re
 from decimal import Decimal
 from functools import lru_cache
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 UNKNOWN_FIELD = "Unknown or read-only field."
@@ -69,6 +70,28 @@ def decimal_pattern(field: serializers.DecimalField) -> str:
     return _decimal_pattern(max(whole, 1), places, sign)
 
 
+def raw_text_problem(value, *, max_length=None, validators=()) -> str | None:
+    """What is wrong with text as sent, before any trimming: the schema's maxLength and pattern
+    count the spaces that DRF and Django forms would strip, so the API measures the same."""
+    if not isinstance(value, str):
+        return None
+    if max_length is not None and len(value) > max_length:
+        return f"Ensure this value has no more than {max_length} characters."
+    for validator in validators:
+        if (
+            isinstance(validator, RegexValidator)
+            and bool(validator.regex.search(value)) == validator.inverse_match
+        ):
+            return str(validator.message)
+    return None
+
+
+def _text_problem(field, value) -> str | None:
+    if value == "" and getattr(field, "allow_blank", False):
+        return None  # blank is allowed and not matched against the pattern (the schema's oneOf)
+    return raw_text_problem(value, max_length=getattr(field, "max_length", None), validators=field.validators)
+
+
 def json_type_error(field: serializers.Field, value) -> str | None:
     """The message when `value` (from a JSON body) has the wrong JSON type for `field`."""
     if value is None:
@@ -79,6 +102,8 @@ def json_type_error(field: serializers.Field, value) -> str | None:
                 return message
             if not isinstance(value, types):
                 return message
+            if isinstance(field, serializers.CharField) and (problem := _text_problem(field, value)):
+                return problem
             if kind is serializers.DecimalField and not re.fullmatch(decimal_pattern(field), value):
                 try:
                     field.run_validation(value)
@@ -132,11 +157,16 @@ class StrictQuerySerializer(serializers.Serializer):
 
     def to_internal_value(self, data):
         if hasattr(data, "getlist"):
-            blank = {
-                name: ["May not be blank: leave the parameter out for the default."]
-                for name in self.fields
-                if name in data and any(not str(v).strip() for v in data.getlist(name))
-            }
-            if blank:
-                raise serializers.ValidationError(blank)
+            problems = {}
+            for name, field in self.fields.items():
+                values = data.getlist(name) if name in data else []
+                child = getattr(field, "child", field)
+                if any(not str(v).strip() for v in values):
+                    problems[name] = ["May not be blank: leave the parameter out for the default."]
+                elif isinstance(child, serializers.CharField) and (
+                    problem := next((p for v in values if (p := _text_problem(child, v))), None)
+                ):
+                    problems[name] = [problem]
+            if problems:
+                raise serializers.ValidationError(problems)
         return super().to_internal_value(data)

@@ -115,7 +115,8 @@ class OmsAutoSchema(AutoSchema):
             # The API refuses a blank filter (`?status=`): absent means any.
             if "enum" not in schema and "format" not in schema:
                 schema["minLength"] = max(schema.get("minLength", 0), 1, field.extra.get("min_length") or 0)
-                schema.setdefault("pattern", NON_BLANK_TEXT)
+                regexes = [v for v in field.extra.get("validators", []) if isinstance(v, RegexValidator)]
+                schema["pattern"] = regexes[0].regex.pattern if regexes else NON_BLANK_TEXT
                 if field.extra.get("max_length"):
                     schema["maxLength"] = field.extra["max_length"]
         return parameters
