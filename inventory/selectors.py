@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
 
 from django.db import connection
 from django.db.models import (
@@ -49,13 +48,10 @@ def positions_missing(*, pairs: Sequence[tuple[int, int]]) -> list[tuple[int, in
     return [pair for pair in pairs if pair not in existing]
 
 
-def position_list(*, filters: Mapping[str, Any]) -> QuerySet[StockPosition]:
-    qs = StockPosition.objects.select_related("product", "warehouse").order_by("pk")
-    if filters.get("sku"):
-        qs = qs.filter(product__sku=filters["sku"])
-    if filters.get("warehouse"):
-        qs = qs.filter(warehouse__code=filters["warehouse"])
-    return qs
+def position_list() -> QuerySet[StockPosition]:
+    """Every stock position with its product and warehouse; the list's filters are
+    `inventory.filters.StockPositionFilter`."""
+    return StockPosition.objects.select_related("product", "warehouse").order_by("pk")
 
 
 CHANNEL_RANKINGS = "inventory.channel_warehouses"

@@ -19,6 +19,7 @@ from oms.kernel.formatting import format_quantity
 from oms.kernel.money import round_money
 from oms.kernel.web import INVENTORY_ROLES, error_text, page, paginate, role_required
 
+from .filters import MovementFilter, PurchaseOrderFilter, StockPositionFilter
 from .forms import AdjustmentForm, TransferForm
 from .models import (
     MovementKind,
@@ -46,6 +47,13 @@ from .states import PO_TRANSITIONS, TRANSFER_TRANSITIONS, PurchaseOrderStatus, T
 
 ALL_WAREHOUSES = "all"
 PAGE_ROWS = 20  # a phone shows each row as a card: keep a page short
+
+
+def _params(request: HttpRequest):
+    """The search parameters of a list screen (without its page number), or None when unfiltered."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params or None
 
 
 def _warehouse(code: str | None) -> Warehouse | None:
@@ -77,6 +85,11 @@ def _stock_page(
     warehouse = None if across else _warehouse(code)
     sku = request.GET.get("sku", "").strip().upper()
     rows = None
+    filters = StockPositionFilter(
+        {"warehouse": warehouse.code if warehouse else "", "sku": sku},
+        queryset=position_list(),
+        request=request,
+    )
     if across:
         rows = paginate(request, stock_across_warehouses(sku_prefix=sku), per_page=PAGE_ROWS)
         for product in rows:
@@ -85,9 +98,7 @@ def _stock_page(
             product.total_on_hand = sum((p.on_hand for p in product.positions), Decimal(0))
             product.total_available = sum((p.on_hand - p.reserved for p in product.positions), Decimal(0))
     elif warehouse is not None:
-        qs = position_list(filters={"warehouse": warehouse.code})
-        if sku:
-            qs = qs.filter(product__sku__startswith=sku)
+        qs = filters.qs if filters.is_valid() else filters.queryset.none()
         rows = paginate(request, qs, per_page=PAGE_ROWS)
         skus = [p.product.sku for p in rows]
         atp = availability(skus=skus, warehouse_id=warehouse.pk) if skus else {}
@@ -107,11 +118,15 @@ def _stock_page(
             "warehouses": warehouses,
             "rows": rows,
             "sku": sku,
+            "filters": filters,
             "adjust_form": adjust_form,
             "querystring": _querystring(request),
         },
         status=400 if adjust_form.errors else 200,
     )
+
+
+stock.filterset_class = StockPositionFilter
 
 
 @require_GET
@@ -120,23 +135,23 @@ def movements(request: HttpRequest) -> HttpResponse:
     qs = StockMovement.objects.select_related("position__product", "position__warehouse", "user").order_by(
         "-created_at", "-id"
     )
-    if request.GET.get("sku"):
-        qs = qs.filter(position__product__sku=request.GET["sku"].strip().upper())
-    if request.GET.get("warehouse"):
-        qs = qs.filter(position__warehouse__code=request.GET["warehouse"])
-    if request.GET.get("kind") in MovementKind.values:
-        qs = qs.filter(kind=request.GET["kind"])
+    filters = MovementFilter(_params(request), queryset=qs, request=request)
+    qs = filters.qs if not filters.is_bound or filters.is_valid() else qs.none()
     return page(
         request,
         "inventory/movements.html",
         {
             "rows": paginate(request, qs, per_page=PAGE_ROWS),
             "warehouses": Warehouse.objects.filter(active=True).order_by("code"),
-            "filters": request.GET,
+            "filters": filters,
             "kinds": MovementKind.choices,
             "querystring": _querystring(request),
         },
+        status=400 if filters.is_bound and filters.form.errors else 200,
     )
+
+
+movements.filterset_class = MovementFilter
 
 
 @require_POST
@@ -267,18 +282,22 @@ def reorder_run(request: HttpRequest) -> HttpResponse:
 @role_required(*INVENTORY_ROLES)
 def purchase_orders(request: HttpRequest) -> HttpResponse:
     qs = PurchaseOrder.objects.select_related("supplier", "warehouse").order_by("-created_at", "-id")
-    status = request.GET.get("status", "")
-    if status:
-        qs = qs.filter(status=status)
+    filters = PurchaseOrderFilter(_params(request), queryset=qs, request=request)
+    qs = filters.qs if not filters.is_bound or filters.is_valid() else qs.none()
     return page(
         request,
         "inventory/purchase_orders.html",
         {
             "rows": paginate(request, qs, per_page=25),
             "statuses": PurchaseOrderStatus.choices,
-            "status": status,
+            "status": request.GET.get("status", ""),
+            "filters": filters,
         },
+        status=400 if filters.is_bound and filters.form.errors else 200,
     )
+
+
+purchase_orders.filterset_class = PurchaseOrderFilter
 
 
 @require_GET

@@ -194,6 +194,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "oms.kernel.api.schema.OmsAutoSchema",
     "EXCEPTION_HANDLER": "oms.kernel.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # The API reads JSON bodies only (the schema says so); the staff UI and the admin are Django views.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # OPTIONS answers 405 with the Allow header: the schema is the description of each operation.
+    "DEFAULT_METADATA_CLASS": None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Per API key (orders.api.views.KeyRateThrottle); counters live in CACHES["default"].
     "DEFAULT_THROTTLE_RATES": {"orders": env.str("OMS_ORDERS_THROTTLE_RATE", default="1200/min")},
@@ -208,6 +213,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Links from a create to what acts on its result (oms/openapi.py), after the enum hook.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "oms.openapi.add_links"],
     "ENUM_NAME_OVERRIDES": {
         "ChannelTypeEnum": "partners.models.ChannelType",
         "OrderStatusEnum": "orders.states.OrderStatus",

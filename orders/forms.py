@@ -12,7 +12,6 @@ from partners.models import Channel
 from pricing.models import AdjustmentReason
 
 from .inputs import AddressInput, CustomerInput, LineInput, ManualAdjustmentInput, OrderInput
-from .states import OrderStatus
 
 ADJUSTMENT_KINDS = [
     ("", "No adjustment"),
@@ -194,19 +193,6 @@ class ReasonForm(forms.Form):
 
 class HoldApplyForm(ReasonForm):
     code = forms.SlugField(label="Hold code", max_length=30)
-
-
-class OrderSearchForm(forms.Form):
-    q = forms.CharField(label="Order or source id", required=False)
-    status = forms.ChoiceField(choices=[("", "Any status"), *OrderStatus.choices], required=False)
-    channel = forms.CharField(required=False)
-    customer = forms.CharField(label="Customer account", required=False)
-    sku = forms.CharField(label="SKU", required=False)
-    created_from = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    created_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    hold = forms.CharField(label="Hold code", required=False)
 
 
 # --- order entry: messages on their fields, in words ------------------------------------------

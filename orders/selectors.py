@@ -4,9 +4,6 @@ channel's order is a 404)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from django.db.models import Prefetch, QuerySet
 
 from oms.kernel.exceptions import NotFound
@@ -52,27 +49,10 @@ def order_by_source(*, viewer, source_order_id: str, channel_code: str = "") -> 
     return order
 
 
-def order_list(*, viewer, filters: Mapping[str, Any]) -> QuerySet[SalesOrder]:
-    qs = orders_visible_to(viewer)
-    if not filters.get("include_superseded"):
-        qs = qs.filter(is_current=True)
-    if filters.get("status"):
-        qs = qs.filter(status=filters["status"])
-    if filters.get("customer"):
-        qs = qs.filter(customer__account_number=filters["customer"])
-    if filters.get("channel"):
-        qs = qs.filter(channel__code=filters["channel"])
-    if filters.get("created_from"):
-        qs = qs.filter(created_at__date__gte=filters["created_from"])
-    if filters.get("created_to"):
-        qs = qs.filter(created_at__date__lte=filters["created_to"])
-    if filters.get("source_order_id"):
-        qs = qs.filter(source_order_id=filters["source_order_id"])
-    if filters.get("hold"):
-        qs = qs.filter(holds__hold_code__code=filters["hold"], holds__released_at__isnull=True)
-    if filters.get("sku"):
-        qs = qs.filter(lines__product__sku=filters["sku"].upper())
-    return _with_details(qs.distinct())
+def order_list(*, viewer) -> QuerySet[SalesOrder]:
+    """The orders the viewer may see, with their lines and holds; the list's filters are
+    `orders.filters.OrderFilter` (current revisions only unless it is asked for superseded ones)."""
+    return _with_details(orders_visible_to(viewer))
 
 
 def holds_stopping(*, order_id: int, step: str, line_id: int | None = None) -> list[OrderHold]:

@@ -4,7 +4,6 @@ queries, whatever the number of rows (the UI tests pin them)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -132,17 +131,15 @@ def low_stock(*, limit: int = 10) -> list[StockPosition]:
 # --- workbench panels ------------------------------------------------------------------------------
 
 
-def active_holds(*, code: str = "", customer: str = "") -> QuerySet[OrderHold]:
+def active_holds(*, code: str = "") -> QuerySet[OrderHold]:
+    """Active holds of current orders, oldest first (one code's, for the credit and compliance
+    queues; the holds queue's filters are `orders.filters.OrderHoldFilter`)."""
     qs = (
         OrderHold.objects.filter(released_at__isnull=True, order__is_current=True)
         .select_related("hold_code", "order", "order__customer", "order__channel", "line")
         .order_by("applied_at", "id")
     )
-    if code:
-        qs = qs.filter(hold_code__code=code)
-    if customer:
-        qs = qs.filter(order__customer__account_number=customer)
-    return qs
+    return qs.filter(hold_code__code=code) if code else qs
 
 
 def approval_queue() -> QuerySet[SalesOrder]:
@@ -153,9 +150,10 @@ def approval_queue() -> QuerySet[SalesOrder]:
     )
 
 
-def open_backorders(*, warehouse: str = "", sku: str = "") -> QuerySet[Demand]:
-    """Open back-orders; an order line's demand carries its order's number and line number
-    (`order_number`, `order_line_number`) so people see the order, not "order_line 56"."""
+def open_backorders() -> QuerySet[Demand]:
+    """Open back-orders, soonest need first (filters: `inventory.filters.BackorderFilter`); an
+    order line's demand carries its order's number and line number (`order_number`,
+    `order_line_number`) so people see the order, not "order_line 56"."""
 
     def ref(kind: str) -> Case:
         # The id only where the demand is of that kind and numeric: other kinds' ids are never cast.
@@ -164,7 +162,7 @@ def open_backorders(*, warehouse: str = "", sku: str = "") -> QuerySet[Demand]:
 
     line = OrderLine.objects.filter(pk=OuterRef("line_ref"))
     fline = FulfillmentLine.objects.filter(pk=OuterRef("fline_ref"))
-    qs = (
+    return (
         Demand.objects.filter(status=DemandStatus.OPEN)
         .select_related("product", "product__uom", "warehouse", "product__primary_supplier")
         .annotate(line_ref=ref(ORDER_LINE_DEMAND), fline_ref=ref(FULFILLMENT_LINE_DEMAND))
@@ -179,11 +177,6 @@ def open_backorders(*, warehouse: str = "", sku: str = "") -> QuerySet[Demand]:
         )
         .order_by("need_date", "created_at", "id")
     )
-    if warehouse:
-        qs = qs.filter(warehouse__code=warehouse)
-    if sku:
-        qs = qs.filter(product__sku=sku)
-    return qs
 
 
 def webhook_problems() -> QuerySet[WebhookDelivery]:
@@ -229,11 +222,10 @@ def backorders_by(*, field: str, limit: int = 10) -> list[dict[str, Any]]:
 # --- customers -------------------------------------------------------------------------------------
 
 
-def customer_list(*, filters: Mapping[str, Any]) -> QuerySet[Customer]:
+def customer_list() -> QuerySet[Customer]:
+    """Customers with their order count and last order (the filters are
+    `customers.filters.CustomerFilter`)."""
     qs = Customer.objects.order_by("name", "id")
-    q = (filters.get("q") or "").strip()
-    if q:
-        qs = qs.filter(Q(name__icontains=q) | Q(account_number__icontains=q) | Q(email__icontains=q))
     # Orders point at customers with no reverse accessor: count them in correlated subqueries.
     orders = SalesOrder.objects.filter(customer_id=OuterRef("pk"), is_current=True)
     return qs.annotate(
@@ -256,17 +248,10 @@ def open_purchase_orders_count() -> int:
     return PurchaseOrder.objects.exclude(status__in=["received", "closed", "canceled"]).count()
 
 
-def order_search(*, viewer, filters: Mapping[str, Any]) -> QuerySet[SalesOrder]:
-    """The order list screen: orders' own filters (scoped to the viewer), plus a free-text match
-    on the order number or source id; no per-row prefetch (the list shows header fields only)."""
-    q = (filters.get("q") or "").strip()
-    qs = (
-        order_list(viewer=viewer, filters=filters)
-        .prefetch_related(None)
-        .select_related("customer", "channel")
-    )
-    if q:
-        qs = qs.filter(Q(number__icontains=q) | Q(source_order_id__icontains=q))
+def order_search(*, viewer) -> QuerySet[SalesOrder]:
+    """The order list screen's rows, scoped to the viewer (the filters are
+    `orders.filters.OrderFilter`); no per-row prefetch (the list shows header fields only)."""
+    qs = order_list(viewer=viewer).prefetch_related(None).select_related("customer", "channel")
     active_holds_ = OrderHold.objects.filter(order_id=OuterRef("pk"), released_at__isnull=True)
     return qs.annotate(
         active_hold_count=Coalesce(

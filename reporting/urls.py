@@ -11,6 +11,7 @@ urlpatterns = [
     path("workbench/<slug:panel>/action", views.workbench_action, name="workbench-action"),
     path("orders/", views.order_list, name="order-list"),
     path("orders/export.csv", views.order_export, name="order-export"),
+    path("orders/bulk", views.order_bulk, name="order-bulk"),
     path("orders/saved", views.saved_search_create, name="saved-search-create"),
     path("orders/saved/<int:pk>/delete", views.saved_search_remove, name="saved-search-delete"),
     path("orders/<str:number>/execution", views.order_execution, name="order-execution"),

@@ -17,10 +17,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from customers.filters import CustomerFilter
 from customers.models import Customer
 from customers.selectors import credit_position_of
 from fulfillment.selectors import OPEN_SHIPMENT_STATUSES
 from fulfillment.services import step_retry
+from inventory.filters import BackorderFilter
 from oms.kernel.accesslog import access_record
 from oms.kernel.exceptions import DomainError
 from oms.kernel.formatting import iso_timestamp
@@ -43,9 +45,9 @@ from oms.kernel.web import (
     sort_param,
 )
 from orders.actors import Actor
-from orders.forms import OrderSearchForm
+from orders.filters import OrderFilter, OrderHoldFilter
 from orders.models import COMPLIANCE_HOLD, CREDIT_HOLD, HoldCode
-from orders.services import hold_release, order_approve, order_reject
+from orders.services import hold_apply, hold_release, order_approve, order_reject
 
 from . import selectors
 from .models import SavedSearch
@@ -179,8 +181,24 @@ def _hold_summaries(code: str = "") -> Callable[[HttpRequest], list[selectors.Su
     return build
 
 
+def _filtered(request: HttpRequest, filterset_class, queryset: QuerySet) -> QuerySet:
+    """A queue narrowed by its FilterSet; an invalid filter lists nothing and says why."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    filters = filterset_class(params or None, queryset=queryset, request=request)
+    if filters.is_bound and not filters.is_valid():
+        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in filters.form.errors.items())
+        messages.error(request, f"Fix the filter ({problems}).")
+        return queryset.none()
+    return filters.qs
+
+
 def _holds_rows(request: HttpRequest) -> QuerySet:
-    return selectors.active_holds(code=request.GET.get("code", ""), customer=request.GET.get("customer", ""))
+    return _filtered(request, OrderHoldFilter, selectors.active_holds())
+
+
+def _backorder_rows(request: HttpRequest) -> QuerySet:
+    return _filtered(request, BackorderFilter, selectors.open_backorders())
 
 
 PANELS: dict[str, Panel] = {
@@ -233,9 +251,7 @@ PANELS: dict[str, Panel] = {
             "backorders",
             "Back-orders",
             (Role.FULFILLMENT, Role.ORDER_DESK),
-            lambda r: selectors.open_backorders(
-                warehouse=r.GET.get("warehouse", ""), sku=r.GET.get("sku", "").upper()
-            ),
+            _backorder_rows,
             "reporting/partials/panel_backorders.html",
             "backorders",
             (),
@@ -393,8 +409,18 @@ def workbench_action(request: HttpRequest, panel: str) -> HttpResponse:
 @require_GET
 @role_required(*CUSTOMER_READERS)
 def customer_list(request: HttpRequest) -> HttpResponse:
-    rows = paginate(request, selectors.customer_list(filters=request.GET), per_page=25)
-    return page(request, "reporting/customer_list.html", {"rows": rows, "q": request.GET.get("q", "")})
+    filters = CustomerFilter(request.GET or None, queryset=selectors.customer_list(), request=request)
+    qs = filters.qs if not filters.is_bound or filters.is_valid() else filters.queryset.none()
+    rows = paginate(request, qs, per_page=25)
+    return page(
+        request,
+        "reporting/customer_list.html",
+        {"rows": rows, "q": request.GET.get("q", ""), "filters": filters},
+        status=400 if filters.is_bound and filters.form.errors else 200,
+    )
+
+
+customer_list.filterset_class = CustomerFilter
 
 
 @require_GET
@@ -447,17 +473,21 @@ ORDER_SORTS = {
     "status": "status",
     "total": "total",
 }
-ORDER_FILTERS = ("q", "status", "channel", "customer", "sku", "created_from", "created_to", "hold")
+ORDER_FILTERS = tuple(OrderFilter.base_filters)
 
 
-def _order_rows(request: HttpRequest) -> tuple[OrderSearchForm, QuerySet, str]:
-    form = OrderSearchForm(request.GET or None)
-    filters: dict = {}
-    if form.is_bound and form.is_valid():
-        filters = {k: v for k, v in form.cleaned_data.items() if v}
+def _order_rows(request: HttpRequest) -> tuple[OrderFilter, QuerySet, str]:
+    """The search (orders.filters.OrderFilter): an invalid value is shown on its field, with what
+    was typed, and lists nothing rather than something the person did not ask for."""
+    params = request.GET.copy()
+    for key in ("sort", "page"):
+        params.pop(key, None)
+    filters = OrderFilter(
+        params or None, queryset=selectors.order_search(viewer=request.user), request=request
+    )
     sort, order_by = sort_param(request, ORDER_SORTS, "-created")
-    qs = selectors.order_search(viewer=request.user, filters=filters).order_by(order_by, "-id")
-    return form, qs, sort
+    qs = filters.qs if not filters.is_bound or filters.is_valid() else filters.queryset.none()
+    return filters, qs.order_by(order_by, "-id"), sort
 
 
 @require_GET
@@ -467,7 +497,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
 
 
 def _order_list_page(request: HttpRequest, saved_form: dict | None = None) -> HttpResponse:
-    form, qs, sort = _order_rows(request)
+    filters, qs, sort = _order_rows(request)
     rows = paginate(request, qs, per_page=25)
     params = request.GET.copy()
     params.pop("page", None)
@@ -477,13 +507,15 @@ def _order_list_page(request: HttpRequest, saved_form: dict | None = None) -> Ht
         request,
         "reporting/order_list.html",
         {
-            "form": form,
+            "form": filters.form,
             "rows": rows,
             "sort": sort,
             "querystring": params.urlencode(),
             "sort_querystring": sort_params.urlencode(),
             "saved": SavedSearch.objects.filter(user=request.user, screen="orders"),
             "saved_form": saved_form or {},
+            "bulk_actions": BULK_ACTIONS,
+            "hold_codes": HoldCode.objects.filter(active=True, is_system=False).order_by("code"),
             "columns": [
                 ("number", "Order"),
                 ("created", "Created"),
@@ -493,8 +525,11 @@ def _order_list_page(request: HttpRequest, saved_form: dict | None = None) -> Ht
                 ("total", "Total"),
             ],
         },
-        status=400 if saved_form else 200,
+        status=400 if saved_form or (filters.is_bound and filters.form.errors) else 200,
     )
+
+
+order_list.filterset_class = OrderFilter
 
 
 @require_GET
@@ -503,6 +538,10 @@ def order_export(request: HttpRequest) -> StreamingHttpResponse:
     """The current search as CSV, streamed row by row from a server-side cursor."""
     _, qs, _ = _order_rows(request)
     access_record(request=request, kind="export", object_ref="orders.csv", action="export")
+    return _orders_csv(qs)
+
+
+def _orders_csv(qs: QuerySet) -> StreamingHttpResponse:
     rows = (
         qs.prefetch_related(None)
         .values_list(
@@ -527,6 +566,48 @@ def order_export(request: HttpRequest) -> StreamingHttpResponse:
         header,
         ((*r[:2], iso_timestamp(r[2]), *r[3:]) for r in rows),
     )
+
+
+BULK_ACTIONS = {"export": "Export selected (CSV)", "hold": "Place a hold"}
+
+
+@require_POST
+@role_required(*ORDER_READERS)
+def order_bulk(request: HttpRequest) -> HttpResponse:
+    """Bulk actions on the rows ticked in the order list: export them, or place a hold on each
+    through `hold_apply` (each order in its own transaction, so one refusal does not undo
+    the others; the summary names the ones that failed)."""
+    back = f"{reverse('ui:order-list')}?{request.POST.get('querystring', '')}"
+    action = request.POST.get("action", "")
+    numbers = list(dict.fromkeys(n for n in request.POST.getlist("numbers") if n))[:500]
+    if action not in BULK_ACTIONS:
+        messages.error(request, "Choose an action for the selected orders.")
+        return redirect(back)
+    if not numbers:
+        messages.error(request, "Tick at least one order in the list.")
+        return redirect(back)
+    orders = selectors.order_search(viewer=request.user).filter(is_current=True, number__in=numbers)
+    if action == "export":
+        access_record(request=request, kind="export", object_ref="orders.csv", action="export")
+        return _orders_csv(orders.order_by("number"))
+    reason = request.POST.get("reason", "").strip()
+    code = request.POST.get("code", "")
+    if not reason or not code:
+        messages.error(request, "A hold needs a hold code and a reason.")
+        return redirect(back)
+    actor = Actor.for_user(request.user)
+    done, failed = 0, []
+    for order_id, number in orders.order_by("number").values_list("id", "number"):
+        try:
+            hold_apply(order_id=order_id, actor=actor, code=code, reason=reason)
+            done += 1
+        except DomainError as exc:
+            failed.append(f"{number}: {error_text(exc)}")
+    if done:
+        messages.success(request, f"Hold '{code}' placed on {done} {'order' if done == 1 else 'orders'}.")
+    if failed:
+        messages.error(request, f"{len(failed)} not held: " + "; ".join(failed[:10]))
+    return redirect(back)
 
 
 @require_POST

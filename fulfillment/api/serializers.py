@@ -2,16 +2,18 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from oms.kernel.api.inputs import StrictInputSerializer
+
 from ..models import FulfillmentLine, StepInstance
 from ..states import FulfillmentLineStatus, ProcessStatus, ShipmentStatus, StepStatus, TaskType
 
 
-class ShipmentAdviceLineInputSerializer(serializers.Serializer):
+class ShipmentAdviceLineInputSerializer(StrictInputSerializer):
     fulfillment_line = serializers.IntegerField(min_value=1)
     quantity = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0)
 
 
-class ShipmentAdviceInputSerializer(serializers.Serializer):
+class ShipmentAdviceInputSerializer(StrictInputSerializer):
     advice_id = serializers.CharField(
         max_length=80, help_text="Unique per partner; a resend is answered, not re-applied."
     )
@@ -42,7 +44,7 @@ SHIPMENT_UPDATE_STATUSES = [
 ]
 
 
-class ShipmentStatusInputSerializer(serializers.Serializer):
+class ShipmentStatusInputSerializer(StrictInputSerializer):
     shipment = serializers.CharField(max_length=30)
     status = serializers.ChoiceField(choices=SHIPMENT_UPDATE_STATUSES)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
@@ -130,9 +132,9 @@ class OrderFulfillmentOutputSerializer(serializers.Serializer):
     lines = FulfillmentLineOutputSerializer(many=True)
 
 
-class StepActionInputSerializer(serializers.Serializer):
+class StepActionInputSerializer(StrictInputSerializer):
     action = serializers.ChoiceField(choices=["retry", "skip"])
 
 
-class ProcessCancelInputSerializer(serializers.Serializer):
+class ProcessCancelInputSerializer(StrictInputSerializer):
     reason = serializers.CharField(max_length=500)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from rest_framework import serializers
 
 from customers.models import DemandClass
+from oms.kernel.api.inputs import StrictInputSerializer, StrictQuerySerializer
 
 from ..models import PurchaseOrder, PurchaseOrderLine, ReorderRule, StockPosition, Transfer, Warehouse
 
 QTY = {"max_digits": 20, "decimal_places": 4}
+COUNTRY = r"^[A-Za-z]{2}$"
 
 
 class PositiveQuantityField(serializers.DecimalField):
     def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", Decimal("0.0001"))  # above zero, at the field's precision
         super().__init__(**QTY, **kwargs)
 
     def to_internal_value(self, data):
@@ -42,7 +47,7 @@ class StockPositionOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class StockAdjustmentInputSerializer(serializers.Serializer):
+class StockAdjustmentInputSerializer(StrictInputSerializer):
     sku = serializers.CharField(max_length=64)
     warehouse = serializers.CharField(max_length=40)
     quantity = serializers.DecimalField(**QTY, help_text="Signed: + found, - lost/damaged.")
@@ -50,25 +55,27 @@ class StockAdjustmentInputSerializer(serializers.Serializer):
     cycle_count = serializers.BooleanField(default=False)
 
 
-class AvailabilityQuerySerializer(serializers.Serializer):
-    sku = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=200)
+class AvailabilityQuerySerializer(StrictQuerySerializer):
+    sku = serializers.ListField(
+        child=serializers.CharField(max_length=64), min_length=1, max_length=200, help_text="Repeat for many."
+    )
     quantity = PositiveQuantityField(required=False)
     date = serializers.DateField(required=False)
     warehouse = serializers.CharField(max_length=40, required=False)
-    ship_to_country = serializers.CharField(min_length=2, max_length=2, required=False)
+    ship_to_country = serializers.RegexField(COUNTRY, required=False, help_text="ISO 3166-1 alpha-2.")
     demand_class = serializers.ChoiceField(choices=DemandClass.choices, default=DemandClass.STANDARD)
 
 
-class AvailabilityBatchItemSerializer(serializers.Serializer):
+class AvailabilityBatchItemSerializer(StrictInputSerializer):
     sku = serializers.CharField(max_length=64)
     quantity = PositiveQuantityField(required=False)
 
 
-class AvailabilityBatchInputSerializer(serializers.Serializer):
+class AvailabilityBatchInputSerializer(StrictInputSerializer):
     items = AvailabilityBatchItemSerializer(many=True, min_length=1, max_length=500)
     date = serializers.DateField(required=False)
     warehouse = serializers.CharField(max_length=40, required=False)
-    ship_to_country = serializers.CharField(min_length=2, max_length=2, required=False)
+    ship_to_country = serializers.RegexField(COUNTRY, required=False, help_text="ISO 3166-1 alpha-2.")
     demand_class = serializers.ChoiceField(choices=DemandClass.choices, default=DemandClass.STANDARD)
 
 
@@ -82,12 +89,12 @@ class AvailabilityOutputSerializer(serializers.Serializer):
     earliest_date = serializers.DateField(allow_null=True, help_text="First date `quantity` is available.")
 
 
-class TransferLineInputSerializer(serializers.Serializer):
+class TransferLineInputSerializer(StrictInputSerializer):
     sku = serializers.CharField(max_length=64)
     quantity = PositiveQuantityField()
 
 
-class TransferInputSerializer(serializers.Serializer):
+class TransferInputSerializer(StrictInputSerializer):
     from_warehouse = serializers.CharField(max_length=40)
     to_warehouse = serializers.CharField(max_length=40)
     expected_arrival = serializers.DateField(required=False, allow_null=True)
@@ -112,11 +119,11 @@ class TransferOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TransferActionInputSerializer(serializers.Serializer):
+class TransferActionInputSerializer(StrictInputSerializer):
     action = serializers.RegexField(r"^(ship|receive|cancel)$", help_text="ship, receive or cancel")
 
 
-class ReorderRuleInputSerializer(serializers.Serializer):
+class ReorderRuleInputSerializer(StrictInputSerializer):
     sku = serializers.CharField(max_length=64)
     warehouse = serializers.CharField(max_length=40)
     reorder_point = serializers.DecimalField(**QTY, min_value=0)
@@ -160,13 +167,13 @@ class ReorderRuleOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PurchaseOrderLineInputSerializer(serializers.Serializer):
+class PurchaseOrderLineInputSerializer(StrictInputSerializer):
     sku = serializers.CharField(max_length=64)
     quantity = PositiveQuantityField()
     unit_cost = serializers.DecimalField(**QTY, required=False, allow_null=True, min_value=0)
 
 
-class PurchaseOrderInputSerializer(serializers.Serializer):
+class PurchaseOrderInputSerializer(StrictInputSerializer):
     supplier = serializers.CharField(max_length=40)
     warehouse = serializers.CharField(max_length=40)
     kind = serializers.RegexField(r"^(standard|back_to_back|drop_ship)$", default="standard")
@@ -213,11 +220,11 @@ class PurchaseOrderOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PurchaseOrderReceiptLineInputSerializer(serializers.Serializer):
+class PurchaseOrderReceiptLineInputSerializer(StrictInputSerializer):
     line_id = serializers.IntegerField()
     quantity = PositiveQuantityField()
 
 
-class PurchaseOrderReceiptInputSerializer(serializers.Serializer):
+class PurchaseOrderReceiptInputSerializer(StrictInputSerializer):
     reference = serializers.CharField(max_length=100, required=False, default="")
     lines = PurchaseOrderReceiptLineInputSerializer(many=True, min_length=1)

@@ -7,7 +7,6 @@ from datetime import date
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
@@ -18,6 +17,13 @@ from oms.kernel.api.errors import ErrorSerializer
 from oms.kernel.exceptions import ValidationFailed
 
 from .. import services
+from ..filters import (
+    PurchaseOrderFilter,
+    ReorderRuleFilter,
+    StockPositionFilter,
+    TransferFilter,
+    WarehouseFilter,
+)
 from ..models import MovementKind, PurchaseOrder, ReorderRule, Transfer, Warehouse
 from ..selectors import availability, position_list, products_by_sku, warehouse_by_code
 from ..states import PurchaseOrderStatus
@@ -62,21 +68,11 @@ class AvailabilityApi(APIView):
 
     @extend_schema(
         operation_id="availability_get",
-        parameters=[
-            OpenApiParameter(
-                "sku", OpenApiTypes.STR, many=True, required=True, description="Repeat for many"
-            ),
-            OpenApiParameter("quantity", OpenApiTypes.DECIMAL),
-            OpenApiParameter("date", OpenApiTypes.DATE),
-            OpenApiParameter("warehouse", OpenApiTypes.STR),
-            OpenApiParameter("ship_to_country", OpenApiTypes.STR),
-            OpenApiParameter("demand_class", OpenApiTypes.STR),
-        ],
+        parameters=[s.AvailabilityQuerySerializer],
         responses={200: s.AvailabilityOutputSerializer(many=True), **ERRORS},
     )
     def get(self, request):
-        params = {k: request.query_params.get(k) for k in request.query_params if k != "sku"}
-        data = s.AvailabilityQuerySerializer(data={**params, "sku": request.query_params.getlist("sku")})
+        data = s.AvailabilityQuerySerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         rows = _availability_rows(
@@ -113,24 +109,17 @@ class AvailabilityBatchApi(APIView):
 class WarehouseListApi(ListAPIView):
     permission_classes = [IsStaffReader]
     serializer_class = s.WarehouseOutputSerializer
+    filterset_class = WarehouseFilter
     queryset = Warehouse.objects.order_by("code")
 
 
 class StockPositionListApi(ListAPIView):
     permission_classes = [IsStaffReader]
     serializer_class = s.StockPositionOutputSerializer
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("sku", OpenApiTypes.STR),
-            OpenApiParameter("warehouse", OpenApiTypes.STR),
-        ]
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+    filterset_class = StockPositionFilter
 
     def get_queryset(self):
-        return position_list(filters=self.request.query_params)
+        return position_list()
 
 
 class StockAdjustmentApi(APIView):
@@ -153,7 +142,7 @@ class StockAdjustmentApi(APIView):
             kind=MovementKind.CYCLE_COUNT if v["cycle_count"] else MovementKind.ADJUSTMENT,
             actor=request.user,
         )
-        position = position_list(filters={}).get(pk=position.pk)
+        position = position_list().get(pk=position.pk)
         return Response(s.StockPositionOutputSerializer(position).data, status=201)
 
 
@@ -166,6 +155,7 @@ def _transfers():
 class TransferListApi(ListAPIView):
     permission_classes = [IsStaffReader]
     serializer_class = s.TransferOutputSerializer
+    filterset_class = TransferFilter
 
     def get_queryset(self):
         return _transfers().order_by("-pk")
@@ -195,7 +185,12 @@ class TransferActionApi(APIView):
     }
 
     @extend_schema(
-        operation_id="transfers_action", request=None, responses={200: s.TransferOutputSerializer, **ERRORS}
+        operation_id="transfers_action",
+        request=None,
+        parameters=[
+            OpenApiParameter("action", str, OpenApiParameter.PATH, enum=["ship", "receive", "cancel"])
+        ],
+        responses={200: s.TransferOutputSerializer, **ERRORS},
     )
     def post(self, request, pk: str, action: str):
         transfer = get_object_or_404(Transfer, pk=pk)
@@ -206,6 +201,7 @@ class TransferActionApi(APIView):
 class ReorderRuleListApi(ListAPIView):
     permission_classes = [IsStaffReader]
     serializer_class = s.ReorderRuleOutputSerializer
+    filterset_class = ReorderRuleFilter
 
     def get_queryset(self):
         return ReorderRule.objects.select_related("product", "warehouse", "preferred_supplier").order_by("pk")
@@ -237,6 +233,7 @@ def _purchase_orders():
 class PurchaseOrderListApi(ListAPIView):
     permission_classes = [IsStaffReader]
     serializer_class = s.PurchaseOrderOutputSerializer
+    filterset_class = PurchaseOrderFilter
 
     def get_queryset(self):
         return _purchase_orders().order_by("-pk")
@@ -283,6 +280,11 @@ class PurchaseOrderActionApi(APIView):
     @extend_schema(
         operation_id="purchase_orders_action",
         request=None,
+        parameters=[
+            OpenApiParameter(
+                "action", str, OpenApiParameter.PATH, enum=["approve", "send", "cancel", "close"]
+            )
+        ],
         responses={200: s.PurchaseOrderOutputSerializer, **ERRORS},
     )
     def post(self, request, pk: str, action: str):

@@ -8,12 +8,14 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from customers.models import DemandClass
+from oms.kernel.api.inputs import StrictInputMixin, StrictQuerySerializer
 
 from ..inputs import AddressInput, CustomerInput, LineInput, ManualAdjustmentInput, OrderInput
 from ..models import OrderHold, OrderLine, SalesOrder
 from ..states import LineStatus, OrderStatus
 
 MAX_QUANTITY = Decimal("1000000")
+MAX_REVISION = 1_000_000
 # Pricing's vocabulary for staff's last word on a line.
 MANUAL_ADJUSTMENT_KINDS = ["price_override", "percent_off", "amount_off", "markup"]
 
@@ -35,15 +37,9 @@ class SharedFieldsMixin:
         return shared
 
 
-class StrictSerializer(SharedFieldsMixin, serializers.Serializer):
-    """Refuses fields it does not declare (no mass assignment of server-computed fields)."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown or read-only field."] for name in unknown})
-        return super().to_internal_value(data)
+class StrictSerializer(SharedFieldsMixin, StrictInputMixin, serializers.Serializer):
+    """Refuses fields it does not declare (no mass assignment of server-computed fields) and
+    values of the wrong JSON type (oms.kernel.api.inputs)."""
 
 
 class OrderAddressSerializer(StrictSerializer):
@@ -90,7 +86,7 @@ class OrderCreateInputSerializer(StrictSerializer):
         max_length=40, required=False, help_text="Staff only: the order's channel."
     )
     source_order_id = serializers.CharField(max_length=64)
-    revision = serializers.IntegerField(min_value=1, max_value=1_000_000, default=1)
+    revision = serializers.IntegerField(min_value=1, max_value=MAX_REVISION, default=1)
     customer = OrderCustomerInputSerializer()
     currency = serializers.CharField(max_length=3, required=False, allow_blank=True)
     customer_po = serializers.CharField(max_length=64, required=False, allow_blank=True)
@@ -225,16 +221,16 @@ class OrderHoldInputSerializer(StrictSerializer):
     line_number = serializers.IntegerField(min_value=1, required=False)
 
 
-class OrderListFilterSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
-    customer = serializers.CharField(max_length=30, required=False)
-    channel = serializers.SlugField(max_length=40, required=False)
-    created_from = serializers.DateField(required=False)
-    created_to = serializers.DateField(required=False)
-    hold = serializers.SlugField(max_length=30, required=False)
-    sku = serializers.CharField(max_length=64, required=False)
-    source_order_id = serializers.CharField(max_length=64, required=False)
-    include_superseded = serializers.BooleanField(required=False, default=False)
+class OrderRevisionQuerySerializer(StrictQuerySerializer):
+    """`?revision=`: absent means the current revision; anything but a revision number is a 400."""
+
+    revision = serializers.IntegerField(min_value=1, max_value=MAX_REVISION, required=False)
+
+
+class OrderBySourceQuerySerializer(StrictQuerySerializer):
+    channel = serializers.SlugField(
+        max_length=40, required=False, help_text="Staff: the channel of the source order."
+    )
 
 
 class QuoteLineInputSerializer(StrictSerializer):

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import UnsupportedMediaType
-from rest_framework.pagination import CursorPagination
+from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oms.kernel.api.errors import ErrorSerializer
+from oms.kernel.api.pagination import StrictCursorPagination, page_size_parameter
 from oms.kernel.api.schema import WRITE_UNAVAILABLE
 from oms.kernel.api.throttling import CounterRateThrottle
 from oms.kernel.exceptions import NotFound, PermissionDenied, ValidationFailed
 from partners.models import Channel
 
 from ..actors import Actor
+from ..filters import OrderFilter
 from ..models import IdempotencyKey, OrderHold
 from ..quotes import quote_build
 from ..selectors import order_by_source, order_get, order_list
@@ -35,22 +36,25 @@ from ..services import (
     request_fingerprint,
 )
 from ..services.capture import SubmitResult
+from ..services.idempotency import KEY_PATTERN, MAX_KEY_LENGTH
 from .serializers import (
+    MAX_REVISION,
     OrderApproveInputSerializer,
+    OrderBySourceQuerySerializer,
     OrderCreateInputSerializer,
     OrderHoldInputSerializer,
     OrderHoldOutputSerializer,
-    OrderListFilterSerializer,
     OrderOutputSerializer,
     OrderPageSerializer,
     OrderReasonInputSerializer,
+    OrderRevisionQuerySerializer,
     QuoteInputSerializer,
     QuoteOutputSerializer,
 )
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     name="Idempotency-Key",
-    type=str,
+    type={"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": KEY_PATTERN},
     location=OpenApiParameter.HEADER,
     required=False,
     description="A unique string per intended order (e.g. a UUID), scoped to the caller's channel. "
@@ -85,7 +89,7 @@ ORDER_EXAMPLE = OpenApiExample(
         "currency": "USD",
         "ship_to": {"name": "Ana Lima", "line1": "1 Main St", "city": "Boston", "region": "MA",
                     "postcode": "02110", "country": "US"},
-        "lines": [{"source_line_id": "1", "sku": "DRILL-1", "quantity": "2"}],
+        "lines": [{"source_line_id": "1", "sku": "NOR-POW-1010", "quantity": "2"}],
     },
 )  # fmt: skip
 ORDER_RESPONSE_EXAMPLE = OpenApiExample(
@@ -95,7 +99,7 @@ ORDER_RESPONSE_EXAMPLE = OpenApiExample(
     value={
         "number": "SO-100042", "revision": 1, "is_current": True, "channel": "web",
         "source_order_id": "WEB-1001", "status": "open", "currency": "USD", "total": "200.0000",
-        "lines": [{"line_number": 1, "source_line_id": "1", "sku": "DRILL-1", "quantity": "2.0000",
+        "lines": [{"line_number": 1, "source_line_id": "1", "sku": "NOR-POW-1010", "quantity": "2.0000",
                    "status": "open", "unit_net_price": "100.0000", "line_total": "200.0000"}],
         "holds": [],
     },
@@ -126,11 +130,17 @@ class IsChannelOrStaff(BasePermission):
         return getattr(user, "channel", None) is not None or bool(getattr(user, "is_staff", False))
 
 
-class OrderCursorPagination(CursorPagination):
+class OrderCursorPagination(StrictCursorPagination):
     ordering = "-id"
     page_size = 50
-    page_size_query_param = "page_size"
     max_page_size = 200
+
+
+def _page_size_parameter(pagination) -> dict:
+    spec = page_size_parameter(
+        param=pagination.page_size_query_param, default=pagination.page_size, maximum=pagination.max_page_size
+    )
+    return {"name": spec["name"], "type": spec["schema"], "description": spec["description"]}
 
 
 def _channel_for(request, code: str | None) -> Channel:
@@ -157,24 +167,28 @@ class _OrdersApi(APIView):
     parser_classes = [JSONParser]
 
 
-class OrderListCreateApi(_OrdersApi):
+class OrderListCreateApi(_OrdersApi, GenericAPIView):
+    filterset_class = OrderFilter
+
+    def get_queryset(self):
+        return order_list(viewer=self.request.user)
+
     @extend_schema(
         operation_id="orders_list",
         parameters=[
-            OrderListFilterSerializer,
-            OpenApiParameter("cursor", str, description="The opaque cursor from `next`/`previous`."),
             OpenApiParameter(
-                "page_size", OpenApiTypes.INT, description="Orders per page (default 50, at most 200)."
+                "cursor",
+                {"type": "string", "minLength": 1},
+                description="The opaque cursor from `next`/`previous`.",
             ),
+            OpenApiParameter(**_page_size_parameter(OrderCursorPagination)),
         ],
         responses={200: OrderPageSerializer, **ERRORS},
         description="Orders visible to the caller (a channel key: its own channel's), newest first, "
-        "cursor-paginated (`?cursor=`).",
+        "cursor-paginated (`?cursor=`). Filters (`OrderFilter`): an invalid or blank value is a 400.",
     )
     def get(self, request):
-        filters = OrderListFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        qs = order_list(viewer=request.user, filters=filters.validated_data)
+        qs = self.filter_queryset(self.get_queryset())
         paginator = OrderCursorPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(OrderOutputSerializer(page, many=True).data)
@@ -281,12 +295,19 @@ class OrderListCreateApi(_OrdersApi):
 class OrderDetailApi(_OrdersApi):
     @extend_schema(
         operation_id="orders_retrieve",
-        parameters=[OpenApiParameter("revision", OpenApiTypes.INT, description="A superseded revision")],
+        parameters=[
+            OpenApiParameter(
+                "revision",
+                {"type": "integer", "minimum": 1, "maximum": MAX_REVISION},
+                description="A superseded revision (default: the current one).",
+            )
+        ],
         responses={200: OrderOutputSerializer, **ERRORS},
     )
     def get(self, request, number: str):
-        revision = request.query_params.get("revision")
-        rev = int(revision) if revision and revision.isdigit() else None
+        query = OrderRevisionQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rev = query.validated_data.get("revision")
         return Response(
             OrderOutputSerializer(order_get(viewer=request.user, number=number, revision=rev)).data
         )
@@ -295,15 +316,17 @@ class OrderDetailApi(_OrdersApi):
 class OrderBySourceApi(_OrdersApi):
     @extend_schema(
         operation_id="orders_by_source",
-        parameters=[OpenApiParameter("channel", str, description="Staff: the channel of the source order")],
+        parameters=[OrderBySourceQuerySerializer],
         responses={200: OrderOutputSerializer, **ERRORS},
         description="The latest revision of a source system's order.",
     )
     def get(self, request, source_order_id: str):
+        query = OrderBySourceQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         order = order_by_source(
             viewer=request.user,
             source_order_id=source_order_id,
-            channel_code=request.query_params.get("channel", ""),
+            channel_code=query.validated_data.get("channel", ""),
         )
         return Response(OrderOutputSerializer(order).data)
 
@@ -341,8 +364,8 @@ class OrderHoldApplyApi(_OrdersApi):
             line = next(
                 (ln for ln in order.lines.all() if ln.line_number == data.validated_data["line_number"]), None
             )
-            if line is None:
-                raise ValidationFailed("No such line.", fields={"line_number": ["Unknown line."]})
+            if line is None:  # the order has no such line: like any sub-resource that is not there
+                raise NotFound("No such line on this order.", fields={"line_number": ["Unknown line."]})
             line_id = line.pk
         hold = hold_apply(
             order_id=order.pk,
@@ -421,7 +444,7 @@ class QuoteApi(_OrdersApi):
                 value={
                     "currency": "USD",
                     "ship_to": {"country": "US", "region": "MA"},
-                    "lines": [{"sku": "DRILL-1", "quantity": "2"}],
+                    "lines": [{"sku": "NOR-POW-1010", "quantity": "2"}],
                 },
             )
         ],

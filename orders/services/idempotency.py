@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -23,6 +24,8 @@ from oms.kernel.exceptions import IdempotencyKeyReused, InFlight, ValidationFail
 from ..models import IdempotencyKey, IdempotencyStatus
 
 MAX_KEY_LENGTH = 255
+# Visible ASCII, spaces only inside (HTTP trims a header's ends): the API schema publishes it.
+KEY_PATTERN = rf"^[!-~](?:[ -~]{{0,{MAX_KEY_LENGTH - 2}}}[!-~])?$"
 
 
 def _lease() -> timedelta:
@@ -49,10 +52,10 @@ class Claim:
 
 
 def idempotency_claim(*, principal: str, key: str, request_hash: str) -> Claim:
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+    if not re.fullmatch(KEY_PATTERN, key or ""):
         raise ValidationFailed(
             "The Idempotency-Key header is not valid.",
-            fields={"Idempotency-Key": [f"1 to {MAX_KEY_LENGTH} printable characters."]},
+            fields={"Idempotency-Key": [f"1 to {MAX_KEY_LENGTH} visible ASCII characters."]},
         )
     for _ in range(3):
         now = timezone.now()

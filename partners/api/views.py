@@ -6,6 +6,7 @@ from rest_framework.views import APIView
 
 from oms.kernel.api.errors import ErrorSerializer
 
+from ..filters import ChannelFilter
 from ..selectors import channels_visible_to
 from .serializers import ChannelOutputSerializer
 
@@ -14,6 +15,7 @@ class ChannelListApi(ListAPIView):
     """Channels the caller may see: its own (channel key) or all (staff)."""
 
     serializer_class = ChannelOutputSerializer
+    filterset_class = ChannelFilter
 
     def get_queryset(self):
         return channels_visible_to(self.request.user).order_by("code")

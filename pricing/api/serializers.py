@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from oms.kernel.api.inputs import StrictInputSerializer
 from oms.kernel.exceptions import ValidationFailed
 from oms.kernel.money import validate_currency
 
@@ -13,8 +14,8 @@ from ..engine.context import MANUAL_KINDS
 from ..services import MAX_LINES
 
 
-class ShipToInput(serializers.Serializer):
-    country = serializers.CharField(max_length=2, min_length=2)
+class ShipToInput(StrictInputSerializer):
+    country = serializers.RegexField(r"^[A-Za-z]{2}$", help_text="ISO 3166-1 alpha-2.")
     region = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     postcode = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
 
@@ -24,15 +25,15 @@ class ShipToInput(serializers.Serializer):
         return value.upper()
 
 
-class ManualAdjustmentInput(serializers.Serializer):
+class ManualAdjustmentInput(StrictInputSerializer):
     kind = serializers.ChoiceField(choices=MANUAL_KINDS)
     value = serializers.DecimalField(max_digits=20, decimal_places=4, min_value=Decimal(0))
     reason_code = serializers.CharField(max_length=40)
 
 
-class PriceLineInput(serializers.Serializer):
+class PriceLineInput(StrictInputSerializer):
     sku = serializers.CharField(max_length=64)
-    quantity = serializers.DecimalField(max_digits=20, decimal_places=4)
+    quantity = serializers.DecimalField(max_digits=20, decimal_places=4, min_value=Decimal("0.0001"))
     uom = serializers.CharField(max_length=10, required=False, allow_null=True, allow_blank=True)
     manual_adjustment = ManualAdjustmentInput(required=False, allow_null=True)
     source_unit_price = serializers.DecimalField(
@@ -50,7 +51,7 @@ class PriceLineInput(serializers.Serializer):
         return value
 
 
-class PriceRequestInput(serializers.Serializer):
+class PriceRequestInput(StrictInputSerializer):
     customer = serializers.CharField(
         max_length=30,
         required=False,
