@@ -1,0 +1,123 @@
+"""A line rule's conditions at their boundaries, in the engine (pure, no database): a rule naming
+a category and a brand needs both; a line minimum holds at exactly the minimum; order-level
+minimums (quantity, amount) hold at exactly the minimum and not a unit below."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from pricing.engine import (
+    AssignmentFacts,
+    ItemFacts,
+    LineRequest,
+    PriceListFacts,
+    PriceRequest,
+    PricingSnapshot,
+    ProductFacts,
+    RuleFacts,
+    RuleSet,
+    StrategyFacts,
+    price,
+)
+
+pytestmark = pytest.mark.unit
+
+ON = date(2026, 5, 20)
+# P1: category 1, brand 1; P2: category 1, brand 2; P3: category 2, brand 1. Each 10.00 a unit.
+PRODUCTS = {
+    f"P{pid}": ProductFacts(
+        id=pid, sku=f"P{pid}", category_id=cat, brand_id=brand, tax_class_id=1, category_path=frozenset({cat})
+    )
+    for pid, cat, brand in ((1, 1, 1), (2, 1, 2), (3, 2, 1))
+}
+ITEMS = {
+    pid: (ItemFacts(id=pid, price_list_id=1, product_id=pid, uom="EA", unit_price=Decimal("10.00")),)
+    for pid in (1, 2, 3)
+}
+
+
+def _price(rule: RuleFacts, *lines: tuple[str, int]):
+    ruleset = RuleSet(
+        price_lists=[PriceListFacts(1, "home", "USD")],
+        strategies=[StrategyFacts(1, "default", list_ids=(1,))],
+        assignments=[AssignmentFacts(1, 1, "default")],
+        rules=[rule],
+    )
+    snapshot = PricingSnapshot(ruleset=ruleset, pricing_date=ON, products=PRODUCTS, items=ITEMS)
+    request = PriceRequest(
+        currency="USD", lines=tuple(LineRequest(sku=sku, quantity=Decimal(q)) for sku, q in lines)
+    )
+    return [line.line_discount for line in price(request, snapshot).lines]
+
+
+def test_a_rule_naming_a_category_and_a_brand_applies_only_where_both_match():
+    rule = RuleFacts(
+        id=1,
+        code="acme-tools",
+        action="percent_off",
+        value=Decimal("10"),
+        category_ids=frozenset({1}),
+        brand_ids=frozenset({1}),
+    )
+    assert _price(rule, ("P1", 1), ("P2", 1), ("P3", 1)) == [
+        Decimal("1.00"),
+        Decimal("0.00"),
+        Decimal("0.00"),
+    ]
+
+
+@pytest.mark.parametrize(("quantity", "discount"), [(2, "0.00"), (3, "3.00"), (4, "4.00")])
+def test_a_line_minimum_holds_from_exactly_the_minimum(quantity, discount):
+    # Two dimensions, so the rule takes the engine's general path (not the one-dimension fast path).
+    rule = RuleFacts(
+        id=1,
+        code="three-plus",
+        action="percent_off",
+        value=Decimal("10"),
+        category_ids=frozenset({1}),
+        brand_ids=frozenset({1}),
+        min_quantity=Decimal(3),
+    )
+    assert _price(rule, ("P1", quantity)) == [Decimal(discount)]
+
+
+@pytest.mark.parametrize(
+    ("lines", "discounts"),
+    [
+        ((("P1", 2), ("P3", 2)), ["0.00", "0.00"]),  # 4 units in the order: below 5
+        ((("P1", 2), ("P3", 3)), ["2.00", "0.00"]),  # 5 units: the P1 line gets its 10%
+    ],
+)
+def test_an_order_quantity_minimum_counts_every_line_of_the_order(lines, discounts):
+    rule = RuleFacts(
+        id=1,
+        code="five-in-order",
+        action="percent_off",
+        value=Decimal("10"),
+        product_ids=frozenset({1}),
+        min_order_quantity=Decimal(5),
+    )
+    assert _price(rule, *lines) == [Decimal(d) for d in discounts]
+
+
+@pytest.mark.parametrize(
+    ("lines", "discounts"),
+    [
+        ((("P1", 1), ("P3", 8)), ["0.00", "0.00"]),  # 90.00 of goods: below 100
+        ((("P1", 1), ("P3", 9)), ["1.00", "0.00"]),  # exactly 100.00
+    ],
+)
+def test_an_order_amount_minimum_holds_from_exactly_the_amount(lines, discounts):
+    rule = RuleFacts(
+        id=1,
+        code="hundred-in-order",
+        action="percent_off",
+        value=Decimal("10"),
+        product_ids=frozenset({1}),
+        currency="USD",
+        min_order_amount=Decimal(100),
+    )
+    assert _price(rule, *lines) == [Decimal(d) for d in discounts]
