@@ -121,3 +121,28 @@ def test_an_order_amount_minimum_holds_from_exactly_the_amount(lines, discounts)
         min_order_amount=Decimal(100),
     )
     assert _price(rule, *lines) == [Decimal(d) for d in discounts]
+
+
+def _general(action: str, value: str, **extra) -> RuleFacts:
+    """A rule with two dimensions: the engine's general path (not the one-dimension fast path)."""
+    return RuleFacts(
+        id=1,
+        code=action,
+        action=action,
+        value=Decimal(value),
+        category_ids=frozenset({1}),
+        brand_ids=frozenset({1}),
+        **extra,
+    )
+
+
+def test_on_the_general_path_a_markup_raises_and_an_amount_off_takes_per_unit():
+    assert _price(_general("markup", "10"), ("P1", 3)) == [Decimal("-3.00")]  # 30.00 -> 33.00
+    assert _price(_general("amount_off", "1.50", currency="USD"), ("P1", 3)) == [Decimal("4.50")]
+
+
+def test_on_the_general_path_a_percentage_rounds_half_up():
+    # 10.00 x 1 at 0.05% = 0.005: half a cent rounds up (half-even would give 0.00).
+    assert _price(_general("percent_off", "0.05"), ("P1", 1)) == [Decimal("0.01")]
+    # 10.00 x 3 at 0.05% = 0.015 -> 0.02 (half-even would also give 0.02; the first case decides).
+    assert _price(_general("percent_off", "0.05"), ("P1", 3)) == [Decimal("0.02")]
