@@ -146,3 +146,43 @@ def test_on_the_general_path_a_percentage_rounds_half_up():
     assert _price(_general("percent_off", "0.05"), ("P1", 1)) == [Decimal("0.01")]
     # 10.00 x 3 at 0.05% = 0.015 -> 0.02 (half-even would also give 0.02; the first case decides).
     assert _price(_general("percent_off", "0.05"), ("P1", 3)) == [Decimal("0.02")]
+
+
+def _price_all(rules: list[RuleFacts], *lines: tuple[str, int]):
+    ruleset = RuleSet(
+        price_lists=[PriceListFacts(1, "home", "USD")],
+        strategies=[StrategyFacts(1, "default", list_ids=(1,))],
+        assignments=[AssignmentFacts(1, 1, "default")],
+        rules=rules,
+    )
+    snapshot = PricingSnapshot(ruleset=ruleset, pricing_date=ON, products=PRODUCTS, items=ITEMS)
+    request = PriceRequest(
+        currency="USD", lines=tuple(LineRequest(sku=sku, quantity=Decimal(q)) for sku, q in lines)
+    )
+    return [line.line_discount for line in price(request, snapshot).lines]
+
+
+def test_on_the_general_path_a_list_rule_accumulates_and_a_net_rule_cascades():
+    first = _general("percent_off", "10", priority=1)
+    on_list = RuleFacts(**{**_fields(_general("percent_off", "10", apply_on="list")), "id": 2, "priority": 2})
+    on_net = RuleFacts(**{**_fields(_general("percent_off", "10", apply_on="net")), "id": 2, "priority": 2})
+    assert _price_all([first, on_list], ("P1", 10)) == [Decimal("20.00")]  # 10 + 10% of 100
+    assert _price_all([first, on_net], ("P1", 10)) == [Decimal("19.00")]  # 10 + 10% of 90
+
+
+def test_on_the_general_path_a_price_override_and_buy_two_get_one():
+    assert _price(_general("price_override", "7.50", currency="USD"), ("P1", 2)) == [Decimal("5.00")]
+    free_third = _general("buy_x_get_y", "100", buy_quantity=2, get_quantity=1)
+    assert _price(free_third, ("P1", 3)) == [Decimal("10.00")]
+    assert _price(free_third, ("P1", 2)) == [Decimal("0.00")]  # not enough units for a free one
+    assert _price(free_third, ("P1", 7)) == [Decimal("20.00")]  # two groups of three
+
+
+def test_on_the_general_path_an_amount_off_rounds_half_up():
+    assert _price(_general("amount_off", "0.005", currency="USD"), ("P1", 1)) == [Decimal("0.01")]
+
+
+def _fields(rule: RuleFacts) -> dict:
+    from dataclasses import fields
+
+    return {f.name: getattr(rule, f.name) for f in fields(rule) if f.init}
