@@ -53,8 +53,7 @@ def pytest_collection_modifyitems(config, items):
     if unmarked:
         raise pytest.UsageError(
             f"{len(unmarked)} test(s) carry no kind marker; mark each (a module-level `pytestmark` or "
-            f"`@pytest.mark.<kind>`) with one of: {', '.join(KIND_MARKERS)}.\n  "
-            + "\n  ".join(unmarked)
+            f"`@pytest.mark.<kind>`) with one of: {', '.join(KIND_MARKERS)}.\n  " + "\n  ".join(unmarked)
         )
     pg, redis = services.postgres_available(), services.redis_available()
     for item in items:
