@@ -186,3 +186,19 @@ def _fields(rule: RuleFacts) -> dict:
     from dataclasses import fields
 
     return {f.name: getattr(rule, f.name) for f in fields(rule) if f.init}
+
+
+def test_on_the_general_path_free_units_scale_by_the_rule_and_round_half_up():
+    half_off_third = _general("buy_x_get_y", "50", buy_quantity=2, get_quantity=1)
+    assert _price(half_off_third, ("P1", 3)) == [Decimal("5.00")]
+    buy_one_get_two = _general("buy_x_get_y", "100", buy_quantity=1, get_quantity=2)
+    assert _price(buy_one_get_two, ("P1", 3)) == [Decimal("20.00")]
+    tiny = _general("buy_x_get_y", "0.05", buy_quantity=2, get_quantity=1)
+    assert _price(tiny, ("P1", 3)) == [Decimal("0.01")]  # 0.005: half up
+
+
+def test_on_the_general_path_an_override_rounds_half_up_and_a_discount_stops_at_zero():
+    override = _general("price_override", "0.005", currency="USD")
+    assert _price(override, ("P1", 1)) == [Decimal("9.99")]  # the new price 0.005 rounds to 0.01
+    too_much = _general("amount_off", "20", currency="USD")
+    assert _price(too_much, ("P1", 1)) == [Decimal("10.00")]  # never below zero
