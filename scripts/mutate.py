@@ -80,8 +80,33 @@ def main(argv: list[str]) -> int:
         return report()
     selection = argv or [f"{name}__mutmut_*" for name in INVARIANT_FUNCTIONS]
     env = {**os.environ, "OMS_TEST_NAMESPACE": os.environ.get("OMS_TEST_NAMESPACE", "mutmut-")}
-    subprocess.run([MUTMUT, "run", "--max-children", "1", *selection], cwd=ROOT, env=env, check=False)  # noqa: S603
+    run = subprocess.Popen([MUTMUT, "run", "--max-children", "1", *selection], cwd=ROOT, env=env)  # noqa: S603
+    run.wait()
+    _drop_kept_database(run.pid)
     return report()
+
+
+def _drop_kept_database(pid: int) -> None:
+    """`--reuse-db` keeps the run's test database (named after mutmut's process): drop it."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+    from django.conf import settings
+
+    django.setup()
+    db = settings.DATABASES["default"]
+    if not db["ENGINE"].endswith("postgresql"):
+        Path(db["TEST"]["NAME"].replace(str(os.getpid()), str(pid))).unlink(missing_ok=True)
+        return
+    import psycopg2
+
+    conn = psycopg2.connect(
+        dbname="postgres", user=db["USER"], password=db["PASSWORD"], host=db["HOST"], port=db["PORT"] or 5432
+    )
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "test_oms_{int(pid)}"')
+    conn.close()
 
 
 if __name__ == "__main__":
