@@ -12,7 +12,7 @@ PORT ?= 8000
 TEST_WORKERS ?= auto
 PYTEST_ARGS ?=
 
-.PHONY: help install run web worker beat migrate seed test test-fast lint fmt check schema bench compose-config clean
+.PHONY: help install run web worker beat migrate seed test test-fast lint fmt check schema bench compose-config clean mutate
 
 help: ## list the targets (the values of HOST, PORT and VENV filled in)
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' \
@@ -86,6 +86,11 @@ schema: install ## write the OpenAPI schema to docs/openapi.yaml
 BENCH ?=
 bench: install ## run the benchmarks (prints a table and bench/results.json); BENCH=capture for one
 	$(PY) bench/run.py $(BENCH)
+
+# Not part of `make test` or CI: minutes per module. MUTANTS='oms.kernel.events.x__claim*' for a selection.
+MUTANTS ?=
+mutate: install ## mutation testing (mutmut) of the invariant-holding functions; prints survivors per module
+	$(PY) scripts/mutate.py $(MUTANTS)
 
 compose-config: ## validate docker-compose.yml (no Docker engine needed)
 	docker-compose config -q

@@ -58,8 +58,22 @@ def pytest_configure(config):
             raise pytest.UsageError(f"OMS_REQUIRE_SERVICES=1 but {', '.join(missing)} not reachable")
 
 
+# Every test says what kind it is, so `-m` selections cover the suite (docs/testing.md).
+KIND_MARKERS = ("unit", "integration", "concurrency", "worker", "browser", "fuzz")
+
+
+def _without_kind(items) -> list[str]:
+    return [item.nodeid for item in items if not any(item.get_closest_marker(k) for k in KIND_MARKERS)]
+
+
 @pytest.hookimpl(trylast=True)  # after tests/e2e/conftest.py has marked its tests `browser`
 def pytest_collection_modifyitems(config, items):
+    unmarked = _without_kind(items)
+    if unmarked:
+        raise pytest.UsageError(
+            f"{len(unmarked)} test(s) carry no kind marker; mark each (a module-level `pytestmark` or "
+            f"`@pytest.mark.<kind>`) with one of: {', '.join(KIND_MARKERS)}.\n  " + "\n  ".join(unmarked)
+        )
     pg, redis = services.postgres_available(), services.redis_available()
     for item in items:
         if "postgres" in item.keywords and not pg:

@@ -216,7 +216,6 @@ def test_a_lost_step_message_is_found_by_the_sweeper_and_runs_once(celery_worker
     broker.delete(*broker.keys(f"{queue}*"))  # the message is lost (a Redis restart, say)
     assert broker.llen(queue) == 0
 
-    time.sleep(0.5)
     celery_worker_factory(beat=True, env=FAST)
     wait_until(
         lambda: _status(number, TaskType.SCHEDULE) == StepStatus.COMPLETED,

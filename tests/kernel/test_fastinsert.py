@@ -13,7 +13,7 @@ from oms.kernel.models import OutboxEvent
 from pricing.models import DiscountRule
 from pricing.snapshot import ruleset_version_read
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 
 def test_rows_are_those_the_orm_writes_and_get_their_keys(django_assert_num_queries):

@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from oms.kernel import events
@@ -327,3 +327,35 @@ def test_a_batch_commits_once_with_every_handlers_effect_beside_its_done_mark(mo
         f"{len(set(handler_txids.values()))} transactions for one batch"
     )
     assert all(done[pk] == handler_txids[pk] for pk in done)  # each effect beside its done-mark
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_a_batch_breaks_each_delivery_is_retried_alone_and_a_failure_is_recorded_on_its_row(
+    monkeypatch, settings
+):
+    settings.OMS_OUTBOX_BACKOFF_SECONDS = 60
+    with transaction.atomic():
+        event = events.publish("test.split", {"seq": 1, "fail_times": 1}, aggregate=("order", 5))
+    real_mark_done = events._mark_done
+    calls: list[list[int]] = []
+
+    def break_the_batch_once(ids):
+        calls.append(list(ids))
+        if len(calls) == 1:
+            raise DatabaseError("the batch's transaction broke")
+        real_mark_done(ids)
+
+    monkeypatch.setattr(events, "_mark_done", break_the_batch_once)
+    before = timezone.now()
+    result = events.relay_run()
+    assert len(calls) > 2  # the batch once, then one delivery at a time
+    assert result.failed == 1 and result.delivered >= 1
+    recorder = OutboxDelivery.objects.get(event=event, subscriber="test.recorder")
+    assert (recorder.status, recorder.attempts) == (DeliveryStatus.DONE, 1)
+    assert len(effects("test.recorder")) == 1
+    flaky = OutboxDelivery.objects.get(event=event, subscriber="test.flaky")
+    assert (flaky.status, flaky.attempts) == (DeliveryStatus.PENDING, 1)
+    assert "flaky handler refuses attempt 1" in flaky.last_error
+    assert flaky.available_at >= before + timedelta(seconds=60)  # backed off, not retried at once
+    assert flaky.leased_until is None
+    assert effects("test.flaky") == []  # its effect rolled back with the failed attempt

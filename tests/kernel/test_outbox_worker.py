@@ -126,22 +126,32 @@ def test_a_request_that_publishes_commits_while_redis_is_down_and_is_delivered_a
         assert elapsed < 5, f"a broker outage held the request for {elapsed:.1f}s"
         event = OutboxEvent.objects.get(pk=body["event_id"])
         assert event.correlation_id == "req-outage-1"
-        time.sleep(1.5)
+        # The kick after commit failed (a fact in the web log, waited for rather than slept on), and
+        # the worker was idle: nothing can have run the handler.
+        wait_until(
+            lambda: "outbox relay kick failed" in web.log_path.read_text(errors="replace"),
+            timeout=30,
+            message="the failed relay kick",
+        )
         assert not Effect.objects.filter(event_id=event.pk).exists()
 
         redis.start()  # same port: the worker and beat reconnect
-        time.sleep(2)
-        if worker.proc.poll() is not None:
+
+        def delivered() -> bool:
+            return Effect.objects.filter(subscriber="test.recorder", event_id=event.pk).exists()
+
+        wait_until(
+            lambda: delivered() or worker.proc.poll() is not None,
+            timeout=90,
+            message="delivery after Redis came back",
+        )
+        if not delivered():
             # kombu 5.x can die on a lost connection while it restores an unacknowledged message
             # ("Unrecoverable error"); a process supervisor restarts it (compose: restart policy).
             # The outbox is what makes that safe: nothing was marked delivered.
             assert "Unrecoverable error" in worker.log_path.read_text(errors="replace"), worker.log_tail()
             celery_worker_factory(beat=True, env=env)
-        wait_until(
-            lambda: Effect.objects.filter(subscriber="test.recorder", event_id=event.pk).exists(),
-            timeout=90,
-            message="delivery after Redis came back",
-        )
+            wait_until(delivered, timeout=90, message="delivery after the worker was restarted")
         effect = Effect.objects.get(subscriber="test.recorder", event_id=event.pk)
         assert effect.correlation_id == "req-outage-1"
     finally:

@@ -11,6 +11,8 @@ from django.core.cache import cache
 
 from oms.kernel.api.throttling import CounterRateThrottle
 
+pytestmark = pytest.mark.integration  # the counter lives in the cache (Redis when it answers)
+
 
 class _Throttle(CounterRateThrottle):
     scope = "test"
@@ -24,6 +26,7 @@ def _request(ident: str) -> SimpleNamespace:
     return SimpleNamespace(ident=ident)
 
 
+@pytest.mark.concurrency
 def test_forty_concurrent_requests_of_one_key_let_exactly_twenty_through():
     ident = uuid.uuid4().hex
     allowed: list[bool] = []

@@ -13,7 +13,7 @@ from customers.services import credit_exposure_adjust
 from orders.services.capture.stages.customer import b2b_customer as _b2b_customer
 from tests.factories.customers import CustomerFactory, CustomerSiteFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 
 def test_the_customer_exposure_and_sites_match_the_orms(django_assert_num_queries):

@@ -13,10 +13,11 @@ from django.test import Client
 from django.utils import timezone
 
 from inventory.models import Reservation
-from oms.kernel.exceptions import InFlight
+from oms.kernel.exceptions import InFlight, ValidationFailed
 from oms.kernel.models import OutboxEvent
 from orders.models import IdempotencyKey, OrderEvent, SalesOrder
 from orders.services import (
+    idempotency_abandon,
     idempotency_claim,
     idempotency_complete,
     idempotency_keys_expire,
@@ -265,3 +266,36 @@ def test_every_answer_below_500_is_kept_and_replayed(status):
     replay = idempotency_claim(principal="channel:1", key=f"k-{status}", request_hash="h").replay
     assert replay is not None
     assert (replay.response_status, bytes(replay.response_body)) == (status, b'{"a":1}')
+
+
+@pytest.mark.django_db
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("key", "valid"),
+    [("", False), ("k" * 255, True), ("k" * 256, False), ("line\nbreak", False), ("tab\there", False)],
+    ids=["empty", "255-chars", "256-chars", "newline", "tab"],
+)
+def test_a_key_is_1_to_255_printable_characters(key, valid):
+    if valid:
+        assert idempotency_claim(principal="channel:1", key=key, request_hash="h").claimed is not None
+        return
+    with pytest.raises(ValidationFailed) as refused:
+        idempotency_claim(principal="channel:1", key=key, request_hash="h")
+    assert refused.value.message == "The Idempotency-Key header is not valid."
+    assert refused.value.fields == {"Idempotency-Key": ["1 to 255 printable characters."]}
+    assert not IdempotencyKey.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.unit
+def test_giving_a_key_back_frees_that_key_only():
+    mine = idempotency_claim(principal="channel:1", key="mine", request_hash="h").claimed
+    idempotency_claim(principal="channel:1", key="theirs", request_hash="h")
+    idempotency_claim(principal="channel:2", key="mine", request_hash="h")
+    idempotency_abandon(claim=mine)
+    assert set(IdempotencyKey.objects.values_list("principal", "key")) == {
+        ("channel:1", "theirs"),
+        ("channel:2", "mine"),
+    }
+    with pytest.raises(InFlight):  # the other request is still in flight
+        idempotency_claim(principal="channel:1", key="theirs", request_hash="h")
