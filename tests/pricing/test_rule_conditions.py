@@ -17,6 +17,7 @@ from pricing.engine import (
     PriceRequest,
     PricingSnapshot,
     ProductFacts,
+    RateFacts,
     RuleFacts,
     RuleSet,
     StrategyFacts,
@@ -202,3 +203,29 @@ def test_on_the_general_path_an_override_rounds_half_up_and_a_discount_stops_at_
     assert _price(override, ("P1", 1)) == [Decimal("9.99")]  # the new price 0.005 rounds to 0.01
     too_much = _general("amount_off", "20", currency="USD")
     assert _price(too_much, ("P1", 1)) == [Decimal("10.00")]  # never below zero
+
+
+@pytest.mark.parametrize(
+    ("action", "value", "quantity", "discount"),
+    [
+        # 2.00 EUR off a unit at 1.0831: 3 x 2.1662 = 6.4986 -> 6.50 USD (6.00 if its currency were lost)
+        ("amount_off", "2.00", 3, "6.50"),
+        # 5.00 EUR a unit is 5.4155 USD: 2 units cost 10.83 instead of 20.00, a discount of 9.17
+        ("price_override", "5.00", 2, "9.17"),
+    ],
+)
+def test_an_amount_rule_in_another_currency_is_converted_at_the_dated_rate(action, value, quantity, discount):
+    rule = RuleFacts(
+        id=1, code="eur-rule", action=action, value=Decimal(value), currency="EUR", product_ids=frozenset({1})
+    )
+    ruleset = RuleSet(
+        price_lists=[PriceListFacts(1, "home", "USD")],
+        strategies=[StrategyFacts(1, "default", list_ids=(1,))],
+        assignments=[AssignmentFacts(1, 1, "default")],
+        rules=[rule],
+        rates=[RateFacts("EUR", "USD", Decimal("1.0831"), date(2026, 5, 1))],
+    )
+    snapshot = PricingSnapshot(ruleset=ruleset, pricing_date=ON, products=PRODUCTS, items=ITEMS)
+    request = PriceRequest(currency="USD", lines=(LineRequest(sku="P1", quantity=Decimal(quantity)),))
+    (line,) = price(request, snapshot).lines
+    assert line.line_discount == Decimal(discount)
