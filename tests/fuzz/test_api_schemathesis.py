@@ -58,6 +58,8 @@ POSITIVE_MAY_REFUSE = {
 }
 ALL_PHASES = "examples,coverage,fuzzing,stateful"
 POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429"]
+# schemathesis's own default for negative data rejection.
+NEGATIVE_STATUSES = ["400", "401", "403", "404", "405", "406", "409", "415", "422", "428", "429", "5xx"]
 
 
 STATEFUL_SCENARIOS = os.environ.get("OMS_FUZZ_STATEFUL_SCENARIOS", "20")
@@ -67,6 +69,14 @@ def _config(tmp_path) -> str:
     # The stateful phase walks more scenarios than the per-operation examples, so that captures
     # succeed often enough to follow the links (hold, release, cancel, fulfillment) from them.
     lines = ["[phases.stateful.generation]", f"max-examples = {int(STATEFUL_SCENARIOS)}", ""]
+    # Negative data rejection also takes the web server's own refusals: a request line over
+    # gunicorn's 4094 bytes is a 414 (documented on every operation) and a body over the upload
+    # limit a 413, both before the application sees the request.
+    lines += [
+        "[checks.negative_data_rejection]",
+        f"expected-statuses = {json.dumps([*NEGATIVE_STATUSES, '413', '414'])}",
+        "",
+    ]
     for path in POSITIVE_MAY_REFUSE:
         statuses = [*POSITIVE_STATUSES, "400"]
         lines += [

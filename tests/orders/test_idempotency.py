@@ -272,17 +272,24 @@ def test_every_answer_below_500_is_kept_and_replayed(status):
 @pytest.mark.unit
 @pytest.mark.parametrize(
     ("key", "valid"),
-    [("", False), ("k" * 255, True), ("k" * 256, False), ("line\nbreak", False), ("tab\there", False)],
-    ids=["empty", "255-chars", "256-chars", "newline", "tab"],
+    [
+        ("", False),
+        ("k" * 255, True),
+        ("k" * 256, False),
+        ("line\nbreak", False),
+        ("tab\there", False),
+        ("caf\u00e9", False),
+    ],
+    ids=["empty", "255-chars", "256-chars", "newline", "tab", "not-ascii"],
 )
-def test_a_key_is_1_to_255_printable_characters(key, valid):
+def test_a_key_is_1_to_255_visible_ascii_characters(key, valid):
     if valid:
         assert idempotency_claim(principal="channel:1", key=key, request_hash="h").claimed is not None
         return
     with pytest.raises(ValidationFailed) as refused:
         idempotency_claim(principal="channel:1", key=key, request_hash="h")
     assert refused.value.message == "The Idempotency-Key header is not valid."
-    assert refused.value.fields == {"Idempotency-Key": ["1 to 255 printable characters."]}
+    assert refused.value.fields == {"Idempotency-Key": ["1 to 255 visible ASCII characters."]}
     assert not IdempotencyKey.objects.exists()
 
 
