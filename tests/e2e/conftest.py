@@ -119,6 +119,7 @@ def shot(page, name: str) -> Path:
 
 def horizontal_overflow(page) -> int:
     """How many CSS pixels the page is wider than the viewport (0: no sideways scrolling)."""
+    page.wait_for_load_state("domcontentloaded")  # a navigation a click started has a body first
     return page.evaluate(
         "() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - window.innerWidth"
     )
