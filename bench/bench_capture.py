@@ -456,7 +456,9 @@ def run() -> dict:
             processes_seed()
             idle = _steps_completed()  # a reused database holds the steps of earlier runs
             worker = Worker(env=env, log=tmp / "worker.log")
-            deadline = time.monotonic() + 120
+            # The worker first relays the ratio levels' backlog (thousands of orders: their emails and
+            # process starts, oldest first); its first step can take minutes after that many orders.
+            deadline = time.monotonic() + 900
             while _steps_completed() == idle:  # busy before the first hot order is sent
                 assert worker.proc.poll() is None, f"worker exited, see {worker.log_path}"
                 assert time.monotonic() < deadline, f"the worker ran no step, see {worker.log_path}"
