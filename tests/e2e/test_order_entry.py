@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from customers.models import SitePurpose
@@ -53,12 +54,29 @@ def _quantity(page, row: int, value: str) -> None:
     field.dispatch_event("change")
 
 
+def _open_adjustment(page, row: int) -> None:
+    """Open the line's manual adjustment. A click that lands while the quote re-renders and the
+    line moves can miss the summary, so the panel is asked to be open, not assumed."""
+    details = page.locator(f"[data-line='{row}'] details")
+    for _ in range(3):
+        if details.evaluate("d => d.open"):
+            break
+        details.locator("summary").click()
+        try:
+            page.wait_for_function("d => d.open", arg=details.element_handle(), timeout=2000)
+        except PlaywrightTimeout:
+            continue
+    expect(page.locator(f"#lines-{row}-adjustment_kind")).to_be_visible()
+
+
 def test_quote_equals_the_saved_order_with_a_manual_adjustment_and_names_the_approval(screen, seeded):
     page = screen
     _pick_customer(page, "Acm", "Acme Tools")
     _pick_sku(page, 0, "dri", "DRILL-1")
     _quantity(page, 0, "3")
-    page.get_by_text("Manual price adjustment").first.click()
+    # The quote of the unadjusted line settles first: its re-render moves the line on a phone.
+    expect(page.locator("#quote-total")).to_have_text("300.00 USD")
+    _open_adjustment(page, 0)
     page.locator("#lines-0-adjustment_kind").select_option("percent_off")
     page.locator("#lines-0-adjustment_value").fill("30")
     page.locator("#lines-0-adjustment_reason").select_option("price-match")
