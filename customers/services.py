@@ -15,16 +15,16 @@ from oms.kernel.money import to_decimal
 from .models import CreditExposure, Customer, CustomerKind
 
 
-@transaction.atomic
 def customer_create(*, name: str, kind: str = CustomerKind.B2B, **fields: Any) -> Customer:
-    customer = Customer(name=name.strip(), kind=kind, **fields)
-    try:
-        customer.full_clean()
-    except ValidationError as exc:
-        raise ValidationFailed("The customer is not valid.", fields=exc.message_dict) from exc
-    customer.save()
-    CreditExposure.objects.create(customer=customer, currency=customer.credit_currency)
-    return customer
+    with transaction.atomic():
+        customer = Customer(name=name.strip(), kind=kind, **fields)
+        try:
+            customer.full_clean()
+        except ValidationError as exc:
+            raise ValidationFailed("The customer is not valid.", fields=exc.message_dict) from exc
+        customer.save()
+        CreditExposure.objects.create(customer=customer, currency=customer.credit_currency)
+        return customer
 
 
 def _exposure_ensure(*, customer_id: int) -> None:

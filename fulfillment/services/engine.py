@@ -96,7 +96,6 @@ def _run_now(step: StepInstance, now: datetime) -> None:
 # --- starting and advancing -----------------------------------------------------------------
 
 
-@transaction.atomic
 def process_start(
     *,
     line: FulfillmentLine,
@@ -109,33 +108,36 @@ def process_start(
     `start_at`/`completed_before` start a split-off line's process part-way: the steps before
     `start_at` are recorded as done (with the original's dates), as the work was done for both.
     """
-    now = timezone.now()
-    process = ProcessInstance.objects.create(
-        fulfillment_line=line, definition=definition, correlation_id=line.order.correlation_id or ""
-    )
-    cursor = now
-    steps = []
-    for sd in definition.steps.order_by("sequence"):
-        planned_end = cursor + timedelta(hours=sd.lead_time_hours)
-        step = StepInstance(
-            process=process,
-            step_definition=sd,
-            sequence=sd.sequence,
-            task_type=sd.task_type,
-            planned_start=cursor,
-            planned_end=planned_end,
+    with transaction.atomic():
+        now = timezone.now()
+        process = ProcessInstance.objects.create(
+            fulfillment_line=line, definition=definition, correlation_id=line.order.correlation_id or ""
         )
-        if start_at is not None and sd.sequence < start_at:
-            done = (completed_before or {}).get(sd.sequence)
-            step.status = done.status if done and done.status == StepStatus.SKIPPED else StepStatus.COMPLETED
-            step.actual_start = done.actual_start if done else now
-            step.actual_end = done.actual_end if done else now
-        steps.append(step)
-        cursor = planned_end
-    StepInstance.objects.bulk_create(steps)
-    fevent("process_started", line=line, process=process, after={"definition": str(definition)})
-    advance(process, line, after_sequence=(start_at - 1) if start_at else 0, now=now)
-    return process
+        cursor = now
+        steps = []
+        for sd in definition.steps.order_by("sequence"):
+            planned_end = cursor + timedelta(hours=sd.lead_time_hours)
+            step = StepInstance(
+                process=process,
+                step_definition=sd,
+                sequence=sd.sequence,
+                task_type=sd.task_type,
+                planned_start=cursor,
+                planned_end=planned_end,
+            )
+            if start_at is not None and sd.sequence < start_at:
+                done = (completed_before or {}).get(sd.sequence)
+                step.status = (
+                    done.status if done and done.status == StepStatus.SKIPPED else StepStatus.COMPLETED
+                )
+                step.actual_start = done.actual_start if done else now
+                step.actual_end = done.actual_end if done else now
+            steps.append(step)
+            cursor = planned_end
+        StepInstance.objects.bulk_create(steps)
+        fevent("process_started", line=line, process=process, after={"definition": str(definition)})
+        advance(process, line, after_sequence=(start_at - 1) if start_at else 0, now=now)
+        return process
 
 
 def advance(process: ProcessInstance, line: FulfillmentLine, *, after_sequence: int, now: datetime) -> None:
@@ -379,17 +381,17 @@ def steps_sweep(*, now: datetime | None = None) -> SweepResult:
     return result
 
 
-@transaction.atomic
 def step_signal(*, line_id: int, event: str) -> list[int]:
     """An awaited event happened for this line: make its waiting steps due now."""
-    now = timezone.now()
-    woken = []
-    for step in StepInstance.objects.select_for_update(of=("self",)).filter(
-        process__fulfillment_line_id=line_id, status=StepStatus.WAITING, awaited_event=event
-    ):
-        _run_now(step, now)
-        woken.append(step.pk)
-    return woken
+    with transaction.atomic():
+        now = timezone.now()
+        woken = []
+        for step in StepInstance.objects.select_for_update(of=("self",)).filter(
+            process__fulfillment_line_id=line_id, status=StepStatus.WAITING, awaited_event=event
+        ):
+            _run_now(step, now)
+            woken.append(step.pk)
+        return woken
 
 
 # --- staff actions --------------------------------------------------------------------------
@@ -402,45 +404,45 @@ def _locked_for_staff(step_id: int) -> tuple[ProcessInstance, StepInstance, Fulf
     return locked
 
 
-@transaction.atomic
 def step_retry(*, step_id: int, actor: str) -> StepInstance:
     """A failed (or stuck) step runs again with a fresh attempt count; its process resumes."""
-    process, step, line = _locked_for_staff(step_id)
-    now = timezone.now()
-    if process.status == ProcessStatus.NEEDS_ATTENTION:
-        process_set(process, ProcessStatus.RUNNING, actor=actor, reason="staff retry")
-    step.attempts = 0
-    _run_now(step, now)
-    fevent("step_retried", line=line, process=process, step=step, actor=actor)
-    return step
+    with transaction.atomic():
+        process, step, line = _locked_for_staff(step_id)
+        now = timezone.now()
+        if process.status == ProcessStatus.NEEDS_ATTENTION:
+            process_set(process, ProcessStatus.RUNNING, actor=actor, reason="staff retry")
+        step.attempts = 0
+        _run_now(step, now)
+        fevent("step_retried", line=line, process=process, step=step, actor=actor)
+        return step
 
 
-@transaction.atomic
 def step_skip(*, step_id: int, actor: str) -> StepInstance:
-    process, step, line = _locked_for_staff(step_id)
-    now = timezone.now()
-    step_set(step, StepStatus.SKIPPED, actual_end=now)
-    fevent("step_skipped", line=line, process=process, step=step, actor=actor)
-    if process.status == ProcessStatus.NEEDS_ATTENTION:
-        process_set(process, ProcessStatus.RUNNING, actor=actor, reason="staff skipped a failed step")
-    advance(process, line, after_sequence=step.sequence, now=now)
-    return step
+    with transaction.atomic():
+        process, step, line = _locked_for_staff(step_id)
+        now = timezone.now()
+        step_set(step, StepStatus.SKIPPED, actual_end=now)
+        fevent("step_skipped", line=line, process=process, step=step, actor=actor)
+        if process.status == ProcessStatus.NEEDS_ATTENTION:
+            process_set(process, ProcessStatus.RUNNING, actor=actor, reason="staff skipped a failed step")
+        advance(process, line, after_sequence=step.sequence, now=now)
+        return step
 
 
-@transaction.atomic
 def process_cancel(*, process_id: int, actor: str, reason: str) -> ProcessInstance:
-    from .changes import line_cancel_compensate
+    with transaction.atomic():
+        from .changes import line_cancel_compensate
 
-    process = ProcessInstance.objects.select_for_update(of=("self",)).filter(pk=process_id).first()
-    if process is None:
-        raise NotFound("No such process.")
-    line = (
-        FulfillmentLine.objects.select_for_update(of=("self",))
-        .select_related("order", "order__channel")
-        .get(pk=process.fulfillment_line_id)
-    )
-    line_cancel_compensate(process=process, line=line, actor=actor, reason=reason)
-    return process
+        process = ProcessInstance.objects.select_for_update(of=("self",)).filter(pk=process_id).first()
+        if process is None:
+            raise NotFound("No such process.")
+        line = (
+            FulfillmentLine.objects.select_for_update(of=("self",))
+            .select_related("order", "order__channel")
+            .get(pk=process.fulfillment_line_id)
+        )
+        line_cancel_compensate(process=process, line=line, actor=actor, reason=reason)
+        return process
 
 
 def publish_step_topic(topic: str, line: FulfillmentLine, **data) -> None:

@@ -244,87 +244,86 @@ def _adjust_positions(deltas: dict[int, tuple[Decimal, Decimal]]) -> None:
         )
 
 
-@transaction.atomic
 def reservation_release(*, reservation_ids: Sequence[int]) -> list[Reservation]:
     """Give reserved stock back (order canceled, line rescheduled)."""
-    found = _locked_reservations(reservation_ids, ReservationStatus.RELEASED)
-    deltas: dict[int, tuple[Decimal, Decimal]] = defaultdict(lambda: (Decimal(0), Decimal(0)))
-    for r in found:
-        deltas[r.position_id] = (Decimal(0), deltas[r.position_id][1] - r.quantity)
-    _adjust_positions(deltas)
-    Reservation.objects.filter(pk__in=[r.pk for r in found]).update(
-        status=ReservationStatus.RELEASED, updated_at=timezone.now()
-    )
-    for r in found:
-        r.status = ReservationStatus.RELEASED
-    return found
+    with transaction.atomic():
+        found = _locked_reservations(reservation_ids, ReservationStatus.RELEASED)
+        deltas: dict[int, tuple[Decimal, Decimal]] = defaultdict(lambda: (Decimal(0), Decimal(0)))
+        for r in found:
+            deltas[r.position_id] = (Decimal(0), deltas[r.position_id][1] - r.quantity)
+        _adjust_positions(deltas)
+        Reservation.objects.filter(pk__in=[r.pk for r in found]).update(
+            status=ReservationStatus.RELEASED, updated_at=timezone.now()
+        )
+        for r in found:
+            r.status = ReservationStatus.RELEASED
+        return found
 
 
-@transaction.atomic
 def reservation_consume(*, reservation_ids: Sequence[int], reference: str, actor=None) -> list[Reservation]:
     """The reserved goods shipped: on-hand and reserved both drop, and the ledger says why."""
-    found = _locked_reservations(reservation_ids, ReservationStatus.CONSUMED)
-    deltas: dict[int, tuple[Decimal, Decimal]] = defaultdict(lambda: (Decimal(0), Decimal(0)))
-    for r in found:
-        on_hand, reserved = deltas[r.position_id]
-        deltas[r.position_id] = (on_hand - r.quantity, reserved - r.quantity)
-    _adjust_positions(deltas)
-    user = user_or_none(actor)
-    StockMovement.objects.bulk_create(
-        [
-            StockMovement(
-                position_id=r.position_id,
-                kind=MovementKind.SHIPMENT,
-                quantity=-r.quantity,
-                reference=reference,
-                reason=f"{r.demand_type}:{r.demand_id}",
-                user=user,
-            )
-            for r in found
-        ]
-    )
-    Reservation.objects.filter(pk__in=[r.pk for r in found]).update(
-        status=ReservationStatus.CONSUMED, updated_at=timezone.now()
-    )
-    for r in found:
-        r.status = ReservationStatus.CONSUMED
-    return found
+    with transaction.atomic():
+        found = _locked_reservations(reservation_ids, ReservationStatus.CONSUMED)
+        deltas: dict[int, tuple[Decimal, Decimal]] = defaultdict(lambda: (Decimal(0), Decimal(0)))
+        for r in found:
+            on_hand, reserved = deltas[r.position_id]
+            deltas[r.position_id] = (on_hand - r.quantity, reserved - r.quantity)
+        _adjust_positions(deltas)
+        user = user_or_none(actor)
+        StockMovement.objects.bulk_create(
+            [
+                StockMovement(
+                    position_id=r.position_id,
+                    kind=MovementKind.SHIPMENT,
+                    quantity=-r.quantity,
+                    reference=reference,
+                    reason=f"{r.demand_type}:{r.demand_id}",
+                    user=user,
+                )
+                for r in found
+            ]
+        )
+        Reservation.objects.filter(pk__in=[r.pk for r in found]).update(
+            status=ReservationStatus.CONSUMED, updated_at=timezone.now()
+        )
+        for r in found:
+            r.status = ReservationStatus.CONSUMED
+        return found
 
 
-@transaction.atomic
 def reservation_move(*, reservation_id: int, warehouse_id: int) -> Reservation:
     """Re-source a reservation to another warehouse: reserve there first, then free the old stock."""
-    reservation = (
-        Reservation.objects.select_for_update(of=("self",))
-        .select_related("position")
-        .filter(pk=reservation_id)
-        .first()
-    )
-    if reservation is None:
-        from oms.kernel.exceptions import NotFound
-
-        raise NotFound("Unknown reservation.")
-    if reservation.status != ReservationStatus.ACTIVE:
-        raise ValidationFailed(
-            "Only an active reservation can move.", fields={"status": [reservation.status]}
+    with transaction.atomic():
+        reservation = (
+            Reservation.objects.select_for_update(of=("self",))
+            .select_related("position")
+            .filter(pk=reservation_id)
+            .first()
         )
-    ensure_active_warehouses([warehouse_id])
-    old = reservation.position
-    if old.warehouse_id == warehouse_id:
+        if reservation is None:
+            from oms.kernel.exceptions import NotFound
+
+            raise NotFound("Unknown reservation.")
+        if reservation.status != ReservationStatus.ACTIVE:
+            raise ValidationFailed(
+                "Only an active reservation can move.", fields={"status": [reservation.status]}
+            )
+        ensure_active_warehouses([warehouse_id])
+        old = reservation.position
+        if old.warehouse_id == warehouse_id:
+            return reservation
+        new = _lock_positions({(old.product_id, warehouse_id)}).get((old.product_id, warehouse_id))
+        if new is None or new.pk not in _reserve_positions({new.pk: reservation.quantity}):
+            raise InsufficientStock("Not enough stock at the new warehouse.")
+        _adjust_positions({old.pk: (Decimal(0), -reservation.quantity)})
+        reservation.position = new
+        reservation.save(update_fields=["position", "updated_at"])
         return reservation
-    new = _lock_positions({(old.product_id, warehouse_id)}).get((old.product_id, warehouse_id))
-    if new is None or new.pk not in _reserve_positions({new.pk: reservation.quantity}):
-        raise InsufficientStock("Not enough stock at the new warehouse.")
-    _adjust_positions({old.pk: (Decimal(0), -reservation.quantity)})
-    reservation.position = new
-    reservation.save(update_fields=["position", "updated_at"])
-    return reservation
 
 
 # --- back-orders -----------------------------------------------------------------------------
 
 
-@transaction.atomic
 def backorder_create(
     *,
     demand_type: str,
@@ -336,28 +335,29 @@ def backorder_create(
     need_date: date | None = None,
 ) -> Demand:
     """Record demand that could not reserve; a later receipt reserves it (see `backorders_reserve`)."""
-    qty = positive_quantity(quantity)
-    if warehouse_id is not None:
-        ensure_active_warehouses([warehouse_id])
-    return Demand.objects.create(
-        demand_type=demand_type,
-        demand_id=str(demand_id),
-        product_id=product_id,
-        warehouse_id=warehouse_id,
-        quantity=qty,
-        demand_class=demand_class,
-        need_date=need_date,
-    )
+    with transaction.atomic():
+        qty = positive_quantity(quantity)
+        if warehouse_id is not None:
+            ensure_active_warehouses([warehouse_id])
+        return Demand.objects.create(
+            demand_type=demand_type,
+            demand_id=str(demand_id),
+            product_id=product_id,
+            warehouse_id=warehouse_id,
+            quantity=qty,
+            demand_class=demand_class,
+            need_date=need_date,
+        )
 
 
-@transaction.atomic
 def backorder_cancel(*, demand_id: int) -> Demand:
-    demand = Demand.objects.select_for_update(of=("self",)).get(pk=demand_id)
-    if demand.status != DemandStatus.OPEN:
-        raise ValidationFailed("Only an open back-order can be canceled.")
-    demand.status = DemandStatus.CANCELED
-    demand.save(update_fields=["status"])
-    return demand
+    with transaction.atomic():
+        demand = Demand.objects.select_for_update(of=("self",)).get(pk=demand_id)
+        if demand.status != DemandStatus.OPEN:
+            raise ValidationFailed("Only an open back-order can be canceled.")
+        demand.status = DemandStatus.CANCELED
+        demand.save(update_fields=["status"])
+        return demand
 
 
 def backorders_reserve(*, position: StockPosition) -> list[Reservation]:

@@ -407,19 +407,19 @@ def relay_run(*, batch_size: int = 100, max_batches: int = 50) -> RelayResult:
     return result
 
 
-@transaction.atomic
 def deliveries_replay(*, delivery_ids: Iterable[int]) -> int:
     """Put dead letters back in the queue (after the cause was fixed)."""
-    count = OutboxDelivery.objects.filter(pk__in=list(delivery_ids), status=DeliveryStatus.DEAD).update(
-        status=DeliveryStatus.PENDING,
-        attempts=0,
-        available_at=timezone.now(),
-        leased_until=None,
-        lease_token="",
-    )
-    if count:
-        transaction.on_commit(kick_relay, robust=True)
-    return count
+    with transaction.atomic():
+        count = OutboxDelivery.objects.filter(pk__in=list(delivery_ids), status=DeliveryStatus.DEAD).update(
+            status=DeliveryStatus.PENDING,
+            attempts=0,
+            available_at=timezone.now(),
+            leased_until=None,
+            lease_token="",
+        )
+        if count:
+            transaction.on_commit(kick_relay, robust=True)
+        return count
 
 
 def outbox_backlog() -> dict[str, int]:
