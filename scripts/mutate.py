@@ -24,13 +24,21 @@ ROOT = Path(__file__).resolve().parent.parent
 MUTMUT = str(Path(sys.executable).with_name("mutmut"))
 
 # Functions (mutmut's names: module.x_<function>) whose lines are locks, guards, comparisons,
-# rounding or commit boundaries. Functions under a decorator (@transaction.atomic services) are
-# not mutated by mutmut 3; their guards are reached through the helpers named here.
+# rounding or commit boundaries. mutmut 3 does not mutate decorated functions, so services open
+# their transaction with `with transaction.atomic():` inside the body rather than decorating it.
 INVARIANT_FUNCTIONS = [
     "inventory.services.reservations.x__lock_positions",
     "inventory.services.reservations.x__reserve_positions",
     "inventory.services.reservations.x__reserve_locked",
     "inventory.services.reservations.x_stock_reserve",
+    "inventory.services.reservations.x_reservation_release",
+    "inventory.services.reservations.x_reservation_consume",
+    "inventory.services.reservations.x_reservation_move",
+    "inventory.services.reservations.x_backorder_create",
+    "inventory.services.reservations.x_backorder_cancel",
+    "inventory.services.stock.x_stock_receive",
+    "inventory.services.stock.x_stock_adjust",
+    "inventory.services.stock.x_stock_receive_bulk",
     "orders.services.idempotency.x_idempotency_claim",
     "orders.services.idempotency.x_idempotency_complete",
     "orders.services.idempotency.x_idempotency_abandon",
@@ -39,12 +47,20 @@ INVARIANT_FUNCTIONS = [
     "oms.kernel.events.x__deliver_batch",
     "oms.kernel.events.x__mark_done",
     "oms.kernel.events.x__backoff",
+    "oms.kernel.events.x_deliveries_replay",
+    "pricing.engine.core.x_price",
     "pricing.engine.charges.x__tax_rule",
     "pricing.engine.rules.x__line_rule_amount",
     "customers.services.x_credit_exposure_adjust",
     "customers.services.x__exposure_add",
+    "customers.services.x_customer_create",
     "fulfillment.services.engine.x_step_execute",
     "fulfillment.services.engine.x__execute_locked",
+    "fulfillment.services.engine.x_process_start",
+    "fulfillment.services.engine.x_step_signal",
+    "fulfillment.services.engine.x_step_retry",
+    "fulfillment.services.engine.x_step_skip",
+    "fulfillment.services.engine.x_process_cancel",
 ]
 
 STATUS = re.compile(r"^\s*(?P<name>\S+?)__mutmut_\d+: (?P<status>.+)$")
