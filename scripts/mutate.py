@@ -4,6 +4,7 @@ tree into mutants/ (git-ignored) and, for each mutant, runs only the tests that 
 
     python scripts/mutate.py                 # the invariant-holding functions (below)
     python scripts/mutate.py --report        # only print the figures of the last run
+    python scripts/mutate.py --report --by-function   # the same, and per function
     python scripts/mutate.py 'oms.kernel.events.x__claim*'   # your own selection (mutmut globs)
 
 One child at a time: the tests share one reused test database (`--reuse-db`), and a second child
@@ -66,11 +67,12 @@ INVARIANT_FUNCTIONS = [
 STATUS = re.compile(r"^\s*(?P<name>\S+?)__mutmut_\d+: (?P<status>.+)$")
 
 
-def report() -> int:
+def report(flags: tuple[str, ...] = ()) -> int:
     out = subprocess.run(  # noqa: S603 (our own venv's mutmut, fixed arguments)
         [MUTMUT, "results", "--all", "true"], cwd=ROOT, capture_output=True, text=True, check=False
     ).stdout
     counts: dict[str, Counter] = defaultdict(Counter)
+    per_function: dict[str, Counter] = defaultdict(Counter)
     survivors: dict[str, list[str]] = defaultdict(list)
     for line in out.splitlines():
         m = STATUS.match(line)
@@ -78,12 +80,18 @@ def report() -> int:
             continue
         module = m["name"].rsplit(".", 1)[0]
         counts[module][m["status"]] += 1
+        per_function[m["name"]][m["status"]] += 1
         if m["status"] == "survived":
             survivors[module].append(line.strip().split(":")[0])
     kinds = ["killed", "timeout", "survived", "no tests", "not checked"]
     print(f"{'module':40} " + " ".join(f"{k:>11}" for k in kinds))
     for module in sorted(counts):
         print(f"{module:40} " + " ".join(f"{counts[module][k]:>11}" for k in kinds))
+    if "--by-function" in flags:
+        print(f"\n{'function':60} " + " ".join(f"{k:>11}" for k in kinds))
+        for name in INVARIANT_FUNCTIONS:
+            if per_function[name]:
+                print(f"{name:60} " + " ".join(f"{per_function[name][k]:>11}" for k in kinds))
     for module in sorted(survivors):
         print(f"\nsurviving in {module} ({len(survivors[module])}; `mutmut show <name>` for the diff):")
         for name in survivors[module]:
@@ -93,7 +101,7 @@ def report() -> int:
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--report"]:
-        return report()
+        return report(tuple(argv[1:]))
     selection = argv or [f"{name}__mutmut_*" for name in INVARIANT_FUNCTIONS]
     env = {**os.environ, "OMS_TEST_NAMESPACE": os.environ.get("OMS_TEST_NAMESPACE", "mutmut-")}
     run = subprocess.Popen([MUTMUT, "run", "--max-children", "1", *selection], cwd=ROOT, env=env)  # noqa: S603

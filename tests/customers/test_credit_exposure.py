@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from customers.models import CreditExposure, Customer
+from customers.models import CreditExposure, Customer, CustomerKind
 from customers.selectors import credit_position, credit_position_of
 from customers.services import credit_exposure_adjust, customer_create
 from oms.kernel.exceptions import Conflict, NotFound, ValidationFailed
@@ -86,9 +86,17 @@ def test_customer_create_validates_currency_and_opens_exposure():
     with pytest.raises(ValidationFailed) as excinfo:
         customer_create(name="Bad Co", account_number="C-1", credit_currency="XXX")
     assert "credit_currency" in excinfo.value.fields
+    assert excinfo.value.message == "The customer is not valid."
+    assert not Customer.objects.filter(account_number="C-1").exists()
     customer = customer_create(name="Good Co", account_number="c-2", credit_currency="jpy")
-    assert customer.account_number == "C-2"
+    assert customer.account_number == "C-2" and customer.kind == CustomerKind.B2B
     assert CreditExposure.objects.get(customer=customer).currency == "JPY"
+    # The kind is the caller's (a storefront shopper is a consumer), never the default.
+    shopper = customer_create(
+        name="  Ana  ", kind=CustomerKind.CONSUMER, account_number="c-3", email="ana@mail.example"
+    )
+    shopper.refresh_from_db()
+    assert (shopper.kind, shopper.name) == (CustomerKind.CONSUMER, "Ana")
 
 
 @pytest.mark.django_db(transaction=True)

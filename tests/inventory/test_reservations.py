@@ -8,6 +8,7 @@ from django.db import transaction
 from inventory.errors import WarehouseInactive
 from inventory.models import (
     ChannelWarehouse,
+    Demand,
     MovementKind,
     Reservation,
     StockPosition,
@@ -15,6 +16,7 @@ from inventory.models import (
 from inventory.selectors import channel_warehouse_ids
 from inventory.services import (
     ReserveLine,
+    backorder_cancel,
     backorder_create,
     reservation_consume,
     reservation_move,
@@ -192,3 +194,22 @@ def test_a_receipt_lets_a_backorder_reserve_and_publishes_stock_received(warehou
     assert pos.reserved == 2 and strategic.reservation.position_id == pos.pk
     event = OutboxEvent.objects.get(topic="stock.received")
     assert event.payload["reserved_backorders"][0]["demand_id"] == "8"
+
+
+def test_only_an_open_backorder_can_be_canceled_and_a_canceled_one_never_reserves(warehouse):
+    from tests.factories.catalog import ProductFactory
+
+    a = ProductFactory()
+    waiting = backorder_create(demand_type="order_line", demand_id="7", product_id=a.pk, quantity=2)
+    served = backorder_create(demand_type="order_line", demand_id="8", product_id=a.pk, quantity=1)
+    assert backorder_cancel(demand_id=waiting.pk).status == "canceled"
+    assert Demand.objects.get(pk=waiting.pk).status == "canceled"
+    with pytest.raises(ValidationFailed) as again:
+        backorder_cancel(demand_id=waiting.pk)
+    assert again.value.message == "Only an open back-order can be canceled."
+    pos = stock_receive(product_id=a.pk, warehouse_id=warehouse.pk, quantity=5, reference="PO-1")
+    assert pos.reserved == 1  # the canceled back-order took nothing; the open one reserved
+    assert Demand.objects.get(pk=served.pk).status == "reserved"
+    with pytest.raises(ValidationFailed):
+        backorder_cancel(demand_id=served.pk)
+    assert Demand.objects.get(pk=served.pk).status == "reserved"
