@@ -126,3 +126,20 @@ def test_bulk_receive_refuses_a_bad_line_and_writes_nothing(product, warehouse):
     with pytest.raises(ValidationFailed):
         stock_receive_bulk(lines=lines, reference="SEED")
     assert not StockPosition.objects.exists()
+
+
+@pytest.mark.django_db
+def test_bulk_receive_refuses_a_fraction_of_a_counted_unit_and_records_no_reason_unless_given(warehouse):
+    each = ProductFactory(uom=UnitOfMeasureFactory(code="EA"))  # counted: no decimals
+    kilo = ProductFactory(uom=UnitOfMeasureFactory(code="KG"))  # measured: 3 decimals
+    lines = [
+        ReceiptLine(kilo.pk, warehouse.pk, Decimal("1.5")),
+        ReceiptLine(each.pk, warehouse.pk, Decimal("2.5")),
+    ]
+    with pytest.raises(ValidationFailed) as refused:
+        stock_receive_bulk(lines=lines, reference="PO-7")
+    assert list(refused.value.fields) == ["lines[1].quantity"]
+    assert not StockPosition.objects.exists() and not StockMovement.objects.exists()
+    stock_receive_bulk(lines=[ReceiptLine(each.pk, warehouse.pk, Decimal("2"))], reference="PO-8")
+    movement = StockMovement.objects.get()
+    assert (movement.reference, movement.reason, movement.quantity) == ("PO-8", "", Decimal("2"))
