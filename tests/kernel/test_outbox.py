@@ -140,6 +140,40 @@ def test_a_replayed_dead_letter_is_delivered_once():
 
 
 @pytest.mark.django_db
+def test_replay_requeues_only_the_named_dead_letters_due_now_with_no_lease_and_a_kick_failure_is_not_raised(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    with transaction.atomic():
+        first = events.publish("test.created", {"seq": 1})
+        second = events.publish("test.created", {"seq": 2})
+    long_ago = timezone.now() - timedelta(days=2)
+    dead = OutboxDelivery.objects.filter(event__in=[first, second], subscriber="test.flaky")
+    dead.update(
+        status=DeliveryStatus.DEAD,
+        attempts=4,
+        available_at=long_ago + timedelta(days=30),  # a far backoff must not keep a replay waiting
+        leased_until=long_ago,
+        lease_token="stale-relay",
+    )
+    replayed, untouched = dead.get(event=first), dead.get(event=second)
+
+    def broker_bug() -> None:
+        raise RuntimeError("kick failed")
+
+    monkeypatch.setattr(events, "kick_relay", broker_bug)
+    before = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True) as kicks, transaction.atomic():
+        assert events.deliveries_replay(delivery_ids=[replayed.pk]) == 1
+    assert len(kicks) == 1  # the replay commits though its kick failed (robust on_commit)
+    replayed.refresh_from_db()
+    assert replayed.status == DeliveryStatus.PENDING and replayed.attempts == 0
+    assert before <= replayed.available_at <= timezone.now()
+    assert (replayed.leased_until, replayed.lease_token) == (None, "")
+    untouched.refresh_from_db()
+    assert (untouched.status, untouched.lease_token) == (DeliveryStatus.DEAD, "stale-relay")
+
+
+@pytest.mark.django_db
 def test_events_of_one_order_reach_a_subscriber_in_publish_order(settings):
     # Backoff long enough that the failed head is not retried within the first relay run.
     settings.OMS_OUTBOX_BACKOFF_SECONDS = 60
