@@ -213,3 +213,31 @@ def test_only_an_open_backorder_can_be_canceled_and_a_canceled_one_never_reserve
     with pytest.raises(ValidationFailed):
         backorder_cancel(demand_id=served.pk)
     assert Demand.objects.get(pk=served.pk).status == "reserved"
+
+
+def test_move_refuses_an_unknown_or_inactive_reservation_and_a_short_warehouse_and_says_why(
+    stocked, warehouse, django_assert_num_queries
+):
+    from oms.kernel.exceptions import NotFound
+
+    other = WarehouseFactory()
+    (a,) = stocked(1, qty=5)
+    stock_receive(product_id=a.pk, warehouse_id=other.pk, quantity=3, reference="R")
+    with pytest.raises(NotFound) as unknown:
+        reservation_move(reservation_id=0, warehouse_id=other.pk)
+    assert unknown.value.message == "Unknown reservation."
+    (r,) = stock_reserve(lines=[_line(a, warehouse, 4)]).reservations
+    with pytest.raises(InsufficientStock) as short:
+        reservation_move(reservation_id=r.pk, warehouse_id=other.pk)
+    assert short.value.message == "Not enough stock at the new warehouse."
+    reservation_release(reservation_ids=[r.pk])
+    with pytest.raises(ValidationFailed) as inactive:
+        reservation_move(reservation_id=r.pk, warehouse_id=other.pk)
+    assert inactive.value.message == "Only an active reservation can move."
+    assert inactive.value.fields == {"status": ["released"]}
+    assert (_pos(a, warehouse).reserved, _pos(a, other).reserved) == (0, 0)
+    (r2,) = stock_reserve(lines=[_line(a, warehouse, 2, "2")]).reservations
+    # the reservation is read with its position in one locked query
+    with django_assert_num_queries(8):
+        reservation_move(reservation_id=r2.pk, warehouse_id=other.pk)
+    assert (_pos(a, warehouse).reserved, _pos(a, other).reserved) == (0, 2)

@@ -143,3 +143,26 @@ def test_bulk_receive_refuses_a_fraction_of_a_counted_unit_and_records_no_reason
     stock_receive_bulk(lines=[ReceiptLine(each.pk, warehouse.pk, Decimal("2"))], reference="PO-8")
     movement = StockMovement.objects.get()
     assert (movement.reference, movement.reason, movement.quantity) == ("PO-8", "", Decimal("2"))
+
+
+@pytest.mark.django_db
+def test_bulk_receive_records_who_why_and_returns_the_new_on_hand(warehouse, django_user_model):
+    from django.contrib.auth.models import AnonymousUser
+
+    clerk = django_user_model.objects.create_user(username="clerk")
+    product = ProductFactory()
+    stock_receive(product_id=product.pk, warehouse_id=warehouse.pk, quantity=4, reference="PO-1")
+    (position,) = stock_receive_bulk(
+        lines=[ReceiptLine(product.pk, warehouse.pk, Decimal("3"))],
+        reference="PO-2",
+        actor=clerk,
+        reason="count",
+    )
+    assert position.on_hand == Decimal("7") == StockPosition.objects.get(pk=position.pk).on_hand
+    movement = StockMovement.objects.get(reference="PO-2")
+    assert (movement.user, movement.reason, movement.kind) == (clerk, "count", MovementKind.RECEIPT)
+    # an actor that is no saved user (a system job, an anonymous request) records no user
+    stock_receive_bulk(
+        lines=[ReceiptLine(product.pk, warehouse.pk, 1)], reference="PO-3", actor=AnonymousUser()
+    )
+    assert StockMovement.objects.get(reference="PO-3").user is None
