@@ -189,6 +189,7 @@ def _build() -> bool:
                 "current_step_due": "CASE WHEN fl.id %% 200 = 7 THEN now() - interval '2 hours' "
                 "ELSE now() + interval '1 day' END",
                 "planned_at": "now()",
+                "current_task_type": f"'{steps[50].task_type}'",
                 "jeopardy_dirty": "TRUE",
             },
             "FROM fulfillment_fulfillmentline fl WHERE fl.order_number LIKE 'JB-%%'",

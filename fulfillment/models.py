@@ -248,6 +248,8 @@ class ProcessInstance(models.Model):
         "StepInstance", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     current_step_due = models.DateTimeField(null=True, blank=True)
+    # The current step's type, kept here so the scan picks its policy without reading the steps.
+    current_task_type = models.CharField(max_length=30, blank=True, default="")
     expected_end = models.DateTimeField(null=True, blank=True, help_text="Expected completion of the line.")
     planned_at = models.DateTimeField(null=True, blank=True)
     # --- jeopardy (kept current by the scan, fulfillment.services.jeopardy) ---

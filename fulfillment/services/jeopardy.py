@@ -384,31 +384,38 @@ pairs AS (
         f"CASE WHEN p.current_step_due < {q.now} THEN {q.pushed('p.plan_end', 'p.current_step_due')} "
         f"ELSE p.plan_end END"
     )
+    # Thresholds as [lo, hi) bands and ranges as rows: scoring is a join against a few rows,
+    # evaluated once per process (a correlated subquery would be re-planned into every use).
+    bands = """
+thr AS (
+    SELECT policy_id, min_delay_hours AS lo, score,
+           LEAD(min_delay_hours) OVER (PARTITION BY policy_id ORDER BY min_delay_hours) AS hi
+      FROM fulfillment_jeopardythreshold
+), rng AS (
+    SELECT policy_id, priority, min_score, max_score FROM fulfillment_jeopardypriorityrange
+)"""
     return f"""
-WITH {policy}, cand AS (
+WITH {policy}, {bands}, cand AS (
     SELECT p.id, p.fulfillment_line_id, p.current_step_id, p.required_end, p.jeopardy_dirty AS dirty,
            p.jeopardy_score AS old_score, p.jeopardy_priority AS old_priority,
            p.jeopardy_delay_hours AS old_delay, p.expected_end AS old_expected,
            {expected} AS expected_end,
-           COALESCE(s.task_type, '') AS task_type, pol.policy_id
+           p.current_task_type AS task_type, pol.policy_id
       FROM fulfillment_processinstance p
       JOIN fulfillment_processdefinition d ON d.id = p.definition_id
-      LEFT JOIN fulfillment_stepinstance s ON s.id = p.current_step_id
-      LEFT JOIN pol ON pol.code = d.code AND pol.task_type = COALESCE(s.task_type, '')
+      LEFT JOIN pol ON pol.code = d.code AND pol.task_type = p.current_task_type
      WHERE p.status IN {OPEN_PROCESS_SQL} {scope}
 ), delayed AS (
     SELECT c.*, {q.round2(q.hours("c.expected_end", "c.required_end"))} AS delay FROM cand c
 ), scored AS (
-    SELECT x.*, COALESCE((SELECT t.score FROM fulfillment_jeopardythreshold t
-                           WHERE t.policy_id = x.policy_id AND t.min_delay_hours <= x.delay
-                           ORDER BY t.min_delay_hours DESC LIMIT 1), 0) AS score
+    SELECT x.*, COALESCE(t.score, 0) AS score
       FROM delayed x
+      LEFT JOIN thr t ON t.policy_id = x.policy_id AND x.delay >= t.lo AND (t.hi IS NULL OR x.delay < t.hi)
 ), ranked AS (
-    SELECT y.*, COALESCE((SELECT r.priority FROM fulfillment_jeopardypriorityrange r
-                           WHERE r.policy_id = y.policy_id AND r.min_score <= y.score
-                             AND (r.max_score IS NULL OR r.max_score >= y.score)
-                           ORDER BY r.min_score DESC LIMIT 1), 'on_time') AS priority
+    SELECT y.*, COALESCE(r.priority, 'on_time') AS priority
       FROM scored y
+      LEFT JOIN rng r ON r.policy_id = y.policy_id AND y.score >= r.min_score
+                     AND (r.max_score IS NULL OR y.score <= r.max_score)
 ), changed AS (
     SELECT z.* FROM ranked z
      WHERE z.dirty = {q.true} OR z.score <> z.old_score OR z.priority <> z.old_priority
@@ -476,6 +483,8 @@ def jeopardy_scan(*, full: bool = False, now=None) -> ScanResult:
             for name in ("jeop", "jeop_orders"):
                 cursor.execute(q.drop(name))
             cursor.execute(f"{q.temp('jeop')} {_candidates_sql(q, full=full)}")
+            if q.pg:
+                cursor.execute("ANALYZE jeop")  # temp tables get no statistics otherwise
             # The orders' worst before the update (only orders with a changed score or priority).
             key = f"({_rank_sql('p.jeopardy_priority')} * 1000000 + p.jeopardy_score)"
             cursor.execute(

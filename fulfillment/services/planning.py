@@ -202,6 +202,7 @@ def process_replan(process: ProcessInstance, line: FulfillmentLine, *, now: date
     process.expected_end = plan.expected_end
     process.current_step = current_step
     process.current_step_due = plan.current_due
+    process.current_task_type = current_step.task_type if current_step else ""
     process.planned_at = now
     process.jeopardy_dirty = True
     ProcessInstance.objects.filter(pk=process.pk).update(
@@ -211,6 +212,7 @@ def process_replan(process: ProcessInstance, line: FulfillmentLine, *, now: date
         expected_end=process.expected_end,
         current_step=current_step,
         current_step_due=process.current_step_due,
+        current_task_type=process.current_task_type,
         planned_at=now,
         jeopardy_dirty=True,
     )
