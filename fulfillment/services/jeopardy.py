@@ -675,3 +675,46 @@ def _digests(cursor, q: _Sql, scan_id: int) -> int:
     for role, digest in sorted(by_role.items()):
         events.publish("fulfillment.jeopardy_digest", digest, aggregate=("jeopardy_digest", role))
     return len(by_role)
+
+
+# --- the same policy, read in Python (planning scores the steps ahead of the current one) ----
+
+
+@dataclass(frozen=True)
+class PolicyBook:
+    """Every active policy with its thresholds and ranges, read once (three queries)."""
+
+    policies: list
+
+    @classmethod
+    def load(cls) -> PolicyBook:
+        from ..models import JeopardyPolicy
+
+        return cls(
+            list(JeopardyPolicy.objects.filter(active=True).prefetch_related("thresholds", "priority_ranges"))
+        )
+
+    def policy_for(self, process_code: str, task_type: str):
+        """The most specific active policy, as the scan picks it."""
+        fitting = [
+            p
+            for p in self.policies
+            if p.process_code in ("", process_code) and p.task_type in ("", task_type)
+        ]
+        fitting.sort(key=lambda p: (p.process_code == "", p.task_type == "", p.pk))
+        return fitting[0] if fitting else None
+
+    def judge(self, process_code: str, task_type: str, delay_hours: Decimal | None) -> tuple[int, str]:
+        """(score, priority) of a delay, as the scan computes them."""
+        policy = self.policy_for(process_code, task_type)
+        score = 0
+        if policy is not None and delay_hours is not None:
+            reached = [t for t in policy.thresholds.all() if t.min_delay_hours <= delay_hours]
+            if reached:
+                score = max(reached, key=lambda t: t.min_delay_hours).score
+        priority = JeopardyPriority.ON_TIME
+        if policy is not None:
+            for r in policy.priority_ranges.all():
+                if r.min_score <= score and (r.max_score is None or score <= r.max_score):
+                    priority = r.priority
+        return score, priority

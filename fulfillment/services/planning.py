@@ -28,8 +28,9 @@ from django.utils import timezone
 from oms.kernel.exceptions import NotFound
 
 from ..calendar import BusinessCalendar
-from ..models import FulfillmentLine, Holiday, ProcessInstance, StepInstance
+from ..models import FulfillmentLine, Holiday, ProcessDefinition, ProcessInstance, StepInstance
 from ..states import GOODS_STEPS, SHIP_STEPS, ProcessStatus, StepStatus
+from .jeopardy import PolicyBook
 
 _DONE = frozenset({StepStatus.COMPLETED})
 _OFF_PLAN = frozenset({StepStatus.SKIPPED, StepStatus.CANCELED})
@@ -168,6 +169,18 @@ def _delay_hours(expected: datetime | None, required: datetime | None) -> Decima
     return (seconds / Decimal(3600)).quantize(Decimal("0.01"))
 
 
+def _step_reason(step: StepInstance, p: StepPlan, delay: Decimal | None) -> str:
+    if p.required_end is None or p.planned_end is None:
+        return ""
+
+    def at(moment: datetime) -> str:
+        return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+    days = (abs(delay) / 24).quantize(Decimal("0.1")) if delay else Decimal(0)
+    how = f"{days} days late" if delay and delay > 0 else f"{days} days early" if delay else "on time"
+    return f"{step.step_definition.name}: required {at(p.required_end)}, expected {at(p.planned_end)} ({how})"
+
+
 def process_replan(process: ProcessInstance, line: FulfillmentLine, *, now: datetime | None = None) -> Plan:
     """Replan a process whose row the caller has locked (or just created). Writes the planned
     and required dates of its steps that are not completed and the process's plan figures."""
@@ -176,6 +189,11 @@ def process_replan(process: ProcessInstance, line: FulfillmentLine, *, now: date
     calendar = calendar_for_warehouse(line.warehouse, around=now.date())
     plan = plan_compute(steps, line, calendar=calendar, now=now)
     by_seq = {p.sequence: p for p in plan.steps}
+    book = PolicyBook.load()
+    code = (
+        ProcessDefinition.objects.filter(pk=process.definition_id).values_list("code", flat=True).first()
+        or ""
+    )
     changed = []
     current_step = None
     for s in steps:
@@ -187,14 +205,30 @@ def process_replan(process: ProcessInstance, line: FulfillmentLine, *, now: date
         fields = {"required_end": p.required_end}
         if s.status not in _DONE:
             fields |= {"planned_start": p.planned_start, "planned_end": p.planned_end}
-            fields["jeopardy_delay_hours"] = _delay_hours(p.planned_end, p.required_end)
+            delay = _delay_hours(p.planned_end, p.required_end)
+            score, priority = book.judge(code, s.task_type, delay)
+            fields |= {
+                "jeopardy_delay_hours": delay,
+                "jeopardy_score": score,
+                "jeopardy_priority": priority,
+                "jeopardy_reason": _step_reason(s, p, delay),
+            }
         if any(getattr(s, k) != v for k, v in fields.items()):
             for k, v in fields.items():
                 setattr(s, k, v)
             changed.append(s)
     if changed:
         StepInstance.objects.bulk_update(
-            changed, ["planned_start", "planned_end", "required_end", "jeopardy_delay_hours"]
+            changed,
+            [
+                "planned_start",
+                "planned_end",
+                "required_end",
+                "jeopardy_delay_hours",
+                "jeopardy_score",
+                "jeopardy_priority",
+                "jeopardy_reason",
+            ],
         )
     process.required_ship_by = plan.required_ship_by
     process.required_end = plan.required_end

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from fulfillment.models import FulfillmentLine, JeopardyAlert, JeopardyScan, ProcessInstance
 from fulfillment.services import jeopardy as jeopardy_module
-from fulfillment.services.jeopardy import jeopardy_scan
+from fulfillment.services.jeopardy import PolicyBook, jeopardy_scan
 from inventory.models import PurchaseOrder
 from inventory.services import ReceiptInput, purchase_order_receive
 from oms.kernel import events
@@ -68,6 +68,13 @@ def test_late_receipt_raises_one_alert_one_webhook_one_digest_and_resolves_when_
     assert result.alerts_raised == 1
     assert process.jeopardy_priority in ("low", "medium", "high")
     assert "waiting for receipt of PO-" in process.jeopardy_reason, process.jeopardy_reason
+    # The planner scores steps ahead with the same policy, read in Python: the two agree.
+    assert PolicyBook.load().judge(
+        "back-to-back", process.current_task_type, process.jeopardy_delay_hours
+    ) == (
+        process.jeopardy_score,
+        process.jeopardy_priority,
+    )
     alert = JeopardyAlert.objects.get()
     assert (alert.status, alert.priority, alert.role) == ("open", process.jeopardy_priority, "fulfillment")
     changed = OutboxEvent.objects.filter(topic="order.jeopardy_changed", aggregate_id=fl.order_number)

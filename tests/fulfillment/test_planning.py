@@ -21,6 +21,7 @@ from fulfillment.states import StepStatus
 from orders.models import SalesOrder
 
 from .conftest import order_body, settle, submit
+from .jeopardy_support import default_policy
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
@@ -48,6 +49,7 @@ def test_hand_computed_plan_across_a_weekend_a_holiday_and_the_cutoff_then_a_lat
     fworld.east.working_days, fworld.east.shipping_cutoff = "12345", time(15)
     fworld.east.save()
     Holiday.objects.create(date=date(2026, 12, 7), name="Warehouse inventory day", warehouse=fworld.east)
+    default_policy()
     number = submit(Client(), fworld, order_body())["number"]
     settle()
     SalesOrder.objects.filter(number=number).update(requested_delivery_date=date(2026, 12, 10))
@@ -106,7 +108,12 @@ def test_hand_computed_plan_across_a_weekend_a_holiday_and_the_cutoff_then_a_lat
         at(9, 1),
     )
     assert process.current_step_id == plan[4].pk and process.current_step_due == at(4, 15, 30)
-    assert plan[5].jeopardy_delay_hours == 9  # Wednesday 00:00 against Tuesday 15:00
+    # Wednesday 00:00 against Tuesday 15:00: 9 h late, LOW under the default policy (>= 0 h: 10).
+    assert (plan[5].jeopardy_delay_hours, plan[5].jeopardy_score, plan[5].jeopardy_priority) == (9, 10, "low")
+    assert plan[5].jeopardy_reason == (
+        "Wait for shipment: required 2026-12-08 15:00, expected 2026-12-09 00:00 (0.4 days late)"
+    )
+    assert (plan[6].jeopardy_delay_hours, plan[6].jeopardy_priority) == (9, "low")
 
     # Step 4 completes late, on Tuesday 10:00: the steps after it move, nothing before does.
     StepInstance.objects.filter(pk=plan[4].pk).update(status=StepStatus.COMPLETED, actual_end=at(8, 10))
