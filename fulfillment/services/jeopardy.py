@@ -590,8 +590,7 @@ SELECT n.id, n.line_id, n.step_id, n.order_id, n.order_number, n.channel_id, n.p
        n.delay, n.reason, n.role, 'open', '', '', {scan_id}, {q.wall}, {q.wall}
   FROM jeop n
  WHERE n.new_rank > n.old_rank AND n.priority <> 'on_time'
-   AND NOT EXISTS (SELECT 1 FROM fulfillment_jeopardyalert a
-                    WHERE a.process_id = n.id AND a.status IN ('open', 'acknowledged'))
+-- An unresolved alert of the process (a scan that raced this one) wins: at most one per process.
 ON CONFLICT DO NOTHING""",  # noqa: S608
     )
     if n:
