@@ -324,3 +324,6 @@ class CustomerNotificationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+from . import cost_admin  # noqa: E402, F401  (the cost-of-change console)

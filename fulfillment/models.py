@@ -405,3 +405,6 @@ class CustomerNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.reference} -> {self.recipient}"
+
+
+from .cost_rules import ChangeCostPolicy, ChangeCostRule  # noqa: E402, F401  (cost-of-change data)

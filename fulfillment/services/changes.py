@@ -244,6 +244,29 @@ def order_revision_apply(*, order_id: int, diff: dict[str, Any]) -> list[int]:
     return touched
 
 
+@transaction.atomic
+def order_revision_catch_up(*, order_id: int) -> list[int]:
+    """An approved revision whose fulfillment still follows an earlier one (it waited in
+    approval, for its cost of change): apply the difference from that earlier revision now."""
+    from orders.services.revisions import lines_diff
+
+    order = SalesOrder.objects.filter(pk=order_id, is_current=True).first()
+    if order is None:
+        return []
+    followed = (
+        FulfillmentLine.objects.filter(order_number=order.number)
+        .exclude(order_id=order.pk)
+        .order_by("-order__revision")
+        .values_list("order_id", flat=True)
+        .first()
+    )
+    if followed is None:
+        return []
+    previous = SalesOrder.objects.get(pk=followed)
+    diff = lines_diff(previous, list(order.lines.select_related("product")))
+    return order_revision_apply(order_id=order.pk, diff=diff)
+
+
 def _extra_line(order: SalesOrder, line: OrderLine, quantity: Decimal) -> None:
     """A line raised after all its slices shipped: the increase gets its own slice."""
     from ..sourcing import initial_mode
