@@ -1,6 +1,13 @@
 from django.urls import path
 
-from .views import OrderFulfillmentApi, ProcessCancelApi, ShipmentAdviceApi, ShipmentStatusApi, StepActionApi
+from .views import (
+    OrderFulfillmentApi,
+    ProcessCancelApi,
+    ShipmentAdviceApi,
+    ShipmentStatusApi,
+    StepActionApi,
+    WhatIfApi,
+)
 
 urlpatterns = [
     path("fulfillment/shipment-advice", ShipmentAdviceApi.as_view(), name="fulfillment-shipment-advice"),
@@ -12,4 +19,9 @@ urlpatterns = [
         name="fulfillment-process-cancel",
     ),
     path("orders/<str:number>/fulfillment", OrderFulfillmentApi.as_view(), name="order-fulfillment"),
+    path(
+        "orders/<str:number>/fulfillment/lines/<int:line_id>/what-if",
+        WhatIfApi.as_view(),
+        name="fulfillment-line-whatif",
+    ),
 ]

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oms.kernel.api.errors import ErrorSerializer
+from oms.kernel.exceptions import PermissionDenied
 from partners.permissions import IsPartner, IsStaff
 
 from ..selectors import order_fulfillment
@@ -20,6 +21,7 @@ from ..services import (
     step_retry,
     step_skip,
 )
+from ..services.whatif import whatif_apply, whatif_line, whatif_options
 from .serializers import (
     FulfillmentStepOutputSerializer,
     OrderFulfillmentOutputSerializer,
@@ -29,6 +31,9 @@ from .serializers import (
     ShipmentStatusInputSerializer,
     ShipmentStatusOutputSerializer,
     StepActionInputSerializer,
+    WhatIfAppliedSerializer,
+    WhatIfApplyInputSerializer,
+    WhatIfOutputSerializer,
 )
 
 ERRORS = {
@@ -142,3 +147,42 @@ class ProcessCancelApi(APIView):
             process_id=process_id, actor=_staff_label(request), reason=data.validated_data["reason"]
         )
         return Response(status=204)
+
+
+class WhatIfApi(APIView):
+    """What-if on an open fulfillment line: GET lists the alternatives (another warehouse, a
+    split, an expedited transfer, a drop ship) with their expected completion and extra cost,
+    writing nothing; POST (staff) applies one through change management and replans."""
+
+    permission_classes = [IsChannelOrStaffViewer]
+
+    @extend_schema(operation_id="fulfillment_line_whatif", responses={200: WhatIfOutputSerializer, **ERRORS})
+    def get(self, request, number: str, line_id: int):
+        line = whatif_line(viewer=request.user, line_id=line_id, number=number)
+        return Response(WhatIfOutputSerializer(whatif_options(line=line)).data)
+
+    @extend_schema(
+        operation_id="fulfillment_line_whatif_apply",
+        request=WhatIfApplyInputSerializer,
+        responses={
+            200: WhatIfAppliedSerializer,
+            **ERRORS,
+            400: OpenApiResponse(ErrorSerializer, description="An option key that names no alternative."),
+            409: OpenApiResponse(
+                ErrorSerializer, description="The alternative is no longer offered (stock moved): list again."
+            ),
+        },
+    )
+    def post(self, request, number: str, line_id: int):
+        if not getattr(request.user, "is_staff", False):
+            raise PermissionDenied("Only staff apply a what-if alternative.")
+        whatif_line(viewer=request.user, line_id=line_id, number=number)
+        data = WhatIfApplyInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        applied = whatif_apply(
+            viewer=request.user,
+            line_id=line_id,
+            key=data.validated_data["option"],
+            actor=_staff_label(request),
+        )
+        return Response(WhatIfAppliedSerializer(applied).data)
