@@ -235,12 +235,13 @@ def change_cost_of(request: ChangeRequest) -> ChangeCost:
             if policy.refusal_threshold is not None and in_policy > policy.refusal_threshold:
                 refusal = (
                     f"The change would cost {total} {request.currency}, over the limit of "
-                    f"{policy.refusal_threshold} {policy.currency}: it is refused."
+                    f"{round_money(policy.refusal_threshold, policy.currency)} {policy.currency}: "
+                    "it is refused."
                 )
             elif in_policy > policy.approval_threshold:
                 reasons.append(
                     f"Cost of change {total} {request.currency} over the threshold of "
-                    f"{policy.approval_threshold} {policy.currency}."
+                    f"{round_money(policy.approval_threshold, policy.currency)} {policy.currency}."
                 )
     return ChangeCost(
         currency=request.currency,
