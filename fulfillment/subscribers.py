@@ -12,7 +12,7 @@ from orders.models import OrderLine
 from orders.states import OrderStatus
 
 from .models import StepInstance
-from .notifications import customer_email_send
+from .notifications import customer_email_send, jeopardy_digest_send
 from .services import (
     order_cancel_apply,
     order_fulfillment_start,
@@ -110,3 +110,8 @@ def customer_emails(event: events.Event) -> None:
                 "tracking_number": p.get("tracking_number", ""),
             },
         )
+
+
+@events.subscriber("fulfillment.jeopardy_digest", topics=["fulfillment.jeopardy_digest"])
+def jeopardy_digest(event: events.Event) -> None:
+    jeopardy_digest_send(digest=event.payload)
