@@ -154,10 +154,14 @@ def _redo_from(steps: list[StepInstance], sequence: int) -> list[StepInstance]:
     return out
 
 
-def _expected(steps, line, warehouse, now) -> datetime | None:
-    return plan_compute(
-        steps, line, calendar=calendar_for_warehouse(warehouse, around=now.date()), now=now
-    ).expected_end
+def _expected(calendars: dict, steps, line, warehouse, now) -> datetime | None:
+    """The expected end of `steps` for `line` at `warehouse` (its business calendar, read once
+    per warehouse and listing: the number of queries does not grow with the alternatives)."""
+    key = (warehouse.pk if warehouse is not None else None, now.date())
+    calendar = calendars.get(key)
+    if calendar is None:
+        calendar = calendars[key] = calendar_for_warehouse(warehouse, around=now.date())
+    return plan_compute(steps, line, calendar=calendar, now=now).expected_end
 
 
 def _as_line(line: FulfillmentLine, **changes) -> FulfillmentLine:
@@ -199,6 +203,7 @@ def _schedule_redoable(steps: list[StepInstance]) -> StepInstance | None:
 def whatif_options(*, line: FulfillmentLine, now: datetime | None = None) -> WhatIf:
     """Every alternative for `line` with its expected completion and extra cost. Reads only."""
     now = now or timezone.now()
+    calendars: dict = {}  # per warehouse, for this listing
     order = line.order
     currency = order.currency
     process = ProcessInstance.objects.filter(fulfillment_line_id=line.pk).first()
@@ -216,7 +221,7 @@ def whatif_options(*, line: FulfillmentLine, now: datetime | None = None) -> Wha
         return result
     steps = _steps(process)
     if result.current_expected_end is None:
-        result.current_expected_end = _expected(steps, line, line.warehouse, now)
+        result.current_expected_end = _expected(calendars, steps, line, line.warehouse, now)
     pricer = Pricer.load(currency)
     price = line.order_line.unit_net_price
     value = line.quantity * price
@@ -252,7 +257,7 @@ def whatif_options(*, line: FulfillmentLine, now: datetime | None = None) -> Wha
                 source_line_id=line.source_line_id,
                 what=f"ship from {wh.code}",
             )
-            expected = _expected(redo, _as_line(line, warehouse=wh, warehouse_id=wh.pk), wh, now)
+            expected = _expected(calendars, redo, _as_line(line, warehouse=wh, warehouse_id=wh.pk), wh, now)
             result.options.append(
                 option(
                     f"move:{wh.code}",
@@ -284,12 +289,14 @@ def whatif_options(*, line: FulfillmentLine, now: datetime | None = None) -> Wha
                         e
                         for e in (
                             _expected(
+                                calendars,
                                 redo,
                                 _as_line(line, warehouse=here, warehouse_id=here.pk, quantity=have),
                                 here,
                                 now,
                             ),
                             _expected(
+                                calendars,
                                 redo,
                                 _as_line(line, warehouse=other, warehouse_id=other.pk, quantity=rest),
                                 other,
@@ -340,7 +347,11 @@ def whatif_options(*, line: FulfillmentLine, now: datetime | None = None) -> Wha
                 what=f"expedite {transfer.number}",
             )
             expected = _expected(
-                steps, _as_line(line, warehouse=target, warehouse_id=target.pk), target, max(arrival, now)
+                calendars,
+                steps,
+                _as_line(line, warehouse=target, warehouse_id=target.pk),
+                target,
+                max(arrival, now),
             )
             result.options.append(
                 option(
@@ -387,7 +398,7 @@ def whatif_options(*, line: FulfillmentLine, now: datetime | None = None) -> Wha
                     f"drop_ship:{site.code}",
                     "drop_ship",
                     f"Drop ship all {_q(line.quantity)} from {site.name}",
-                    _expected(ghost, drop_line, site, now),
+                    _expected(calendars, ghost, drop_line, site, now),
                     items,
                     [(site.code, line.quantity)],
                 )

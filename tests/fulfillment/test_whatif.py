@@ -271,3 +271,50 @@ def test_another_channels_order_is_a_404_and_a_channel_cannot_apply(fworld):
     assert resp.status_code == 403
     assert Reservation.objects.get(pk=fl.reservation_id).position.warehouse_id == fworld.east.pk
     assert Transfer.objects.count() == 0
+
+
+def test_listing_alternatives_reads_in_a_bounded_number_of_queries(fworld, django_assert_max_num_queries):
+    from django.test.utils import CaptureQueriesContext
+
+    _rules(fworld)
+    ProductSupply.objects.create(
+        product=fworld.products["SAW-1"],
+        mode=FulfillmentMode.WAREHOUSE,
+        supplier=fworld.supplier,
+        supplier_warehouse=fworld.supplier_site,
+    )
+    fl = _awaiting_shipping(Client(), fworld, "4", sku="SAW-1")
+    line = FulfillmentLine.objects.select_related("order", "order_line", "warehouse", "product").get(pk=fl.pk)
+    with CaptureQueriesContext(connection) as listed:
+        options = whatif_options(line=line).options
+    assert len(options) == 2
+    # Rules, process, steps, stock, ranking, transfers, supply, the drop-ship process and one
+    # calendar per warehouse: not one query per step or per rule.
+    with django_assert_max_num_queries(len(listed.captured_queries)):
+        whatif_options(line=line)
+    assert len(listed.captured_queries) <= 24, [q["sql"][:80] for q in listed.captured_queries]
+
+
+def test_pricing_a_revision_takes_the_same_queries_for_one_line_or_three(fworld):
+    from django.test.utils import CaptureQueriesContext
+
+    from orders.change_cost import change_cost_assess, change_request_for
+    from orders.models import SalesOrder
+
+    _rules(fworld)
+    counts = []
+    for source, skus in (("Q-1", ["DRILL-1"]), ("Q-3", ["DRILL-1", "SAW-1", "DRILL-1"])):
+        lines = [{**_line("4", sku), "source_line_id": str(n)} for n, sku in enumerate(skus, start=1)]
+        number = submit(Client(), fworld, order_body(source=source, lines=lines))["number"]
+        settle()
+        wake_pauses()
+        settle()
+        order = SalesOrder.objects.get(number=number, is_current=True)
+        request = change_request_for(
+            current=order, new_lines=[(str(n), Decimal(1), None) for n in range(1, len(skus) + 1)]
+        )
+        with CaptureQueriesContext(connection) as priced:
+            cost = change_cost_assess(request)
+        assert len(cost.items) == len(skus)  # each line's shipment request at east is canceled
+        counts.append(len(priced.captured_queries))
+    assert counts[0] == counts[1] <= 5, counts
