@@ -38,7 +38,14 @@ def orchestrate(event: events.Event) -> None:
     elif event.topic == "order.revised":
         if p.get("status") == OrderStatus.PENDING_APPROVAL:
             return  # the processes go on with the revision before; approval applies this one
-        order_revision_apply(order_id=p["order_id"], diff=p.get("diff") or {})
+        diff = p.get("diff") or {}
+        # After a revision that waited in approval and was superseded, fulfillment still follows
+        # the one before it: the change is worked out from there, not from the event's diff.
+        if (
+            order_revision_catch_up(order_id=p["order_id"], unless_following=diff.get("from_revision"))
+            is None
+        ):
+            order_revision_apply(order_id=p["order_id"], diff=diff)
     elif event.topic == "order.canceled":
         order_cancel_apply(order_number=p["number"], reason=p.get("reason", ""))
     elif event.topic == "order.line_canceled":

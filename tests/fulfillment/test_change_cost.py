@@ -154,3 +154,20 @@ def test_above_the_refusal_limit_the_revision_is_a_409_with_its_cost_and_nothing
     body = resp.json()
     assert body["code"] == "change_too_costly" and Decimal(body["change_cost"]["total"]) == Decimal("20.00")
     assert (SalesOrder.objects.count(), OrderEvent.objects.count()) == before
+
+
+def test_a_revision_after_one_waiting_in_approval_is_worked_out_from_what_fulfillment_follows(fworld):
+    _rules(fworld)
+    ChangeCostPolicy.objects.create(approval_threshold=Decimal("10"), currency="USD")
+    client = Client()
+    number, fl = _awaiting_shipping(client, fworld, "5")
+    waiting = post(client, "/api/v1/orders", order_body(revision=2, lines=[_line("3")]), fworld.web.key)
+    assert waiting.json()["status"] == "pending_approval"
+    settle()
+    # Revision 3 raises it to 4: nothing lowered against revision 2, so no cost and no approval.
+    third = post(client, "/api/v1/orders", order_body(revision=3, lines=[_line("4")]), fworld.web.key)
+    assert third.status_code == 201 and third.json()["status"] == "open", third.content
+    settle()
+    fl.refresh_from_db()
+    revision3 = SalesOrder.objects.get(number=number, is_current=True)
+    assert (fl.quantity, fl.order_id) == (Decimal(4), revision3.pk)
