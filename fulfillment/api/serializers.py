@@ -184,7 +184,14 @@ class WhatIfOutputSerializer(serializers.Serializer):
 
 
 class WhatIfApplyInputSerializer(StrictInputSerializer):
-    option = serializers.CharField(max_length=120, help_text="The `key` of one of the listed alternatives.")
+    option = serializers.RegexField(
+        r"^(move:[A-Za-z0-9_-]+|split:[A-Za-z0-9_-]+:\d{1,10}(\.\d{1,4})?:[A-Za-z0-9_-]+:\d{1,10}(\.\d{1,4})?"
+        r"|expedite:\d{1,18}|drop_ship:[A-Za-z0-9_-]+)$",
+        max_length=120,
+        help_text="The `key` of one of the listed alternatives (`move:<warehouse>`, "
+        "`split:<warehouse>:<qty>:<warehouse>:<qty>`, `expedite:<transfer id>`, `drop_ship:<site>`).",
+        error_messages={"invalid": "Not a what-if option key."},
+    )
 
 
 class WhatIfAppliedSerializer(serializers.Serializer):
