@@ -450,3 +450,6 @@ class JeopardyScanAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+from . import cost_admin  # noqa: E402, F401  (the cost-of-change console)

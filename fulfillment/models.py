@@ -197,6 +197,8 @@ class FulfillmentLine(models.Model):
     )
     shipped_quantity = models.DecimalField(**QUANTITY, default=Decimal("0"))
     billed_quantity = models.DecimalField(**QUANTITY, default=Decimal("0"))
+    # A what-if chose this slice's mode and ship-from location: SCHEDULE keeps them.
+    source_pinned = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -701,3 +703,6 @@ class JeopardyScan(models.Model):
 
     def __str__(self) -> str:
         return f"scan {self.pk} {self.kind} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+from .cost_rules import ChangeCostPolicy, ChangeCostRule  # noqa: E402, F401  (cost-of-change data)

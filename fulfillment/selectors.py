@@ -166,3 +166,17 @@ def order_jeopardy(*, order_id: int) -> JeopardySummary:
     """An order carries the worst of its lines (on time when none is open)."""
     found = _worst_by_order([order_id]).get(order_id)
     return found or JeopardySummary(order_id, 0, JeopardyPriority.ON_TIME, "", None, None, None)
+
+
+def order_whatif_lines(*, viewer, number: str) -> list[FulfillmentLine]:
+    """The order's fulfillment lines a what-if can act on (open, nothing shipped), with their
+    process's expected and required ends; scoped like the order (a 404 for another channel's)."""
+    from .services.whatif import WHATIF_STATUSES
+
+    if not orders_visible_to(viewer).filter(number=number).exists():
+        raise NotFound("No such order.")
+    return list(
+        FulfillmentLine.objects.filter(order_number=number, status__in=WHATIF_STATUSES, shipped_quantity=0)
+        .select_related("product", "warehouse", "process")
+        .order_by("source_line_id", "pk")
+    )

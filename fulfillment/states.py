@@ -234,3 +234,18 @@ STEP_ROLE_DEFAULT = "fulfillment"
 # Steps whose end is "the goods leave": the required date anchors here, and a warehouse's
 # shipping cut-off applies to them.
 SHIP_STEPS = frozenset({TaskType.WAIT_FOR_SHIPMENT})
+
+
+class ChangeCostKind(models.TextChoices):
+    """What a change undoes downstream, each priced by the admin's cost rules. The first five
+    price a revision (cost of change); the last four price a what-if alternative."""
+
+    SHIPMENT_REQUEST_CANCEL = "shipment_request_cancel", "Cancel a shipment request at the warehouse"
+    PURCHASE_ORDER_CHANGE = "purchase_order_change", "Change a purchase order sent to the supplier"
+    PURCHASE_ORDER_CANCEL = "purchase_order_cancel", "Cancel a purchase order sent to the supplier"
+    RESTOCKING_FEE = "restocking_fee", "Restocking fee (goods picked or packed go back to stock)"
+    LOST_SHIPPING_DISCOUNT = "lost_shipping_discount", "Lost shipping discount"
+    WAREHOUSE_CHANGE = "warehouse_change", "Ship from another warehouse"
+    EXTRA_SHIPMENT = "extra_shipment", "An extra shipment (split)"
+    EXPEDITE_TRANSFER = "expedite_transfer", "Expedite a transfer"
+    DROP_SHIP = "drop_ship", "Drop ship from the supplier"

@@ -9,10 +9,17 @@ from django.db.models import Q
 from billing.models import InvoiceLine
 from oms.kernel import events
 from orders.models import OrderLine
+from orders.states import OrderStatus
 
 from .models import StepInstance
 from .notifications import customer_email_send, jeopardy_digest_send
-from .services import order_cancel_apply, order_fulfillment_start, order_revision_apply, step_signal
+from .services import (
+    order_cancel_apply,
+    order_fulfillment_start,
+    order_revision_apply,
+    order_revision_catch_up,
+    step_signal,
+)
 from .states import StepStatus, TaskType
 
 
@@ -22,10 +29,23 @@ from .states import StepStatus, TaskType
 )
 def orchestrate(event: events.Event) -> None:
     p = event.payload
-    if event.topic in ("order.submitted", "order.approved"):
+    if event.topic == "order.submitted":
+        order_fulfillment_start(order_id=p["order_id"])
+    elif event.topic == "order.approved":
+        # A revision that waited in approval (its cost of change) reaches fulfillment now.
+        order_revision_catch_up(order_id=p["order_id"])
         order_fulfillment_start(order_id=p["order_id"])
     elif event.topic == "order.revised":
-        order_revision_apply(order_id=p["order_id"], diff=p.get("diff") or {})
+        if p.get("status") == OrderStatus.PENDING_APPROVAL:
+            return  # the processes go on with the revision before; approval applies this one
+        diff = p.get("diff") or {}
+        # After a revision that waited in approval and was superseded, fulfillment still follows
+        # the one before it: the change is worked out from there, not from the event's diff.
+        if (
+            order_revision_catch_up(order_id=p["order_id"], unless_following=diff.get("from_revision"))
+            is None
+        ):
+            order_revision_apply(order_id=p["order_id"], diff=diff)
     elif event.topic == "order.canceled":
         order_cancel_apply(order_number=p["number"], reason=p.get("reason", ""))
     elif event.topic == "order.line_canceled":

@@ -51,6 +51,10 @@ SENTENCES: dict[str, str | tuple[str, ...]] = {
     "compensation_reservation_updated": "Reservation updated by a change.",
     "compensation_shipment_canceled": "Shipment canceled by a change.",
     "compensation_purchase_canceled": "Purchase order {was_purchase_order} canceled by a change.",
+    "whatif_applied": (
+        "What-if alternative chosen: {option} (extra cost {extra_cost} {currency}).",
+        "What-if alternative chosen.",
+    ),
     **{
         f"shipment_{value}": f"Shipment {{shipment}} {label.lower()}."
         for value, label in ShipmentStatus.choices

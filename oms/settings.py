@@ -300,6 +300,8 @@ OMS_STEP_SWEEP_BATCH = env.int("OMS_STEP_SWEEP_BATCH", default=500)
 # requested or promised delivery date), and how often the jeopardy scan runs (incremental; every
 # OMS_JEOPARDY_FULL_SCAN_EVERY-th run re-reads every open process).
 OMS_PLANNING_TRANSIT_DAYS = env.int("OMS_PLANNING_TRANSIT_DAYS", default=2)
+# What-if: an expedited transfer arrives this many working days after today.
+OMS_WHATIF_EXPEDITE_WORKING_DAYS = env.int("OMS_WHATIF_EXPEDITE_WORKING_DAYS", default=1)
 OMS_JEOPARDY_SCAN_MINUTES = env.float("OMS_JEOPARDY_SCAN_MINUTES", default=5.0)
 OMS_JEOPARDY_FULL_SCAN_EVERY = env.int("OMS_JEOPARDY_FULL_SCAN_EVERY", default=12)
 # Customer emails (order confirmation, shipment notice).

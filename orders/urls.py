@@ -15,6 +15,7 @@ urlpatterns = [
     path("<str:number>/", views.order_detail, name="detail"),
     path("<str:number>/lines/<int:line_id>/trace", views.line_trace, name="line-trace"),
     path("<str:number>/cancel", views.order_cancel_view, name="cancel"),
+    path("<str:number>/revise", views.order_revise, name="revise"),
     path("<str:number>/holds", views.hold_apply_view, name="hold-apply"),
     path("<str:number>/holds/<int:hold_id>/release", views.hold_release_view, name="hold-release"),
     path("<str:number>/approve", views.order_approve_view, name="approve"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib import messages
@@ -62,6 +63,7 @@ from .services import (
 from .services.entry import order_submit_once
 from .services.preview import Preview, customer_defaults, order_preview
 from .services.revisions import lines_diff
+from .services.staff_revision import order_revise_once, revision_review
 from .states import ORDER_TRANSITIONS, OrderStatus
 from .timeline import describe
 from .traces import order_price_trace
@@ -167,6 +169,16 @@ def _detail_context(request: HttpRequest, order: SalesOrder, failed: dict | None
         "can_decide": can_decide,
         "approval_events": [e for e in events if e.kind in _APPROVAL_KINDS],
         "failed": failed or {},
+        # What this revision cost downstream when it was accepted (the cost-of-change rules).
+        "change_cost": next(
+            (
+                e.data["change_cost"]
+                for e in events
+                if e.order_id == order.pk and e.kind == EventKind.REVISED and "change_cost" in (e.data or {})
+            ),
+            None,
+        ),
+        "can_revise": order.is_current and order.status in EDITABLE and has_any_role(request, ORDER_WRITERS),
     }
 
 
@@ -725,3 +737,79 @@ def _quote_lines(preview: Preview, entry: _Entry) -> list[dict]:
 
 def order_url(number: str) -> str:
     return reverse("orders:detail", kwargs={"number": number})
+
+
+# --- staff edit: a revision with its cost of change -------------------------------------------
+
+
+EDITABLE = (OrderStatus.OPEN, OrderStatus.PARTIALLY_SHIPPED)
+
+
+def _revise_quantities(request: HttpRequest, order: SalesOrder) -> tuple[dict[str, Decimal], dict[str, str]]:
+    """The quantities typed for each line (by source line id) and the problems, per line."""
+    quantities, errors = {}, {}
+    for line in order.lines.all():
+        raw = (request.POST.get(f"qty-{line.line_number}") or "").strip()
+        try:
+            value = Decimal(raw)
+        except (InvalidOperation, ValueError):
+            errors[line.source_line_id] = "Enter a number (0 removes the line)."
+            continue
+        if not value.is_finite() or value < 0:
+            errors[line.source_line_id] = "Enter 0 or more (0 removes the line)."
+        elif value < (floor := max(line.shipped_quantity, line.billed_quantity)):
+            errors[line.source_line_id] = f"At least {floor.normalize():f}: that much has shipped."
+        else:
+            quantities[line.source_line_id] = value
+    return quantities, errors
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*ORDER_WRITERS)
+def order_revise(request: HttpRequest, number: str) -> HttpResponse:
+    """Change the quantities of an open order: review what the change costs (and whether it will
+    wait for approval), then confirm it as the order's next revision."""
+    order = _order_or_404(request, number)
+    lines = list(order.lines.all())
+    context: dict[str, Any] = {"order": order, "editable": order.status in EDITABLE}
+    if not context["editable"]:
+        return page(
+            request, "orders/revise.html", context | {"rows": [(ln, ln.quantity, "") for ln in lines]}
+        )
+    if request.method == "GET":
+        context |= {
+            "rows": [(ln, ln.quantity, "") for ln in lines],
+            "revision": order.revision,
+            "key": uuid.uuid4().hex,
+        }
+        return page(request, "orders/revise.html", context)
+    quantities, errors = _revise_quantities(request, order)
+    revision = int(request.POST.get("revision") or 0) if (request.POST.get("revision") or "").isdigit() else 0
+    key = request.POST.get("key") or uuid.uuid4().hex
+    typed = {ln.source_line_id: request.POST.get(f"qty-{ln.line_number}", "") for ln in lines}
+    context |= {
+        "rows": [(ln, typed[ln.source_line_id], errors.get(ln.source_line_id, "")) for ln in lines],
+        "revision": revision,
+        "key": key,
+    }
+    if not errors and all(q == ln.quantity for ln in lines for q in [quantities[ln.source_line_id]]):
+        context["form_errors"] = ["Nothing changed: change a quantity first."]
+    if errors or context.get("form_errors"):
+        return page(request, "orders/revise.html", context, status=400)
+    actor = Actor.for_user(request.user)
+    try:
+        if "confirm" not in request.POST:
+            context["review"] = revision_review(
+                order=order, actor=actor, quantities=quantities, revision=revision
+            )
+            return page(request, "orders/revise.html", context)
+        outcome = order_revise_once(
+            order=order, actor=actor, quantities=quantities, revision=revision, key=key
+        )
+    except DomainError as exc:
+        context["form_errors"] = [exc.message, *(str(p) for ps in (exc.fields or {}).values() for p in ps)]
+        context["refused_cost"] = exc.context.get("change_cost")
+        return page(request, "orders/revise.html", context, status=exc.status_code)
+    note = " It waits for approval." if outcome.status == OrderStatus.PENDING_APPROVAL else ""
+    messages.success(request, f"Order {outcome.number} was changed.{note}")
+    return redirect("orders:detail", number=outcome.number)

@@ -10,9 +10,18 @@ from decimal import Decimal
 from django.db.models import Q
 from django.utils import timezone
 
-from fulfillment.models import AssignmentRule, FulfillmentLine, ProcessDefinition, Shipment, StepInstance
+from fulfillment.models import (
+    AssignmentRule,
+    ChangeCostPolicy,
+    ChangeCostRule,
+    FulfillmentLine,
+    ProcessDefinition,
+    Shipment,
+    StepInstance,
+)
 from fulfillment.services import step_execute, steps_sweep
 from fulfillment.services.shipments import AdviceLine, shipment_advice_record
+from fulfillment.states import ChangeCostKind as K
 from fulfillment.states import ProcessStatus, ShipmentStatus, StepStatus
 from oms.kernel import events
 from partners.models import Partner
@@ -30,6 +39,49 @@ def fulfillment(ctx: Context) -> None:
     rules = AssignmentRule.objects.count()
     ctx.progress("assignment rules", rules, rules, rules - before[1])
     ctx.write(f"    {', '.join(str(d) for d in made.values())}")
+    change_costs(ctx)
+
+
+# The cost-of-change console's starting rules (admin: Fulfillment > Change cost rules): what a
+# change undoes downstream, and the what-if alternatives' own costs; over 50 USD a revision waits
+# for approval, over 500 USD it is refused.
+CHANGE_COST_RULES = [
+    ("Warehouse cancels a shipment request", K.SHIPMENT_REQUEST_CANCEL, "25", "5", "0"),
+    ("Restocking picked goods", K.RESTOCKING_FEE, "0", "0", "15"),
+    ("Supplier change fee", K.PURCHASE_ORDER_CHANGE, "20", "0", "0"),
+    ("Supplier cancellation fee", K.PURCHASE_ORDER_CANCEL, "40", "0", "10"),
+    ("Lost free shipping", K.LOST_SHIPPING_DISCOUNT, "0", "0", "100"),
+    ("Ship from a farther warehouse", K.WAREHOUSE_CHANGE, "5", "1.50", "0"),
+    ("A second parcel", K.EXTRA_SHIPMENT, "9.90", "0", "0"),
+    ("Express transfer", K.EXPEDITE_TRANSFER, "60", "0", "0"),
+    ("Drop-ship handling", K.DROP_SHIP, "12", "0", "3"),
+]
+
+
+def change_costs(ctx: Context) -> None:
+    """The cost-of-change rules and the default policy (idempotent: keyed on the rule's name)."""
+    before = ChangeCostRule.objects.count()
+    for name, kind, fixed, per_unit, percent in CHANGE_COST_RULES:
+        ChangeCostRule.objects.get_or_create(
+            name=name,
+            defaults={
+                "kind": kind,
+                "fixed_amount": Decimal(fixed),
+                "per_unit_amount": Decimal(per_unit),
+                "percent_of_value": Decimal(percent),
+                "currency": "USD",
+            },
+        )
+    ChangeCostPolicy.objects.get_or_create(
+        channel=None,
+        defaults={
+            "approval_threshold": Decimal("50"),
+            "refusal_threshold": Decimal("500"),
+            "currency": "USD",
+        },
+    )
+    total = ChangeCostRule.objects.count()
+    ctx.progress("change cost rules", len(CHANGE_COST_RULES), total, total - before)
 
 
 # --- what the workers do, in this process, for the demo's own orders --------------------------

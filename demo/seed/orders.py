@@ -317,6 +317,16 @@ def _exceptions(ctx: Context, stocked: list[Product], channels: dict) -> None:
         ),
         ctx,
     )
+    # Cost of change: ten units whose shipment request went to the warehouse (below), then lowered.
+    made["cost"] = _capture(
+        channels["web"],
+        OrderInput(
+            source_order_id="DEMO-X-COST-OF-CHANGE",
+            customer=CustomerInput(account_number=big),
+            lines=(line(pricey[5].sku, 10),),
+        ),
+        ctx,
+    )
     created = {k: o for k, o in made.items() if o is not None}
     if "manual" in created:
         desk = get_user_model().objects.filter(username="orderdesk").first()
@@ -331,6 +341,8 @@ def _exceptions(ctx: Context, stocked: list[Product], channels: dict) -> None:
     if "partial" in created:
         fulfillment.ship(created["partial"].number, fraction=Decimal("0.4"))
         fulfillment.settle([created["partial"].number])
+    if "cost" in created:
+        _cost_of_change(ctx, created["cost"], channels["web"], big, pricey[5].sku)
     if created:  # a re-run with nothing new changes nothing
         _replenish(ctx)
         _failing_webhook(ctx)
@@ -338,6 +350,38 @@ def _exceptions(ctx: Context, stocked: list[Product], channels: dict) -> None:
     failed = StepInstance.objects.filter(status=StepStatus.FAILED).count()
     backorders = Demand.objects.filter(status=DemandStatus.OPEN).count()
     ctx.write(f"    open back-orders {backorders}, failed steps {failed}")
+
+
+def _cost_of_change(ctx: Context, order: SalesOrder, channel: Channel, account: str, sku: str) -> None:
+    """The channel lowers the quantity after the shipment request went to the warehouse: the
+    revision costs the cancellation at the warehouse, over the policy's threshold, so it waits
+    for approval with its cost shown (the order page, the approver's box)."""
+    fulfillment.time_passes([order.number])
+    fulfillment.settle([order.number])
+    revised = _capture_revision(
+        channel,
+        OrderInput(
+            source_order_id="DEMO-X-COST-OF-CHANGE",
+            revision=2,
+            customer=CustomerInput(account_number=account),
+            lines=(LineInput(source_line_id="1", sku=sku, quantity=Decimal(4)),),
+        ),
+        ctx,
+    )
+    if revised is not None:
+        ctx.write(f"    {revised.number} revision 2: {revised.status}, {'; '.join(revised.approval_reasons)}")
+
+
+def _capture_revision(channel: Channel, data: OrderInput, ctx: Context) -> SalesOrder | None:
+    if SalesOrder.objects.filter(
+        channel=channel, source_order_id=data.source_order_id, revision=data.revision
+    ).exists():
+        return None
+    try:
+        return order_submit(channel=channel, actor=Actor.for_channel(channel), data=data).order
+    except DomainError as exc:
+        ctx.write(f"    {data.source_order_id} r{data.revision}: not captured ({exc})")
+        return None
 
 
 def _priciest(stocked: list[Product]) -> list[Product]:
@@ -355,7 +399,7 @@ def _priciest(stocked: list[Product]) -> list[Product]:
     ranked = sorted((p for p in stocked if p.pk in prices), key=lambda p: (-prices[p.pk], p.sku))
     for p in ranked:
         p.list_price = prices[p.pk]
-    return (ranked or stocked)[:5]
+    return (ranked or stocked)[:6]
 
 
 def _units_over(amount: Decimal, product: Product) -> int:

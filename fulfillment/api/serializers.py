@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from oms.kernel.api.inputs import StrictInputSerializer
@@ -195,3 +196,61 @@ class JeopardyAlertAssignInputSerializer(StrictInputSerializer):
 
 class JeopardyAlertResolveInputSerializer(StrictInputSerializer):
     note = serializers.CharField(max_length=2000, help_text="What was done.")
+
+
+class WhatIfCostItemSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    label = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=20, decimal_places=4)
+    reference = serializers.CharField(allow_blank=True)
+
+
+class WhatIfPartSerializer(serializers.Serializer):
+    warehouse = serializers.CharField()
+    quantity = serializers.DecimalField(max_digits=14, decimal_places=4)
+
+
+class WhatIfOptionSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="Send it back to apply this alternative.")
+    kind = serializers.ChoiceField(choices=["move", "split", "expedite", "drop_ship"])
+    label = serializers.CharField()
+    expected_end = serializers.DateTimeField(allow_null=True)
+    extra_cost = serializers.DecimalField(max_digits=20, decimal_places=4)
+    currency = serializers.CharField()
+    cost_items = WhatIfCostItemSerializer(many=True)
+    parts = serializers.SerializerMethodField()
+
+    @extend_schema_field(WhatIfPartSerializer(many=True))
+    def get_parts(self, option) -> list[dict]:
+        return [{"warehouse": code, "quantity": str(qty)} for code, qty in option.parts]
+
+
+class WhatIfOutputSerializer(serializers.Serializer):
+    fulfillment_line = serializers.IntegerField(source="line.pk")
+    order_number = serializers.CharField(source="line.order_number")
+    sku = serializers.CharField(source="line.product.sku")
+    quantity = serializers.DecimalField(source="line.quantity", max_digits=14, decimal_places=4)
+    warehouse = serializers.CharField(source="line.warehouse.code", allow_null=True, default=None)
+    status = serializers.CharField(source="line.status")
+    currency = serializers.CharField()
+    current_expected_end = serializers.DateTimeField(allow_null=True)
+    required_end = serializers.DateTimeField(allow_null=True)
+    only_option = serializers.BooleanField()
+    message = serializers.CharField()
+    options = WhatIfOptionSerializer(many=True)
+
+
+class WhatIfApplyInputSerializer(StrictInputSerializer):
+    option = serializers.RegexField(
+        r"^(move:[A-Za-z0-9_-]+|split:[A-Za-z0-9_-]+:\d{1,10}(\.\d{1,4})?:[A-Za-z0-9_-]+:\d{1,10}(\.\d{1,4})?"
+        r"|expedite:\d{1,18}|drop_ship:[A-Za-z0-9_-]+)$",
+        max_length=120,
+        help_text="The `key` of one of the listed alternatives (`move:<warehouse>`, "
+        "`split:<warehouse>:<qty>:<warehouse>:<qty>`, `expedite:<transfer id>`, `drop_ship:<site>`).",
+        error_messages={"invalid": "Not a what-if option key."},
+    )
+
+
+class WhatIfAppliedSerializer(serializers.Serializer):
+    option = WhatIfOptionSerializer()
+    fulfillment_lines = serializers.ListField(child=serializers.IntegerField(), source="line_ids")

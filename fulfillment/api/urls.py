@@ -10,6 +10,7 @@ from .views import (
     ShipmentAdviceApi,
     ShipmentStatusApi,
     StepActionApi,
+    WhatIfApi,
 )
 
 urlpatterns = [
@@ -37,5 +38,10 @@ urlpatterns = [
         "jeopardy/alerts/<int:alert_id>/resolve",
         JeopardyAlertResolveApi.as_view(),
         name="jeopardy-alert-resolve",
+    ),
+    path(
+        "orders/<str:number>/fulfillment/lines/<int:line_id>/what-if",
+        WhatIfApi.as_view(),
+        name="fulfillment-line-whatif",
     ),
 ]

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oms.kernel.api.errors import ErrorSerializer
+from oms.kernel.exceptions import PermissionDenied
 from orders.actors import Actor
 from partners.permissions import IsPartner, IsStaff
 
@@ -24,6 +25,7 @@ from ..services import (
     step_skip,
 )
 from ..services.jeopardy import alert_acknowledge, alert_assign, alert_resolve
+from ..services.whatif import whatif_apply, whatif_line, whatif_options
 from .serializers import (
     FulfillmentStepOutputSerializer,
     JeopardyAlertAssignInputSerializer,
@@ -36,6 +38,9 @@ from .serializers import (
     ShipmentStatusInputSerializer,
     ShipmentStatusOutputSerializer,
     StepActionInputSerializer,
+    WhatIfAppliedSerializer,
+    WhatIfApplyInputSerializer,
+    WhatIfOutputSerializer,
 )
 
 ERRORS = {
@@ -214,3 +219,42 @@ class JeopardyAlertResolveApi(APIView):
             alert_id=alert_id, actor=Actor.from_principal(request.user), note=data.validated_data["note"]
         )
         return _alert_out(alert)
+
+
+class WhatIfApi(APIView):
+    """What-if on an open fulfillment line: GET lists the alternatives (another warehouse, a
+    split, an expedited transfer, a drop ship) with their expected completion and extra cost,
+    writing nothing; POST (staff) applies one through change management and replans."""
+
+    permission_classes = [IsChannelOrStaffViewer]
+
+    @extend_schema(operation_id="fulfillment_line_whatif", responses={200: WhatIfOutputSerializer, **ERRORS})
+    def get(self, request, number: str, line_id: int):
+        line = whatif_line(viewer=request.user, line_id=line_id, number=number)
+        return Response(WhatIfOutputSerializer(whatif_options(line=line)).data)
+
+    @extend_schema(
+        operation_id="fulfillment_line_whatif_apply",
+        request=WhatIfApplyInputSerializer,
+        responses={
+            200: WhatIfAppliedSerializer,
+            **ERRORS,
+            400: OpenApiResponse(ErrorSerializer, description="An option key that names no alternative."),
+            409: OpenApiResponse(
+                ErrorSerializer, description="The alternative is no longer offered (stock moved): list again."
+            ),
+        },
+    )
+    def post(self, request, number: str, line_id: int):
+        if not getattr(request.user, "is_staff", False):
+            raise PermissionDenied("Only staff apply a what-if alternative.")
+        whatif_line(viewer=request.user, line_id=line_id, number=number)
+        data = WhatIfApplyInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        applied = whatif_apply(
+            viewer=request.user,
+            line_id=line_id,
+            key=data.validated_data["option"],
+            actor=_staff_label(request),
+        )
+        return Response(WhatIfAppliedSerializer(applied).data)

@@ -1,6 +1,6 @@
 """Every write to fulfillment, split by use case; import from here."""
 
-from .changes import order_cancel_apply, order_revision_apply, process_compensate
+from .changes import order_cancel_apply, order_revision_apply, order_revision_catch_up, process_compensate
 from .definitions import definition_create, definition_new_version, definition_publish, definition_validate
 from .engine import (
     process_cancel,
@@ -23,6 +23,7 @@ __all__ = [
     "order_cancel_apply",
     "order_fulfillment_start",
     "order_revision_apply",
+    "order_revision_catch_up",
     "process_cancel",
     "process_compensate",
     "process_start",

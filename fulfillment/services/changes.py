@@ -248,6 +248,35 @@ def order_revision_apply(*, order_id: int, diff: dict[str, Any]) -> list[int]:
     return touched
 
 
+@transaction.atomic
+def order_revision_catch_up(*, order_id: int, unless_following: int | None = None) -> list[int] | None:
+    """Bring fulfillment from the revision it follows to the current one, when that is not the
+    revision before it: a revision that waited in approval (for its cost of change) and is now
+    approved, or one that was superseded while it waited. None when there is nothing to catch
+    up (no open slice follows an older revision, or they follow `unless_following`, the revision
+    an `order.revised` diff starts from: the caller applies that diff)."""
+    from orders.services.revisions import lines_diff
+
+    order = SalesOrder.objects.filter(pk=order_id, is_current=True).first()
+    if order is None:
+        return None
+    followed = (
+        FulfillmentLine.objects.filter(order_number=order.number)
+        .exclude(order_id=order.pk)
+        .exclude(status=FulfillmentLineStatus.CANCELED)  # a removed line's slices stay behind
+        .order_by("-order__revision")
+        .values_list("order_id", flat=True)
+        .first()
+    )
+    if followed is None:
+        return None
+    previous = SalesOrder.objects.get(pk=followed)
+    if previous.revision == unless_following:
+        return None
+    diff = lines_diff(previous, list(order.lines.select_related("product")))
+    return order_revision_apply(order_id=order.pk, diff=diff)
+
+
 def _extra_line(order: SalesOrder, line: OrderLine, quantity: Decimal) -> None:
     """A line raised after all its slices shipped: the increase gets its own slice."""
     from ..sourcing import initial_mode

@@ -37,6 +37,7 @@ Outcome = Done | Wait
 QUANTITY = "quantity"
 SHIP_TO = "ship_to"
 RESERVATION_LOST = "reservation_lost"
+RESOURCE = "resource"  # a what-if chose other sourcing: redo from SCHEDULE, undo what it led to
 
 
 @dataclass(frozen=True)

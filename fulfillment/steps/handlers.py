@@ -39,7 +39,7 @@ from ..states import (
 from ..states import (
     FulfillmentLineStatus as FLS,
 )
-from . import QUANTITY, RESERVATION_LOST, SHIP_TO, Done, StepContext, StepType, Wait, register
+from . import QUANTITY, RESERVATION_LOST, RESOURCE, SHIP_TO, Done, StepContext, StepType, Wait, register
 
 DEMAND_TYPE = "fulfillment_line"
 CAPTURE_DEMAND_TYPE = "order_line"
@@ -106,7 +106,7 @@ def schedule_run(ctx: StepContext) -> Done | Wait:
     from ..services.lines import line_split
 
     line = ctx.line
-    adopted = _active_reservation(line) or _adopt_capture_reservation(line)
+    adopted = None if line.source_pinned else (_active_reservation(line) or _adopt_capture_reservation(line))
     if adopted is not None:
         line.reservation = adopted
         line.warehouse_id = adopted.position.warehouse_id
@@ -116,6 +116,12 @@ def schedule_run(ctx: StepContext) -> Done | Wait:
         line.save()
         fl_set_status(line, FLS.SCHEDULED, reason="reserved at capture", step=ctx.step)
         return Done("kept the reservation made at capture")
+    if line.source_pinned and line.warehouse_id:
+        # A what-if chose where this slice comes from (a drop ship): keep it.
+        line.scheduled_ship_date = line.scheduled_ship_date or timezone.localdate()
+        line.save()
+        fl_set_status(line, FLS.SCHEDULED, reason="sourcing chosen in a what-if", step=ctx.step)
+        return Done(f"{line.mode} from warehouse {line.warehouse_id} (chosen in a what-if)")
     decision = source_line(line=line)
     line.mode = decision.mode
     line.scheduled_ship_date = decision.ship_date
@@ -526,7 +532,10 @@ def close_run(ctx: StepContext) -> Done:
 register(
     TaskType.SCHEDULE,
     StepType(
-        schedule_run, undo=schedule_undo, hold_scope=HoldScope.SCHEDULING, affected_by=frozenset({SHIP_TO})
+        schedule_run,
+        undo=schedule_undo,
+        hold_scope=HoldScope.SCHEDULING,
+        affected_by=frozenset({SHIP_TO, RESOURCE}),
     ),
 )
 register(
@@ -536,7 +545,7 @@ register(
         undo=reserve_undo,
         update=reserve_update,
         hold_scope=HoldScope.SCHEDULING,
-        affected_by=frozenset({QUANTITY, RESERVATION_LOST}),
+        affected_by=frozenset({QUANTITY, RESERVATION_LOST, RESOURCE}),
     ),
 )
 register(
@@ -545,7 +554,7 @@ register(
         shipment_request_run,
         undo=shipment_request_undo,
         hold_scope=HoldScope.SHIPPING,
-        affected_by=frozenset({QUANTITY, SHIP_TO}),
+        affected_by=frozenset({QUANTITY, SHIP_TO, RESOURCE}),
     ),
 )
 register(TaskType.WAIT_FOR_SHIPMENT, StepType(wait_for_shipment_run, hold_scope=HoldScope.SHIPPING))
@@ -555,7 +564,7 @@ register(
         purchase_request_run,
         undo=purchase_request_undo,
         hold_scope=HoldScope.SHIPPING,
-        affected_by=frozenset({QUANTITY, SHIP_TO}),
+        affected_by=frozenset({QUANTITY, SHIP_TO, RESOURCE}),
     ),
 )
 register(
@@ -564,7 +573,7 @@ register(
         wait_for_receipt_run,
         undo=reserve_undo,
         hold_scope=HoldScope.SHIPPING,
-        affected_by=frozenset({QUANTITY}),
+        affected_by=frozenset({QUANTITY, RESOURCE}),
     ),
 )
 register(TaskType.TRANSFER, StepType(transfer_run, hold_scope=HoldScope.SCHEDULING))

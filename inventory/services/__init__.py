@@ -25,7 +25,14 @@ from .reservations import (
     stock_reserve_ranked,
 )
 from .stock import ReceiptLine, receive_into, stock_adjust, stock_receive, stock_receive_bulk
-from .transfers import TransferLineInput, transfer_cancel, transfer_create, transfer_receive, transfer_ship
+from .transfers import (
+    TransferLineInput,
+    transfer_cancel,
+    transfer_create,
+    transfer_expedite,
+    transfer_receive,
+    transfer_ship,
+)
 
 __all__ = [
     "PurchaseLineInput",
@@ -54,6 +61,7 @@ __all__ = [
     "stock_reserve_ranked",
     "transfer_cancel",
     "transfer_create",
+    "transfer_expedite",
     "transfer_receive",
     "transfer_ship",
 ]

@@ -163,3 +163,28 @@ def transfer_cancel(*, transfer_id: int, actor=None) -> Transfer:
             )
     transfer.save(update_fields=["status"])
     return transfer
+
+
+@transaction.atomic
+def transfer_expedite(*, transfer_id: int, expected_arrival: date, note: str = "", actor=None) -> Transfer:
+    """Expedite an open transfer (draft or in transit): it is now expected on `expected_arrival`."""
+    transfer = Transfer.objects.select_for_update(of=("self",)).filter(pk=transfer_id).first()
+    if transfer is None:
+        raise NotFound("Unknown transfer.")
+    if transfer.status not in (TransferStatus.DRAFT, TransferStatus.IN_TRANSIT):
+        raise ValidationFailed(
+            "Only a draft or in-transit transfer can be expedited.", fields={"status": [transfer.status]}
+        )
+    before = transfer.expected_arrival
+    transfer.expected_arrival = expected_arrival
+    transfer.save(update_fields=["expected_arrival"])
+    audit(
+        document_type="transfer",
+        document_id=transfer.pk,
+        action="expedited",
+        before=before.isoformat() if before else "",
+        after=expected_arrival.isoformat(),
+        actor=actor,
+        note=note[:300],
+    )
+    return transfer

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from customers.models import DemandClass
@@ -205,6 +206,41 @@ class OrderOutputSerializer(SharedFieldsMixin, serializers.ModelSerializer):
             "name": order.customer.name,
             "email": order.customer.email,
         }
+
+
+class ChangeCostItemSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="shipment_request_cancel, purchase_order_change, ...")
+    label = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=20, decimal_places=4)
+    source_line_id = serializers.CharField(allow_blank=True)
+    reference = serializers.CharField(allow_blank=True, help_text="The shipment request or purchase order.")
+
+
+class ChangeCostSerializer(serializers.Serializer):
+    """What a revision costs at the current state of fulfillment (the admin's cost rules)."""
+
+    currency = serializers.CharField()
+    total = serializers.DecimalField(max_digits=20, decimal_places=4)
+    items = ChangeCostItemSerializer(many=True)
+    approval_required = serializers.BooleanField()
+    approval_reasons = serializers.ListField(child=serializers.CharField())
+    notes = serializers.ListField(child=serializers.CharField())
+
+
+class OrderCreatedSerializer(OrderOutputSerializer):
+    """The order as captured; a revision also says what the change costs (null for a first
+    submission)."""
+
+    change_cost = serializers.SerializerMethodField()
+
+    class Meta(OrderOutputSerializer.Meta):
+        fields = [*OrderOutputSerializer.Meta.fields, "change_cost"]
+        read_only_fields = fields
+
+    @extend_schema_field(ChangeCostSerializer(allow_null=True))
+    def get_change_cost(self, order) -> dict | None:
+        cost = getattr(order, "change_cost", None)
+        return None if cost is None else ChangeCostSerializer(cost.as_dict()).data
 
 
 class OrderReasonInputSerializer(StrictSerializer):

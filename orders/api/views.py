@@ -41,6 +41,7 @@ from .serializers import (
     MAX_REVISION,
     OrderApproveInputSerializer,
     OrderBySourceQuerySerializer,
+    OrderCreatedSerializer,
     OrderCreateInputSerializer,
     OrderHoldInputSerializer,
     OrderHoldOutputSerializer,
@@ -198,8 +199,14 @@ class OrderListCreateApi(_OrdersApi, GenericAPIView):
         request=OrderCreateInputSerializer,
         parameters=[IDEMPOTENCY_HEADER],
         responses={
-            201: OrderOutputSerializer,
+            201: OrderCreatedSerializer,
             **WRITE_ERRORS,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="`stale_revision`, `in_flight`, `insufficient_stock`, `conflict`; "
+                "`change_too_costly`: the cost-of-change policy refuses this revision, and the answer "
+                "carries its `change_cost` (same shape as in the 201).",
+            ),
             422: OpenApiResponse(
                 ErrorSerializer,
                 description="`idempotency_key_reused` (same key, different body) or `compliance_rejected`.",
@@ -207,7 +214,10 @@ class OrderListCreateApi(_OrdersApi, GenericAPIView):
         },
         examples=[ORDER_EXAMPLE, ORDER_RESPONSE_EXAMPLE],
         description="Capture an order (or a higher revision of it) through the full pipeline: defaults, "
-        "validation, pricing, credit and compliance checks, approval rules, reservation.",
+        "validation, pricing, credit and compliance checks, approval rules, reservation. A revision "
+        "answers with its `change_cost`: what it undoes downstream at the current state of "
+        "fulfillment, priced by the admin's cost rules; over the policy's threshold the revision "
+        "waits in approval (`pending_approval`, the cost in `approval_reasons`).",
     )
     def post(self, request):
         actor = Actor.from_principal(request.user)
@@ -289,7 +299,8 @@ class OrderListCreateApi(_OrdersApi, GenericAPIView):
             order = result.order
         else:  # staff: what they may see depends on their roles
             order = order_get(viewer=request.user, number=result.order.number)
-        return Response(OrderOutputSerializer(order).data, status=201)
+        order.change_cost = result.change_cost
+        return Response(OrderCreatedSerializer(order).data, status=201)
 
 
 class OrderDetailApi(_OrdersApi):

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 from base64 import b32encode
 from datetime import timedelta
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -15,6 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from billing.models import Invoice
 from catalog.models import Product
 from customers.models import Customer
+from fulfillment.models import ChangeCostPolicy, ChangeCostRule
 from inventory.models import (
     ChannelWarehouse,
     PurchaseOrder,
@@ -24,7 +26,7 @@ from inventory.models import (
     StockPosition,
     Warehouse,
 )
-from orders.models import HoldCode, SalesOrder
+from orders.models import HoldCode, OrderEvent, SalesOrder
 from partners.models import Channel
 from partners.services import channel_key_authenticate
 from reporting import selectors
@@ -143,3 +145,10 @@ def _shows_a_month_across_every_channel_and_every_exception() -> None:
     alerts = JeopardyAlert.objects.exclude(status="resolved")
     assert alerts.filter(priority="high").exists() and alerts.count() >= 2
     assert alerts.filter(status="acknowledged", assigned_to__username="fulfillment").count() == 1
+    # Cost of change: a revision that lowered a quantity after the shipment request waits for
+    # approval with its cost (the admin's rules), shown on the order page.
+    costly = orders.get(source_order_id="DEMO-X-COST-OF-CHANGE")
+    assert (costly.revision, costly.status) == (2, "pending_approval")
+    revised = OrderEvent.objects.get(order=costly, kind="revised")
+    assert Decimal(revised.data["change_cost"]["total"]) > 50
+    assert ChangeCostRule.objects.count() == 9 and ChangeCostPolicy.objects.filter(channel=None).exists()

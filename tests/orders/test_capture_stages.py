@@ -63,6 +63,7 @@ def test_submit_is_the_list_of_named_stages():
         "price",
         "screen",
         "check_credit_and_approvals",
+        "assess_change_cost",
         "supersede_current",
         "persist",
         "reserve",

@@ -58,7 +58,10 @@ def envelope(
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         fields = {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in exc.fields.items()}
-        return envelope(exc.code, exc.message, fields, exc.status_code)
+        response = envelope(exc.code, exc.message, fields, exc.status_code)
+        if "change_cost" in exc.context:  # a revision refused for its cost says what it would cost
+            response.data["change_cost"] = exc.context["change_cost"]
+        return response
     # A record the caller named that is not there (a service's .get()) is a 404, never a 500.
     if isinstance(exc, (Http404, ObjectDoesNotExist)):
         return envelope("not_found", "Not found.", status=404)

@@ -43,6 +43,7 @@ class Plan:
 class SubmitResult:
     order: SalesOrder
     revised_from: SalesOrder | None = None
+    change_cost: Any = None  # orders.change_cost.ChangeCost of a revision
 
 
 @dataclass
@@ -75,6 +76,8 @@ class Capture:
     priced: PriceResult | None = None
     # screen, check_credit_and_approvals
     plan: Plan = field(default_factory=Plan)
+    # assess_change_cost (a revision): what the change costs downstream
+    change_cost: Any = None
     # supersede_current: (shipped, billed) per source line id, carried over from the revision
     shipped: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
     # persist

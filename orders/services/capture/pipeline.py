@@ -12,6 +12,7 @@ from partners.models import Channel
 from ...actors import Actor
 from ...inputs import OrderInput
 from .context import Capture, SubmitResult
+from .stages.change_cost import assess_change_cost
 from .stages.credit import check_credit_and_approvals
 from .stages.customer import resolve_customer
 from .stages.defaults import apply_defaults
@@ -33,6 +34,7 @@ STAGES: tuple[Callable[[Capture], None], ...] = (
     price,  # the lines and the order, from pricing's snapshot
     screen,  # trade compliance: a hold, or a refusal
     check_credit_and_approvals,  # a credit hold; pending approval
+    assess_change_cost,  # a revision: what it costs downstream; approval or refusal over the policy
     supersede_current,  # a revision takes over from the current one
     persist,  # the order, its lines and holds
     reserve,  # stock at the channel's ranked warehouses, or back-orders
@@ -80,7 +82,7 @@ def _submit(
     capture = Capture(channel=channel, actor=actor, data=data)
     for stage in STAGES:
         stage(capture)
-    result = SubmitResult(order=capture.order, revised_from=capture.current)
+    result = SubmitResult(order=capture.order, revised_from=capture.current, change_cost=capture.change_cost)
     if before_commit is not None:
         before_commit(result)
     return result

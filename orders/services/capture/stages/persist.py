@@ -146,7 +146,8 @@ def _events(c: Capture, order: SalesOrder) -> list:
             actor,
             EventKind.SUBMITTED if c.current is None else EventKind.REVISED,
             after={"status": order.status, "total": str(order.total), "currency": c.currency},
-            data={"revision": order.revision, "lines": len(c.lines)},
+            data={"revision": order.revision, "lines": len(c.lines)}
+            | ({"change_cost": c.change_cost.as_dict()} if c.change_cost is not None else {}),
         )
     ]
     for line, lp in zip(c.lines, c.priced.lines, strict=True):
@@ -169,6 +170,7 @@ def _events(c: Capture, order: SalesOrder) -> list:
                 EventKind.APPROVAL_REQUESTED,
                 after={"status": order.status},
                 reason="; ".join(c.plan.approval_reasons),
+                data={"change_cost": c.change_cost.as_dict()} if c.change_cost is not None else None,
             )
         )
     return events
