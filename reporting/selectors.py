@@ -29,6 +29,7 @@ from billing.models import Invoice, InvoiceLine
 from customers.models import Customer
 from fulfillment.models import FulfillmentEvent, FulfillmentLine, Shipment, ShipmentLine, StepInstance
 from fulfillment.selectors import order_fulfillment, steps_needing_attention
+from fulfillment.states import STEP_ACTIVE, FulfillmentLineStatus
 from fulfillment.timeline import describe_event
 from inventory.models import Demand, PurchaseOrder, StockPosition
 from inventory.selectors import low_stock_positions
@@ -111,6 +112,9 @@ def exception_counts() -> dict[str, int]:
         "backorders": Demand.objects.filter(status=DemandStatus.OPEN).count(),
         "webhooks": webhook_problems().count(),
         "steps": steps_needing_attention().count(),
+        "unscheduled": FulfillmentLine.objects.filter(
+            status=FulfillmentLineStatus.AWAITING_SCHEDULING
+        ).count(),
     }
 
 
@@ -133,7 +137,7 @@ def low_stock(*, limit: int = 10) -> list[StockPosition]:
 
 def active_holds(*, code: str = "") -> QuerySet[OrderHold]:
     """Active holds of current orders, oldest first (one code's, for the credit and compliance
-    queues; the holds queue's filters are `orders.filters.OrderHoldFilter`)."""
+    queues; the filters are `reporting.filters.HoldQueueFilter`)."""
     qs = (
         OrderHold.objects.filter(released_at__isnull=True, order__is_current=True)
         .select_related("hold_code", "order", "order__customer", "order__channel", "line")
@@ -151,7 +155,7 @@ def approval_queue() -> QuerySet[SalesOrder]:
 
 
 def open_backorders() -> QuerySet[Demand]:
-    """Open back-orders, soonest need first (filters: `inventory.filters.BackorderFilter`); an
+    """Open back-orders, soonest need first (filters: `reporting.filters.BackorderQueueFilter`); an
     order line's demand carries its order's number and line number (`order_number`,
     `order_line_number`) so people see the order, not "order_line 56"."""
 
@@ -302,10 +306,49 @@ def order_execution(*, viewer, number: str) -> OrderExecution:
 
 
 def failed_steps() -> QuerySet[StepInstance]:
-    """Parked steps (failed after their retries) waiting for a person: retry or skip."""
+    """Parked steps (failed after their retries) waiting for a person: retry or skip (filters:
+    `reporting.filters.FailedStepFilter`)."""
     return steps_needing_attention().select_related(
-        "process__fulfillment_line__product", "process__fulfillment_line__warehouse"
+        "process__definition",
+        "process__fulfillment_line__product",
+        "process__fulfillment_line__warehouse",
+        "process__fulfillment_line__order__customer",
+        "process__fulfillment_line__order__channel",
     )
+
+
+def unscheduled_lines() -> QuerySet[FulfillmentLine]:
+    """Open fulfillment lines that no warehouse or supplier has been chosen for yet, oldest first,
+    with the step that stands in the way (held by an order hold, failed, or waiting) and why
+    (filters: `reporting.filters.UnscheduledLineFilter`)."""
+    blocking = StepInstance.objects.filter(
+        process__fulfillment_line_id=OuterRef("pk"), status__in=STEP_ACTIVE
+    ).order_by("sequence")
+    return (
+        FulfillmentLine.objects.filter(status=FulfillmentLineStatus.AWAITING_SCHEDULING)
+        .select_related("product", "warehouse", "order__customer", "order__channel", "process__definition")
+        .annotate(
+            blocking_step=Subquery(blocking.values("step_definition__name")[:1]),
+            blocking_status=Subquery(blocking.values("status")[:1]),
+            blocking_error=Subquery(blocking.values("last_error")[:1]),
+        )
+        .order_by("created_at", "pk")
+    )
+
+
+def queue_groups(
+    queryset: QuerySet, paths: tuple[str, str], *, limit: int = 20
+) -> list[tuple[str, str, int]]:
+    """A queue's filtered rows counted by one thing (customer, warehouse, ...), in one query: the
+    side table of "Group by". A row reached through a many-valued path counts once per value."""
+    key, name = paths
+    rows = (
+        queryset.order_by()
+        .values(key, name)
+        .annotate(n=Count("pk", distinct=True))
+        .order_by("-n", key)[:limit]
+    )
+    return [(r[key] or "—", r[name] or "", r["n"]) for r in rows]
 
 
 # --- workbench side summaries: each queue sums its own rows -------------------------------------------
