@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -17,10 +19,15 @@ from orders.models import OrderLine, SalesOrder
 from partners.models import Channel, Partner
 
 from .states import (
+    DELAY_UNIT_HOURS,
+    AlertResolution,
     Compensation,
     DefinitionStatus,
+    DelayUnit,
     FulfillmentLineStatus,
     FulfillmentMode,
+    JeopardyAlertStatus,
+    JeopardyPriority,
     PauseEvent,
     ProcessStatus,
     ShipmentStatus,
@@ -176,6 +183,9 @@ class FulfillmentLine(models.Model):
         Warehouse, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     scheduled_ship_date = models.DateField(null=True, blank=True)
+    # The delivery date promised to the customer when the line was scheduled (planning falls
+    # back on it when the order has no requested delivery date).
+    promised_date = models.DateField(null=True, blank=True)
     reservation = models.ForeignKey(
         Reservation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -226,12 +236,60 @@ class ProcessInstance(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # --- the plan (fulfillment.services.planning) ---
+    # When the goods must leave (the line's required date minus transit, at the cut-off), and
+    # the required end of the last step (backward/forward from it over the business calendar).
+    required_ship_by = models.DateTimeField(null=True, blank=True)
+    required_end = models.DateTimeField(null=True, blank=True)
+    # Planned end of the last step when the plan was made, the step running at that moment and
+    # its planned end: the scan pushes `expected_end` by the time that step overruns, in SQL.
+    plan_end = models.DateTimeField(null=True, blank=True)
+    current_step = models.ForeignKey(
+        "StepInstance", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    current_step_due = models.DateTimeField(null=True, blank=True)
+    expected_end = models.DateTimeField(null=True, blank=True, help_text="Expected completion of the line.")
+    planned_at = models.DateTimeField(null=True, blank=True)
+    # --- jeopardy (kept current by the scan, fulfillment.services.jeopardy) ---
+    jeopardy_delay_hours = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, help_text="Expected minus required (hours)."
+    )
+    jeopardy_score = models.PositiveIntegerField(default=0)
+    jeopardy_priority = models.CharField(
+        max_length=10, choices=JeopardyPriority.choices, default=JeopardyPriority.ON_TIME
+    )
+    jeopardy_reason = models.CharField(max_length=500, blank=True, default="")
+    jeopardy_changed_at = models.DateTimeField(null=True, blank=True)
+    # Set by every replan, cleared by the scan: the incremental scan reads only these rows and
+    # the ones whose current step overran.
+    jeopardy_dirty = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["pk"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=ProcessStatus.values), name="process_instance_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(jeopardy_priority__in=JeopardyPriority.values),
+                name="process_instance_jeopardy_priority_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["jeopardy_dirty"],
+                condition=Q(jeopardy_dirty=True, status__in=["running", "change_pending", "needs_attention"]),
+                name="process_jeopardy_dirty",
+            ),
+            models.Index(
+                fields=["current_step_due"],
+                condition=Q(status__in=["running", "change_pending", "needs_attention"]),
+                name="process_current_step_due",
+            ),
+            models.Index(
+                fields=["jeopardy_priority", "jeopardy_score"],
+                condition=~Q(jeopardy_priority="on_time"),
+                name="process_in_jeopardy",
             ),
         ]
 
@@ -260,6 +318,16 @@ class StepInstance(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # Bumped on every redo so a side effect's key differs from the undone one's.
     generation = models.PositiveIntegerField(default=1)
+    # Latest end that still meets the line's required date (backward over the calendar).
+    required_end = models.DateTimeField(null=True, blank=True)
+    jeopardy_delay_hours = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, help_text="Expected minus required (hours)."
+    )
+    jeopardy_score = models.PositiveIntegerField(default=0)
+    jeopardy_priority = models.CharField(
+        max_length=10, choices=JeopardyPriority.choices, default=JeopardyPriority.ON_TIME
+    )
+    jeopardy_reason = models.CharField(max_length=500, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -272,6 +340,10 @@ class StepInstance(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="waiting") | Q(wake_at__isnull=False),
                 name="step_instance_waiting_has_wake_at",
+            ),
+            models.CheckConstraint(
+                condition=Q(jeopardy_priority__in=JeopardyPriority.values),
+                name="step_instance_jeopardy_priority_valid",
             ),
         ]
         indexes = [
@@ -405,3 +477,225 @@ class CustomerNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.reference} -> {self.recipient}"
+
+
+# --- planning calendar and jeopardy ---------------------------------------------------------
+
+
+class Holiday(models.Model):
+    """A day no lead time counts on: for one warehouse, or for every warehouse (blank)."""
+
+    date = models.DateField()
+    name = models.CharField(max_length=120)
+    warehouse = models.ForeignKey(
+        Warehouse,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty: a holiday for every warehouse.",
+    )
+
+    class Meta:
+        ordering = ["date", "warehouse"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["date", "warehouse"],
+                name="holiday_once_per_warehouse",
+                nulls_distinct=False,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+class JeopardyPolicy(models.Model):
+    """Thresholds (delay -> score) and priority ranges (score -> priority) for the processes of
+    one definition code and the steps of one type. The most specific active policy wins:
+    (code, type), then (code, any type), then (any code, type), then the default (any, any)."""
+
+    name = models.CharField(max_length=120)
+    process_code = models.SlugField(max_length=40, blank=True, default="", help_text="Empty: any process.")
+    task_type = models.CharField(
+        max_length=30, choices=TaskType.choices, blank=True, default="", help_text="Empty: any step type."
+    )
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "jeopardy policies"
+        ordering = ["process_code", "task_type", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["process_code", "task_type"],
+                condition=Q(active=True),
+                name="jeopardy_policy_one_active_per_scope",
+            ),
+            models.CheckConstraint(
+                condition=Q(task_type="") | Q(task_type__in=TaskType.values),
+                name="jeopardy_policy_type_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.process_code or 'any process'} / {self.task_type or 'any step'})"
+
+    @property
+    def is_default(self) -> bool:
+        return not self.process_code and not self.task_type
+
+
+class JeopardyThreshold(models.Model):
+    """A delay of at least `min_delay` (in its unit) scores `score`; the largest threshold
+    reached applies, none reached scores 0."""
+
+    policy = models.ForeignKey(JeopardyPolicy, on_delete=models.CASCADE, related_name="thresholds")
+    min_delay = models.DecimalField(max_digits=10, decimal_places=2)
+    unit = models.CharField(max_length=5, choices=DelayUnit.choices, default=DelayUnit.HOURS)
+    # `min_delay` in hours, kept by save() so the scan compares in SQL.
+    min_delay_hours = models.DecimalField(max_digits=12, decimal_places=2, editable=False)
+    score = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["policy", "min_delay_hours"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["policy", "min_delay_hours"], name="jeopardy_threshold_delay_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(unit__in=DelayUnit.values), name="jeopardy_threshold_unit_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f">= {self.min_delay} {self.unit}: {self.score}"
+
+    def save(self, *args, **kwargs):
+        self.min_delay_hours = self.hours()
+        super().save(*args, **kwargs)
+
+    def hours(self):
+        return (self.min_delay or 0) * DELAY_UNIT_HOURS[self.unit]
+
+
+class JeopardyPriorityRange(models.Model):
+    """Scores from `min_score` to `max_score` (both included) mean `priority`. A policy's
+    ranges start at 0 and follow each other with no gap or overlap; the last one may be
+    open-ended (max_score empty)."""
+
+    policy = models.ForeignKey(JeopardyPolicy, on_delete=models.CASCADE, related_name="priority_ranges")
+    priority = models.CharField(max_length=10, choices=JeopardyPriority.choices)
+    min_score = models.PositiveIntegerField()
+    max_score = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no upper bound.")
+
+    class Meta:
+        ordering = ["policy", "min_score"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "priority"], name="jeopardy_range_priority_unique"),
+            models.CheckConstraint(
+                condition=Q(priority__in=JeopardyPriority.values), name="jeopardy_range_priority_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_score__isnull=True) | Q(max_score__gte=F("min_score")),
+                name="jeopardy_range_bounds_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        top = "" if self.max_score is None else self.max_score
+        return f"{self.get_priority_display()}: {self.min_score}..{top}"
+
+    def clean(self) -> None:
+        if self.max_score is not None and self.min_score is not None and self.max_score < self.min_score:
+            raise ValidationError({"max_score": "The upper bound is below the lower bound."})
+
+
+class JeopardyAlert(models.Model):
+    """Raised by the scan when a process's priority rises; one unresolved alert per process.
+    Staff acknowledge, assign and resolve it (with a note); the scan resolves it by itself when
+    the priority falls back, and supersedes it when the priority rises further."""
+
+    process = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="alerts")
+    fulfillment_line = models.ForeignKey(FulfillmentLine, on_delete=models.CASCADE, related_name="+")
+    step = models.ForeignKey(StepInstance, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    order = models.ForeignKey(SalesOrder, on_delete=models.CASCADE, related_name="+")
+    order_number = models.CharField(max_length=30, db_index=True)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+")
+    priority = models.CharField(max_length=10, choices=JeopardyPriority.choices)
+    score = models.PositiveIntegerField()
+    delay_hours = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    reason = models.CharField(max_length=500)
+    role = models.CharField(max_length=20, help_text="The staff role that answers for the step.")
+    status = models.CharField(
+        max_length=15, choices=JeopardyAlertStatus.choices, default=JeopardyAlertStatus.OPEN
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=15, choices=AlertResolution.choices, blank=True, default="")
+    note = models.TextField(blank=True, default="")
+    scan = models.ForeignKey(
+        "JeopardyScan", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    raised_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=JeopardyAlertStatus.values), name="jeopardy_alert_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__in=JeopardyPriority.values) & ~Q(priority="on_time"),
+                name="jeopardy_alert_priority_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolution__in=AlertResolution.values), name="jeopardy_alert_resolution_valid"
+            ),
+            # Two scans at once (two beat instances): the second insert of the same alert
+            # conflicts and is skipped (ON CONFLICT DO NOTHING).
+            models.UniqueConstraint(
+                fields=["process"],
+                condition=Q(status__in=["open", "acknowledged"]),
+                name="jeopardy_alert_one_unresolved_per_process",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "priority"], name="jeopardy_alert_queue"),
+            models.Index(fields=["channel", "status"], name="jeopardy_alert_channel"),
+        ]
+
+    def __str__(self) -> str:
+        return f"alert {self.pk} {self.order_number} {self.priority} ({self.status})"
+
+
+class JeopardyScan(models.Model):
+    """One run of the jeopardy scan, written in the scan's own transaction (a scan that dies
+    leaves no row and no half-written figures)."""
+
+    kind = models.CharField(max_length=12, default="incremental", help_text="full | incremental")
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    processes_changed = models.PositiveIntegerField(default=0)
+    steps_changed = models.PositiveIntegerField(default=0)
+    alerts_raised = models.PositiveIntegerField(default=0)
+    alerts_resolved = models.PositiveIntegerField(default=0)
+    orders_changed = models.PositiveIntegerField(default=0)
+    digests = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return f"scan {self.pk} {self.kind} {self.started_at:%Y-%m-%d %H:%M}"

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Case, F, IntegerField, Prefetch, QuerySet, Value, When
 
 from oms.kernel.exceptions import NotFound
 from orders.selectors import orders_visible_to
 
-from .models import FulfillmentLine, Shipment, ShipmentLine, StepInstance
-from .states import ProcessStatus, ShipmentStatus, StepStatus
+from .models import FulfillmentLine, JeopardyAlert, ProcessInstance, Shipment, ShipmentLine, StepInstance
+from .states import PRIORITY_RANK, JeopardyPriority, ProcessStatus, ShipmentStatus, StepStatus
 
 OPEN_SHIPMENT_STATUSES = (ShipmentStatus.REQUESTED, ShipmentStatus.PICKED, ShipmentStatus.PACKED)
 
@@ -78,3 +83,78 @@ def shipment_for_confirmation(*, number: str) -> Shipment:
     if shipment is None:
         raise NotFound("No such shipment.")
     return shipment
+
+
+# --- jeopardy -------------------------------------------------------------------------------
+
+
+def alerts_visible_to(viewer) -> QuerySet[JeopardyAlert]:
+    """Alerts on orders the viewer may see: a channel key its own channel's, staff who view
+    orders all of them, anyone else none (another channel's alert is a 404)."""
+    return JeopardyAlert.objects.filter(order__in=orders_visible_to(viewer))
+
+
+def alert_list(*, viewer, filters: Mapping[str, Any] | None = None) -> QuerySet[JeopardyAlert]:
+    """The alert queue, filtered (fulfillment.filters.JeopardyAlertFilter), worst first."""
+    from .filters import JeopardyAlertFilter
+
+    qs = alerts_visible_to(viewer).select_related(
+        "channel", "assigned_to", "fulfillment_line__warehouse", "fulfillment_line__product", "step"
+    )
+    qs = JeopardyAlertFilter(filters or {}, queryset=qs).qs
+    rank = Case(
+        *[When(priority=p, then=Value(r)) for p, r in PRIORITY_RANK.items()], output_field=IntegerField()
+    )
+    return qs.annotate(priority_rank=rank).order_by("-priority_rank", "-score", "-raised_at", "-pk")
+
+
+@dataclass(frozen=True)
+class JeopardySummary:
+    """An order's jeopardy: the worst of its open lines' processes."""
+
+    order_id: int
+    score: int
+    priority: str
+    reason: str
+    process_id: int | None
+    expected_end: datetime | None
+    required_end: datetime | None
+
+
+def _worst_by_order(order_ids: Iterable[int]) -> dict[int, JeopardySummary]:
+    rank = Case(
+        *[When(jeopardy_priority=p, then=Value(r)) for p, r in PRIORITY_RANK.items()],
+        output_field=IntegerField(),
+    )
+    rows = (
+        ProcessInstance.objects.filter(fulfillment_line__order_id__in=list(order_ids))
+        .exclude(status__in=[ProcessStatus.COMPLETED, ProcessStatus.CANCELED])
+        .annotate(rank=rank, order_id=F("fulfillment_line__order_id"))
+        .order_by("order_id", "-rank", "-jeopardy_score", "pk")
+        .values_list(
+            "order_id",
+            "jeopardy_score",
+            "jeopardy_priority",
+            "jeopardy_reason",
+            "pk",
+            "expected_end",
+            "required_end",
+        )
+    )
+    out: dict[int, JeopardySummary] = {}
+    for order_id, score, priority, reason, pk, expected, required in rows:
+        if order_id not in out:
+            out[order_id] = JeopardySummary(order_id, score, priority, reason, pk, expected, required)
+    return out
+
+
+def orders_jeopardy(*, order_ids: Iterable[int]) -> dict[int, JeopardySummary]:
+    """Worst jeopardy per order, one query whatever the number of orders; an order without an
+    open process is on time (absent from the dict: use `order_jeopardy` for a default)."""
+    return _worst_by_order(order_ids)
+
+
+def order_jeopardy(*, order_id: int) -> JeopardySummary:
+    """An order carries the worst of its lines (on time when none is open)."""
+    found = _worst_by_order([order_id]).get(order_id)
+    return found or JeopardySummary(order_id, 0, JeopardyPriority.ON_TIME, "", None, None, None)

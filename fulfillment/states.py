@@ -169,3 +169,68 @@ SHIPMENT_TRANSITIONS: dict[str, frozenset[str]] = {
     SH.CANCELED: frozenset(),
 }
 SHIPMENT_CANCELABLE = frozenset({SH.REQUESTED, SH.PICKED, SH.PACKED})
+
+
+# --- planning and jeopardy ------------------------------------------------------------------
+
+
+class JeopardyPriority(models.TextChoices):
+    """How late a process (step, order) is expected to be; `JeopardyPriorityRange` maps a score
+    to one of these per policy. Ordered from best to worst (see PRIORITY_RANK)."""
+
+    ON_TIME = "on_time", "On time"
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+# Comparable rank: a priority "rises" when its rank grows. The scan uses the same numbers in SQL.
+PRIORITY_RANK: dict[str, int] = {
+    JeopardyPriority.ON_TIME: 0,
+    JeopardyPriority.LOW: 1,
+    JeopardyPriority.MEDIUM: 2,
+    JeopardyPriority.HIGH: 3,
+}
+
+
+class DelayUnit(models.TextChoices):
+    HOURS = "hours", "Hours"
+    DAYS = "days", "Days"
+
+
+DELAY_UNIT_HOURS: dict[str, int] = {DelayUnit.HOURS: 1, DelayUnit.DAYS: 24}
+
+
+class JeopardyAlertStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+
+
+JA = JeopardyAlertStatus
+ALERT_TRANSITIONS: dict[str, frozenset[str]] = {
+    JA.OPEN: frozenset({JA.ACKNOWLEDGED, JA.RESOLVED}),
+    JA.ACKNOWLEDGED: frozenset({JA.RESOLVED}),
+    JA.RESOLVED: frozenset(),
+}
+ALERT_UNRESOLVED = frozenset({JA.OPEN, JA.ACKNOWLEDGED})
+
+
+class AlertResolution(models.TextChoices):
+    NONE = "", "Not resolved"
+    STAFF = "staff", "Resolved by staff"
+    BACK_ON_TIME = "back_on_time", "Priority fell (resolved by the scan)"
+    SUPERSEDED = "superseded", "Superseded by a higher priority"
+    CLOSED = "closed", "Process ended"
+
+
+# Which staff role answers for a late step (its digest mail goes to that role's members).
+STEP_ROLE: dict[str, str] = {
+    TaskType.INVOICE: "finance",
+    TaskType.WAIT_FOR_PAYMENT: "finance",
+}
+STEP_ROLE_DEFAULT = "fulfillment"
+
+# Steps whose end is "the goods leave": the required date anchors here, and a warehouse's
+# shipping cut-off applies to them.
+SHIP_STEPS = frozenset({TaskType.WAIT_FOR_SHIPMENT})

@@ -87,6 +87,11 @@ def _beat_schedule() -> dict:
             "schedule": settings.OMS_STEP_SWEEP_SECONDS,
             "options": {"expires": max(settings.OMS_STEP_SWEEP_SECONDS * 3, 5)},
         },
+        "fulfillment-jeopardy-scan": {
+            "task": "fulfillment.tasks.jeopardy_scan",
+            "schedule": settings.OMS_JEOPARDY_SCAN_MINUTES * 60,
+            "options": {"expires": settings.OMS_JEOPARDY_SCAN_MINUTES * 60},
+        },
         "access-log-prune": {
             "task": "oms.kernel.tasks.access_log_prune",
             "schedule": 3600.0,

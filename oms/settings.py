@@ -293,6 +293,12 @@ OMS_STEP_SWEEP_SECONDS = env.float("OMS_STEP_SWEEP_SECONDS", default=30.0)
 OMS_STEP_REDISPATCH_SECONDS = env.float("OMS_STEP_REDISPATCH_SECONDS", default=120.0)
 OMS_STEP_WAIT_RECHECK_SECONDS = env.float("OMS_STEP_WAIT_RECHECK_SECONDS", default=900.0)
 OMS_STEP_SWEEP_BATCH = env.int("OMS_STEP_SWEEP_BATCH", default=500)
+# Planning and jeopardy (docs/orchestration.md): days a parcel travels (subtracted from the
+# requested or promised delivery date), and how often the jeopardy scan runs (incremental; every
+# OMS_JEOPARDY_FULL_SCAN_EVERY-th run re-reads every open process).
+OMS_PLANNING_TRANSIT_DAYS = env.int("OMS_PLANNING_TRANSIT_DAYS", default=2)
+OMS_JEOPARDY_SCAN_MINUTES = env.float("OMS_JEOPARDY_SCAN_MINUTES", default=5.0)
+OMS_JEOPARDY_FULL_SCAN_EVERY = env.int("OMS_JEOPARDY_FULL_SCAN_EVERY", default=12)
 # Customer emails (order confirmation, shipment notice).
 # Default: each email is one INFO record of the `oms.mail` logger (web and worker logs alike).
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="oms.kernel.mail.LogEmailBackend")
