@@ -13,7 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from catalog.models import Supplier
-from fulfillment.models import FulfillmentLine, ProcessDefinition, StepInstance
+from fulfillment.models import FulfillmentLine, JeopardyAlert, ProcessDefinition, StepInstance
+from fulfillment.states import JeopardyPriority
 from inventory.models import Demand, Warehouse
 from oms.kernel.filtering import StrictFilterSet
 from orders.models import OrderHold, OrderLine
@@ -140,6 +141,49 @@ class QueueFilter(StrictFilterSet):
         if not self.is_bound or not self.is_valid():
             return None
         return self.groups.get(self.form.cleaned_data.get("group") or "")
+
+
+class JeopardyQueueFilter(QueueFilter):
+    """Unresolved jeopardy alerts: by priority and assignment, and by the six dimensions of the
+    alert's fulfillment line (customer and channel from the alert's own order and channel)."""
+
+    priority = django_filters.ChoiceFilter(
+        choices=[c for c in JeopardyPriority.choices if c[0] != JeopardyPriority.ON_TIME],
+        empty_label="Any priority",
+        label="Priority",
+    )
+    unassigned = django_filters.ChoiceFilter(
+        method="filter_unassigned",
+        choices=[("true", "Unassigned only")],
+        empty_label="Assigned or not",
+        label="Assignment",
+    )
+
+    line_prefix = "fulfillment_line__"
+    groups = {
+        "priority": ("priority", "priority"),
+        **line_groups("fulfillment_line__"),
+        "customer": ("order__customer__account_number", "order__customer__name"),
+        "channel": ("channel__code", "channel__name"),
+        "process": ("process__definition__code", "process__definition__name"),
+    }
+
+    class Meta:
+        model = JeopardyAlert
+        fields: list[str] = []
+
+    def filter_dimension(self, qs, name, value):
+        value = value.strip()
+        if value and name == "process":
+            return qs.filter(process__definition__code=value)
+        if value and name == "channel":
+            return qs.filter(channel__code=value)
+        if value and name == "customer":
+            return qs.filter(line_q(name, value, ""))  # the alert's own order
+        return super().filter_dimension(qs, name, value)
+
+    def filter_unassigned(self, qs, name, value: str):
+        return qs.filter(assigned_to__isnull=True) if value == "true" else qs
 
 
 class UnscheduledLineFilter(QueueFilter):

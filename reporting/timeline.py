@@ -53,7 +53,7 @@ class OrderTimeline:
 
 
 def _required(step) -> datetime | None:
-    return getattr(step, "required_end", None)
+    return step.required_end  # planning's latest end that still meets the line's required date
 
 
 def _actual_end(step, now: datetime) -> datetime | None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 
 from fulfillment.services import step_retry
+from fulfillment.services.jeopardy import alert_assign
 from oms.kernel.exceptions import DomainError
 from oms.kernel.roles import Role
 from oms.kernel.web import (
@@ -36,6 +38,7 @@ from .filters import (
     BackorderQueueFilter,
     FailedStepFilter,
     HoldQueueFilter,
+    JeopardyQueueFilter,
     QueueFilter,
     UnscheduledLineFilter,
 )
@@ -120,9 +123,48 @@ def _holds_panel(key: str, title: str, roles: tuple[Role, ...], code: str = "") 
     )
 
 
+def _describe_alert(alert) -> str:
+    return (
+        f"{alert.order_number} line {alert.fulfillment_line.source_line_id} · "
+        f"{alert.get_priority_display()} ({alert.score})"
+    )
+
+
+def _jeopardy_summaries(request: HttpRequest) -> list[selectors.Summary]:
+    base = selectors.jeopardy_queue()
+    return [
+        S(
+            "Jeopardy by priority",
+            "Priority",
+            "Alerts",
+            selectors.queue_groups(base, ("priority", "priority")),
+        ),
+        S(
+            "Jeopardy by warehouse",
+            "Warehouse",
+            "Alerts",
+            selectors.queue_groups(
+                base, ("fulfillment_line__warehouse__code", "fulfillment_line__warehouse__name")
+            ),
+        ),
+    ]
+
+
 PANELS: dict[str, Panel] = {
     p.key: p
     for p in (
+        Panel(
+            "jeopardy",
+            "Jeopardy",
+            (Role.FULFILLMENT, Role.ORDER_DESK, Role.FINANCE),
+            selectors.jeopardy_queue,
+            "reporting/partials/panel_jeopardy.html",
+            "jeopardy",
+            ("assign",),
+            _jeopardy_summaries,
+            JeopardyQueueFilter,
+            _describe_alert,
+        ),
         _holds_panel("holds", "Holds", (Role.ORDER_DESK, Role.FINANCE, Role.APPROVER)),
         Panel(
             "approvals",
@@ -262,6 +304,7 @@ def workbench_context(
         can_act = any(h.can_release for h in rows)
     params = request.GET.copy()
     params.pop("page", None)
+    assignees = _assignees() if "assign" in current.actions and rows.object_list else []
     group = filters.group_paths if filters is not None else None
     return {
         "panels": panels,
@@ -281,9 +324,20 @@ def workbench_context(
         ),
         "summaries": current.summaries(request),
         "querystring": params.urlencode(),
-        "posted": posted or {"ids": set(), "reason": "", "errors": {}},
+        "posted": posted or {"ids": set(), "reason": "", "assignee": "", "errors": {}},
         "can_act": can_act,
+        "assignees": assignees,
     }
+
+
+def _assignees() -> list:
+    """Who an alert can be given to: active staff, by name."""
+    return list(
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True)
+        .order_by("username")
+        .only("pk", "username", "first_name", "last_name")
+    )
 
 
 @require_GET
@@ -298,8 +352,21 @@ def workbench_counts(request: HttpRequest) -> HttpResponse:
     )
 
 
-MASS_VERBS = {"release": "released", "approve": "approved", "reject": "rejected", "retry": "sent to retry"}
-MASS_LABELS = {"release": "Release", "approve": "Approve", "reject": "Reject", "retry": "Retry"}
+MASS_VERBS = {
+    "release": "released",
+    "approve": "approved",
+    "reject": "rejected",
+    "retry": "sent to retry",
+    "assign": "assigned",
+}
+MASS_LABELS = {
+    "release": "Release",
+    "approve": "Approve",
+    "reject": "Reject",
+    "retry": "Retry",
+    "assign": "Assign",
+}
+UNASSIGN = "nobody"
 
 
 @dataclass(frozen=True)
@@ -310,8 +377,10 @@ class RowResult:
     message: str
 
 
-def _run(action: str, pk: int, actor: Actor, reason: str) -> None:
-    if action == "release":
+def _run(action: str, pk: int, actor: Actor, reason: str, assignee_id: int | None) -> None:
+    if action == "assign":
+        alert_assign(alert_id=pk, actor=actor, assignee_id=assignee_id)
+    elif action == "release":
         hold_release(hold_id=pk, actor=actor, reason=reason)
     elif action == "approve":
         order_approve(order_id=pk, actor=actor, reason=reason)
@@ -343,8 +412,25 @@ def workbench_action(request: HttpRequest, panel: str) -> HttpResponse:
         errors["ids"] = "Select at least one row."
     if action in {"release", "reject"} and not reason:
         errors["reason"] = "Enter a reason: it is kept on each order's history."
+    assignee = request.POST.get("assignee", "")
+    assignee_id = int(assignee) if assignee.isdigit() else None
+    assignee_name = ""
+    if action == "assign":
+        if assignee_id is not None:
+            user = get_user_model().objects.filter(pk=assignee_id, is_active=True, is_staff=True).first()
+            if user is None:
+                errors["assignee"] = "Choose an active staff member."
+            else:
+                assignee_name = user.get_username()
+        elif assignee != UNASSIGN:
+            errors["assignee"] = "Choose who takes these alerts (or nobody, to take them back)."
     if errors:
-        posted = {"ids": set(ids), "reason": request.POST.get("reason", ""), "errors": errors}
+        posted = {
+            "ids": set(ids),
+            "reason": request.POST.get("reason", ""),
+            "assignee": assignee,
+            "errors": errors,
+        }
         context = workbench_context(request, visible_panels(request), current, posted)
         return page(request, "reporting/workbench.html", context, status=400)
     # Only rows still in this queue are acted on; each is named as the person saw it.
@@ -356,6 +442,8 @@ def workbench_action(request: HttpRequest, panel: str) -> HttpResponse:
         "action_label": MASS_LABELS[action],
         "verb": MASS_VERBS[action],
         "reason": reason,
+        "assignee": assignee,
+        "assignee_name": assignee_name or ("nobody" if action == "assign" else ""),
         "querystring": request.GET.urlencode(),
     }
     if request.POST.get("confirm") != "yes":
@@ -371,11 +459,16 @@ def workbench_action(request: HttpRequest, panel: str) -> HttpResponse:
             )
             continue
         try:
-            _run(action, pk, actor, reason)
+            _run(action, pk, actor, reason, assignee_id)
         except DomainError as exc:
             results.append(RowResult(pk, found[pk], False, error_text(exc)))
         else:
-            results.append(RowResult(pk, found[pk], True, MASS_VERBS[action].capitalize() + "."))
+            done_text = (
+                f"Assigned to {assignee_name or 'nobody'}."
+                if action == "assign"
+                else f"{MASS_VERBS[action].capitalize()}."
+            )
+            results.append(RowResult(pk, found[pk], True, done_text))
     done = sum(r.ok for r in results)
     context.update(
         results=results, done=done, failed=len(results) - done, counts=selectors.exception_counts()
