@@ -11,7 +11,7 @@ from oms.kernel import events
 from orders.models import OrderLine
 
 from .models import StepInstance
-from .notifications import customer_email_send
+from .notifications import customer_email_send, jeopardy_digest_send
 from .services import order_cancel_apply, order_fulfillment_start, order_revision_apply, step_signal
 from .states import StepStatus, TaskType
 
@@ -97,3 +97,8 @@ def customer_emails(event: events.Event) -> None:
                 "tracking_number": p.get("tracking_number", ""),
             },
         )
+
+
+@events.subscriber("fulfillment.jeopardy_digest", topics=["fulfillment.jeopardy_digest"])
+def jeopardy_digest(event: events.Event) -> None:
+    jeopardy_digest_send(digest=event.payload)

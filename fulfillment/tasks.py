@@ -21,3 +21,18 @@ def step_run(self, step_instance_id: int) -> str:
 def fulfillment_sweep() -> int:
     """Periodic: wake due PAUSE/WAIT steps, resume released holds, re-send lost step tasks."""
     return len(steps_sweep().step_ids)
+
+
+@shared_task(acks_late=True, ignore_result=True, max_retries=0)
+def jeopardy_scan(full: bool | None = None) -> int:
+    """Periodic: recompute plans' expected ends and jeopardy, raise and resolve alerts. Every
+    OMS_JEOPARDY_FULL_SCAN_EVERY-th run (by scan count) re-reads every open process."""
+    from django.conf import settings
+
+    from .models import JeopardyScan
+    from .services.jeopardy import jeopardy_scan as scan
+
+    if full is None:
+        every = max(settings.OMS_JEOPARDY_FULL_SCAN_EVERY, 1)
+        full = (JeopardyScan.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) % every == 0
+    return scan(full=full).processes_changed

@@ -28,8 +28,9 @@ from ..states import (
     StepStatus,
 )
 from ..steps import QUANTITY, RESERVATION_LOST, SHIP_TO, StepContext, step_type
-from .engine import advance, process_set, step_set
+from .engine import advance, process_set, replan, step_set
 from .lines import order_fulfillment_start
+from .planning import order_replan
 
 STARTED = (StepStatus.COMPLETED, StepStatus.RUNNING, StepStatus.WAITING, StepStatus.HELD, StepStatus.FAILED)
 
@@ -95,6 +96,7 @@ def process_compensate(
     process_set(process, ProcessStatus.RUNNING, reason="change applied")
     if resume is not None:
         advance(process, line, after_sequence=resume - 1, now=now)
+    replan(process, line, now=now)
     return resume
 
 
@@ -241,6 +243,8 @@ def order_revision_apply(*, order_id: int, diff: dict[str, Any]) -> list[int]:
                 )
                 touched.append(fl_id)
     order_fulfillment_start(order_id=order.pk)
+    # A revision may move the requested delivery date: every open line's required dates follow.
+    order_replan(order_number=order.number)
     return touched
 
 

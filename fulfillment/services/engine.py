@@ -85,6 +85,15 @@ def process_set(process: ProcessInstance, target: str, *, actor: str = "system",
     )
 
 
+def replan(process: ProcessInstance, line: FulfillmentLine, *, now: datetime) -> None:
+    """Replan a locked process that is still open (fulfillment.services.planning)."""
+    from .planning import process_replan
+
+    if process.status in (ProcessStatus.COMPLETED, ProcessStatus.CANCELED):
+        return
+    process_replan(process, line, now=now)
+
+
 def _run_now(step: StepInstance, now: datetime) -> None:
     """Mark a step due and send its task after commit."""
     step_set(
@@ -135,6 +144,7 @@ def process_start(
     StepInstance.objects.bulk_create(steps)
     fevent("process_started", line=line, process=process, after={"definition": str(definition)})
     advance(process, line, after_sequence=(start_at - 1) if start_at else 0, now=now)
+    replan(process, line, now=now)
     return process
 
 
@@ -228,6 +238,7 @@ def _execute_locked(process: ProcessInstance, step: StepInstance, line: Fulfillm
     if holds:
         step_set(step, StepStatus.HELD, last_error=f"held by {', '.join(sorted(holds))}")
         fevent("step_held", line=line, process=process, step=step, data={"holds": sorted(holds)})
+        replan(process, line, now=now)
         return StepResult("held")
     ctx = StepContext(step=step, definition=step.step_definition, process=process, line=line, now=now)
     if step.actual_start is None:
@@ -258,6 +269,8 @@ def _execute_locked(process: ProcessInstance, step: StepInstance, line: Fulfillm
     process.refresh_from_db()
     if process.status == ProcessStatus.RUNNING:
         advance(process, line, after_sequence=step.sequence, now=now)
+    # An early or late completion moves the steps after it (and nothing before).
+    replan(process, line, now=now)
     return StepResult("completed")
 
 
@@ -412,6 +425,7 @@ def step_retry(*, step_id: int, actor: str) -> StepInstance:
     step.attempts = 0
     _run_now(step, now)
     fevent("step_retried", line=line, process=process, step=step, actor=actor)
+    replan(process, line, now=now)
     return step
 
 
@@ -424,6 +438,7 @@ def step_skip(*, step_id: int, actor: str) -> StepInstance:
     if process.status == ProcessStatus.NEEDS_ATTENTION:
         process_set(process, ProcessStatus.RUNNING, actor=actor, reason="staff skipped a failed step")
     advance(process, line, after_sequence=step.sequence, now=now)
+    replan(process, line, now=now)
     return step
 
 

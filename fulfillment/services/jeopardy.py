@@ -26,6 +26,7 @@ from ..states import (
     AlertResolution,
     JeopardyAlertStatus,
     JeopardyPriority,
+    TaskType,
     ensure_transition,
 )
 
@@ -231,3 +232,421 @@ def alerts_assign_bulk(
         except DomainError as exc:
             results.append(AlertActionResult(alert_id, False, exc.message))
     return results
+
+
+# --- the scan -------------------------------------------------------------------------------
+#
+# One transaction, a constant number of statements whatever the number of processes:
+#   1. a temp table of the candidates' new figures (expected end pushed by the current step's
+#      overrun, delay, policy -> score -> priority, a readable reason), only rows that changed;
+#   2. the order's worst before; 3. the processes and their current steps updated from it;
+#   4. alerts superseded / resolved / raised (ON CONFLICT DO NOTHING on the one-unresolved-per-
+#      process constraint) and their audit rows; 5. `order.jeopardy_changed` outbox rows for the
+#      orders whose worst changed; 6. one digest event per role.
+# A PostgreSQL advisory lock queues a second scan behind the first (two beat instances): it then
+# finds nothing changed. A scan that dies rolls back entirely.
+
+OPEN_PROCESS_SQL = "('running', 'change_pending', 'needs_attention')"
+DIGEST_LIST_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    scan_id: int
+    kind: str
+    processes_changed: int
+    steps_changed: int
+    alerts_raised: int
+    alerts_resolved: int
+    orders_changed: int
+    digests: int
+
+
+def _rank_sql(column: str) -> str:
+    whens = " ".join(f"WHEN '{p}' THEN {r}" for p, r in PRIORITY_RANK.items() if r)
+    return f"(CASE {column} {whens} ELSE 0 END)"
+
+
+def _priority_of_rank_sql(expr: str) -> str:
+    whens = " ".join(f"WHEN {r} THEN '{p}'" for p, r in PRIORITY_RANK.items())
+    return f"(CASE {expr} {whens} END)"
+
+
+def _role_sql(column: str) -> str:
+    from ..states import STEP_ROLE, STEP_ROLE_DEFAULT
+
+    whens = " ".join(f"WHEN '{t}' THEN '{r}'" for t, r in STEP_ROLE.items())
+    return f"(CASE {column} {whens} ELSE '{STEP_ROLE_DEFAULT}' END)"
+
+
+def _tz_name() -> str:
+    import re
+
+    from django.conf import settings
+
+    name = str(settings.TIME_ZONE or "UTC")
+    if not re.fullmatch(r"[A-Za-z0-9_+\-/]+", name):  # it is inlined in SQL
+        raise ValueError(f"Unexpected TIME_ZONE {name!r}")
+    return name
+
+
+class _Sql:
+    """The few places PostgreSQL and SQLite spell differently."""
+
+    def __init__(self, vendor: str, now, wall):
+        self.pg = vendor == "postgresql"
+        # `now` is the moment the figures are computed for; `wall` stamps the rows written.
+        self.now, self.wall = self.literal(now), self.literal(wall)
+        self.true, self.false = ("TRUE", "FALSE") if self.pg else ("1", "0")
+
+    def literal(self, moment) -> str:
+        from django.db import connection
+
+        if self.pg:
+            return f"CAST('{moment.isoformat()}' AS timestamptz)"
+        return f"'{connection.ops.adapt_datetimefield_value(moment)}'"
+
+    def temp(self, name: str) -> str:
+        return f"CREATE TEMP TABLE {name} ON COMMIT DROP AS" if self.pg else f"CREATE TEMP TABLE {name} AS"
+
+    def hours(self, a: str, b: str) -> str:
+        if self.pg:
+            return f"(EXTRACT(EPOCH FROM ({a}) - ({b})) / 3600.0)"
+        return f"((julianday({a}) - julianday({b})) * 24.0)"
+
+    def round2(self, x: str) -> str:
+        return f"ROUND(CAST({x} AS numeric), 2)" if self.pg else f"ROUND({x}, 2)"
+
+    def pushed(self, plan_end: str, due: str) -> str:
+        if self.pg:
+            return f"({plan_end} + ({self.now} - {due}))"
+        days = f"julianday({plan_end}) + (julianday({self.now}) - julianday({due}))"
+        return f"strftime('%Y-%m-%d %H:%M:%f', {days})"
+
+    def ts(self, x: str) -> str:
+        if self.pg:
+            return f"to_char(({x}) AT TIME ZONE '{_tz_name()}', 'YYYY-MM-DD HH24:MI')"
+        return f"strftime('%Y-%m-%d %H:%M', {x})"
+
+    def one_decimal(self, x: str) -> str:
+        return f"to_char(({x}), 'FM999999990.0')" if self.pg else f"printf('%.1f', {x})"
+
+    def po_number(self, x: str) -> str:
+        return f"('PO-' || lpad(CAST({x} AS text), 6, '0'))" if self.pg else f"printf('PO-%06d', {x})"
+
+    def json(self, *pairs: tuple[str, str]) -> str:
+        inner = ", ".join(f"'{k}', {v}" for k, v in pairs)
+        return f"CAST(json_build_object({inner}) AS jsonb)" if self.pg else f"json_object({inner})"
+
+    def distinct(self, a: str, b: str) -> str:
+        return f"({a} IS DISTINCT FROM {b})" if self.pg else f"({a} IS NOT {b})"
+
+    def drop(self, name: str) -> str:
+        # Inside an outer transaction (a test, a caller's atomic block) ON COMMIT has not come.
+        return f"DROP TABLE IF EXISTS {'pg_temp' if self.pg else 'temp'}.{name}"
+
+
+def _candidates_sql(q: _Sql, *, full: bool) -> str:
+    task_types = " UNION ALL ".join(f"SELECT '{t}' AS task_type" for t in [*TaskType.values, ""])
+    # The most specific active policy for every (definition code, step type) pair: a small table.
+    policy = f"""
+pairs AS (
+    SELECT d.code, t.task_type FROM (SELECT DISTINCT code FROM fulfillment_processdefinition) d
+    CROSS JOIN ({task_types}) t
+), pol AS (
+    SELECT pairs.code, pairs.task_type,
+           (SELECT jp.id FROM fulfillment_jeopardypolicy jp
+             WHERE jp.active = {q.true}
+               AND (jp.process_code = pairs.code OR jp.process_code = '')
+               AND (jp.task_type = pairs.task_type OR jp.task_type = '')
+             ORDER BY (jp.process_code <> '') DESC, (jp.task_type <> '') DESC, jp.id
+             LIMIT 1) AS policy_id
+      FROM pairs
+)"""  # noqa: S608
+    scope = "" if full else f"AND (p.jeopardy_dirty = {q.true} OR p.current_step_due < {q.now})"
+    expected = (
+        f"CASE WHEN p.current_step_due < {q.now} THEN {q.pushed('p.plan_end', 'p.current_step_due')} "
+        f"ELSE p.plan_end END"
+    )
+    return f"""
+WITH {policy}, cand AS (
+    SELECT p.id, p.fulfillment_line_id, p.current_step_id, p.required_end, p.jeopardy_dirty AS dirty,
+           p.jeopardy_score AS old_score, p.jeopardy_priority AS old_priority,
+           p.jeopardy_delay_hours AS old_delay, p.expected_end AS old_expected,
+           {expected} AS expected_end,
+           COALESCE(s.task_type, '') AS task_type, pol.policy_id
+      FROM fulfillment_processinstance p
+      JOIN fulfillment_processdefinition d ON d.id = p.definition_id
+      LEFT JOIN fulfillment_stepinstance s ON s.id = p.current_step_id
+      LEFT JOIN pol ON pol.code = d.code AND pol.task_type = COALESCE(s.task_type, '')
+     WHERE p.status IN {OPEN_PROCESS_SQL} {scope}
+), delayed AS (
+    SELECT c.*, {q.round2(q.hours("c.expected_end", "c.required_end"))} AS delay FROM cand c
+), scored AS (
+    SELECT x.*, COALESCE((SELECT t.score FROM fulfillment_jeopardythreshold t
+                           WHERE t.policy_id = x.policy_id AND t.min_delay_hours <= x.delay
+                           ORDER BY t.min_delay_hours DESC LIMIT 1), 0) AS score
+      FROM delayed x
+), ranked AS (
+    SELECT y.*, COALESCE((SELECT r.priority FROM fulfillment_jeopardypriorityrange r
+                           WHERE r.policy_id = y.policy_id AND r.min_score <= y.score
+                             AND (r.max_score IS NULL OR r.max_score >= y.score)
+                           ORDER BY r.min_score DESC LIMIT 1), 'on_time') AS priority
+      FROM scored y
+), changed AS (
+    SELECT z.* FROM ranked z
+     WHERE z.dirty = {q.true} OR z.score <> z.old_score OR z.priority <> z.old_priority
+        OR {q.distinct("z.delay", "z.old_delay")} OR {q.distinct("z.expected_end", "z.old_expected")}
+)
+SELECT ch.id, ch.fulfillment_line_id AS line_id, fl.order_id, fl.order_number, o.channel_id,
+       ch.current_step_id AS step_id, ch.task_type, {_role_sql("ch.task_type")} AS role,
+       ch.expected_end, ch.required_end, ch.delay, ch.score, ch.priority,
+       ch.old_score, ch.old_priority,
+       {_rank_sql("ch.priority")} AS new_rank, {_rank_sql("ch.old_priority")} AS old_rank,
+       substr({_reason_sql(q)}, 1, 500) AS reason
+  FROM changed ch
+  JOIN fulfillment_fulfillmentline fl ON fl.id = ch.fulfillment_line_id
+  JOIN orders_salesorder o ON o.id = fl.order_id
+  LEFT JOIN fulfillment_stepinstance s ON s.id = ch.current_step_id
+  LEFT JOIN fulfillment_stepdefinition sd ON sd.id = s.step_definition_id
+  LEFT JOIN inventory_warehouse w ON w.id = fl.warehouse_id"""  # noqa: S608
+
+
+def _reason_sql(q: _Sql) -> str:
+    late = (
+        f"CASE WHEN ch.delay > 0 THEN {q.one_decimal('ch.delay / 24.0')} || ' days late' "
+        f"WHEN ch.delay < 0 THEN {q.one_decimal('-ch.delay / 24.0')} || ' days early' ELSE 'on time' END"
+    )
+    why = (
+        "CASE WHEN s.status = 'held' THEN s.last_error "
+        "WHEN s.status = 'failed' THEN 'failed: ' || substr(s.last_error, 1, 120) "
+        f"WHEN s.task_type = 'wait_for_receipt' AND fl.purchase_order_id IS NOT NULL "
+        f"THEN 'waiting for receipt of ' || {q.po_number('fl.purchase_order_id')} "
+        "WHEN s.task_type = 'wait_for_shipment' AND w.code IS NOT NULL "
+        "THEN 'waiting for the shipment from ' || w.code "
+        "WHEN s.status = 'waiting' THEN 'waiting at ' || sd.name "
+        "ELSE NULL END"
+    )
+    return (
+        "CASE WHEN ch.expected_end IS NULL THEN 'Not planned yet' "
+        "WHEN ch.required_end IS NULL THEN 'No required date (no requested or promised date)' "
+        f"ELSE COALESCE(sd.name, 'Process') || ': required ' || {q.ts('ch.required_end')} || ', expected ' "
+        f"|| {q.ts('ch.expected_end')} || ' (' || {late} || ')' || COALESCE(' — ' || ({why}), '') END"
+    )
+
+
+def _exec(cursor, sql: str) -> int:
+    cursor.execute(sql)
+    return max(cursor.rowcount or 0, 0)
+
+
+def jeopardy_scan(*, full: bool = False, now=None) -> ScanResult:
+    """Recompute the jeopardy of open processes (all of them with `full`, else those replanned
+    since the last scan and those whose current step overran) and act on what changed."""
+    from django.db import connection
+
+    from oms.kernel import events
+
+    from ..models import JeopardyScan
+
+    now = now or timezone.now()
+    kind = "full" if full else "incremental"
+    q = _Sql(connection.vendor, now, timezone.now())
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            if q.pg:
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext('fulfillment.jeopardy_scan'))")
+            scan = JeopardyScan.objects.create(kind=kind)
+            for name in ("jeop", "jeop_orders"):
+                cursor.execute(q.drop(name))
+            cursor.execute(f"{q.temp('jeop')} {_candidates_sql(q, full=full)}")
+            # The orders' worst before the update (only orders with a changed score or priority).
+            key = f"({_rank_sql('p.jeopardy_priority')} * 1000000 + p.jeopardy_score)"
+            cursor.execute(
+                f"""{q.temp("jeop_orders")}
+SELECT fl.order_id, MIN(fl.order_number) AS order_number, MAX({key}) AS old_key
+  FROM fulfillment_processinstance p JOIN fulfillment_fulfillmentline fl ON fl.id = p.fulfillment_line_id
+ WHERE p.status IN {OPEN_PROCESS_SQL}
+   AND fl.order_id IN (SELECT order_id FROM jeop WHERE score <> old_score OR priority <> old_priority)
+ GROUP BY fl.order_id"""  # noqa: S608
+            )
+            processes = _exec(
+                cursor,
+                f"""UPDATE fulfillment_processinstance SET
+    expected_end = n.expected_end, jeopardy_delay_hours = n.delay, jeopardy_score = n.score,
+    jeopardy_priority = n.priority, jeopardy_reason = n.reason, jeopardy_dirty = {q.false},
+    jeopardy_changed_at = CASE WHEN n.score <> n.old_score OR n.priority <> n.old_priority
+                               THEN {q.wall} ELSE fulfillment_processinstance.jeopardy_changed_at END,
+    updated_at = {q.wall}
+  FROM jeop n WHERE fulfillment_processinstance.id = n.id""",  # noqa: S608
+            )
+            steps = _exec(
+                cursor,
+                f"""UPDATE fulfillment_stepinstance SET
+    jeopardy_delay_hours = n.delay, jeopardy_score = n.score, jeopardy_priority = n.priority,
+    jeopardy_reason = n.reason, updated_at = {q.wall}
+  FROM jeop n WHERE fulfillment_stepinstance.id = n.step_id
+   AND (fulfillment_stepinstance.jeopardy_score <> n.score
+        OR fulfillment_stepinstance.jeopardy_priority <> n.priority
+        OR fulfillment_stepinstance.jeopardy_reason <> n.reason
+        OR {q.distinct("fulfillment_stepinstance.jeopardy_delay_hours", "n.delay")})""",  # noqa: S608
+            )
+            resolved = _alerts_resolve(cursor, q, scan.pk)
+            raised = _alerts_raise(cursor, q, scan.pk)
+            orders = _orders_publish(cursor, q, scan.pk)
+            digests = _digests(cursor, q, scan.pk)
+            for name in ("jeop", "jeop_orders"):
+                cursor.execute(q.drop(name))
+        JeopardyScan.objects.filter(pk=scan.pk).update(
+            finished_at=timezone.now(),
+            processes_changed=processes,
+            steps_changed=steps,
+            alerts_raised=raised,
+            alerts_resolved=resolved,
+            orders_changed=orders,
+            digests=digests,
+        )
+        if orders or digests:
+            transaction.on_commit(events.kick_relay, robust=True)
+    return ScanResult(scan.pk, kind, processes, steps, raised, resolved, orders, digests)
+
+
+def _audit_alerts_sql(q: _Sql, kind: str, where: str, *, before: bool = True) -> str:
+    before_sql = q.json(("status", "'open'")) if before else "NULL"
+    return f"""INSERT INTO fulfillment_fulfillmentevent
+    (order_number, fulfillment_line_id, process_id, step_id, kind, actor, before, after, data,
+     correlation_id, created_at)
+SELECT a.order_number, a.fulfillment_line_id, a.process_id, a.step_id, '{kind}', 'system',
+       {before_sql}, {q.json(("status", "a.status"), ("resolution", "a.resolution"))},
+       {q.json(("alert", "a.id"), ("priority", "a.priority"), ("score", "a.score"), ("reason", "a.reason"))},
+       '', {q.wall}
+  FROM fulfillment_jeopardyalert a WHERE {where}"""  # noqa: S608
+
+
+def _alerts_resolve(cursor, q: _Sql, scan_id: int) -> int:
+    rank = _rank_sql("fulfillment_jeopardyalert.priority")
+    unresolved = "fulfillment_jeopardyalert.status IN ('open', 'acknowledged')"
+    total = 0
+    for resolution, comparison in (("back_on_time", "<"), ("superseded", ">")):
+        marker = f"scan:{scan_id}:{resolution}"
+        n = _exec(
+            cursor,
+            f"""UPDATE fulfillment_jeopardyalert SET status = 'resolved', resolution = '{resolution}',
+    resolved_at = {q.wall}, updated_at = {q.wall}, note = '{marker}'
+  FROM jeop n WHERE fulfillment_jeopardyalert.process_id = n.id AND {unresolved}
+   AND n.new_rank {comparison} {rank}""",  # noqa: S608
+        )
+        if n:
+            cursor.execute(_audit_alerts_sql(q, "alert_resolved", f"a.note = '{marker}'"))
+            cursor.execute(f"UPDATE fulfillment_jeopardyalert SET note = '' WHERE note = '{marker}'")  # noqa: S608
+        total += n
+    # Alerts of processes that ended (completed, canceled) close with them.
+    marker = f"scan:{scan_id}:closed"
+    n = _exec(
+        cursor,
+        f"""UPDATE fulfillment_jeopardyalert SET status = 'resolved', resolution = 'closed',
+    resolved_at = {q.wall}, updated_at = {q.wall}, note = '{marker}'
+ WHERE status IN ('open', 'acknowledged') AND process_id IN (
+       SELECT id FROM fulfillment_processinstance WHERE status IN ('completed', 'canceled'))""",  # noqa: S608
+    )
+    if n:
+        cursor.execute(_audit_alerts_sql(q, "alert_resolved", f"a.note = '{marker}'"))
+        cursor.execute(f"UPDATE fulfillment_jeopardyalert SET note = '' WHERE note = '{marker}'")  # noqa: S608
+    return total + n
+
+
+def _alerts_raise(cursor, q: _Sql, scan_id: int) -> int:
+    n = _exec(
+        cursor,
+        f"""INSERT INTO fulfillment_jeopardyalert
+    (process_id, fulfillment_line_id, step_id, order_id, order_number, channel_id, priority, score,
+     delay_hours, reason, role, status, resolution, note, scan_id, raised_at, updated_at)
+SELECT n.id, n.line_id, n.step_id, n.order_id, n.order_number, n.channel_id, n.priority, n.score,
+       n.delay, n.reason, n.role, 'open', '', '', {scan_id}, {q.wall}, {q.wall}
+  FROM jeop n
+ WHERE n.new_rank > n.old_rank AND n.priority <> 'on_time'
+   AND NOT EXISTS (SELECT 1 FROM fulfillment_jeopardyalert a
+                    WHERE a.process_id = n.id AND a.status IN ('open', 'acknowledged'))
+ON CONFLICT DO NOTHING""",  # noqa: S608
+    )
+    if n:
+        cursor.execute(
+            _audit_alerts_sql(q, "alert_raised", f"a.scan_id = {scan_id} AND a.status = 'open'", before=False)
+        )
+    return n
+
+
+def _orders_publish(cursor, q: _Sql, scan_id: int) -> int:
+    from oms.kernel import events
+
+    subscribers = [s.name for s in events.subscribers_for("order.jeopardy_changed")]
+    key = f"({_rank_sql('p.jeopardy_priority')} * 1000000 + p.jeopardy_score)"
+    marker = f"jeopardy-scan:{scan_id}"
+    payload = q.json(
+        ("number", "w.order_number"),
+        ("channel", "c.code"),
+        ("order_id", "w.order_id"),
+        ("priority", "w.priority"),
+        ("score", "w.score"),
+        ("reason", "w.reason"),
+        ("fulfillment_line", "w.line_id"),
+        (
+            "before",
+            q.json(
+                ("priority", _priority_of_rank_sql("w.old_key / 1000000")), ("score", "w.old_key % 1000000")
+            ),
+        ),
+    )
+    n = _exec(
+        cursor,
+        f"""INSERT INTO kernel_outboxevent
+    (topic, aggregate_type, aggregate_id, payload, correlation_id, created_at)
+SELECT 'order.jeopardy_changed', 'order', w.order_number, {payload}, '{marker}', {q.wall}
+  FROM (SELECT jo.order_id, jo.order_number, jo.old_key, p.jeopardy_priority AS priority,
+               p.jeopardy_score AS score, p.jeopardy_reason AS reason, p.fulfillment_line_id AS line_id,
+               {key} AS new_key, o.channel_id,
+               ROW_NUMBER() OVER (PARTITION BY jo.order_id ORDER BY {key} DESC, p.id) AS pos
+          FROM jeop_orders jo
+          JOIN fulfillment_fulfillmentline fl ON fl.order_id = jo.order_id
+          JOIN fulfillment_processinstance p
+            ON p.fulfillment_line_id = fl.id AND p.status IN {OPEN_PROCESS_SQL}
+          JOIN orders_salesorder o ON o.id = jo.order_id) w
+  JOIN partners_channel c ON c.id = w.channel_id
+ WHERE w.pos = 1 AND w.new_key <> w.old_key""",  # noqa: S608
+    )
+    if n and subscribers:
+        names = " UNION ALL ".join(f"SELECT '{s}' AS name" for s in subscribers)
+        cursor.execute(
+            f"""INSERT INTO kernel_outboxdelivery
+    (event_id, subscriber, aggregate_key, status, attempts, available_at, leased_until, lease_token,
+     last_error, created_at, done_at)
+SELECT e.id, s.name, 'order:' || e.aggregate_id, 'pending', 0, {q.wall}, NULL, '', '', {q.wall}, NULL
+  FROM kernel_outboxevent e CROSS JOIN ({names}) s
+ WHERE e.topic = 'order.jeopardy_changed' AND e.correlation_id = '{marker}'"""  # noqa: S608
+        )
+    return n
+
+
+def _digests(cursor, q: _Sql, scan_id: int) -> int:
+    """One digest event per role that got new alerts in this scan (the mail goes out from the
+    outbox, so a mail server that is down delays it, never fails the scan)."""
+    from oms.kernel import events
+
+    cursor.execute(
+        f"""SELECT role, cnt, order_number, priority, score, reason, id FROM (
+    SELECT a.role, COUNT(*) OVER (PARTITION BY a.role) AS cnt, a.order_number, a.priority, a.score,
+           a.reason, a.id,
+           ROW_NUMBER() OVER (PARTITION BY a.role ORDER BY {_rank_sql("a.priority")} DESC, a.score DESC, a.id)
+               AS pos
+      FROM fulfillment_jeopardyalert a WHERE a.scan_id = {scan_id} AND a.status = 'open') x
+ WHERE pos <= {DIGEST_LIST_LIMIT} ORDER BY role, pos"""  # noqa: S608
+    )
+    by_role: dict[str, dict[str, Any]] = {}
+    for role, count, number, priority, score, reason, alert_id in cursor.fetchall():
+        digest = by_role.setdefault(role, {"role": role, "scan": scan_id, "count": count, "alerts": []})
+        digest["alerts"].append(
+            {"alert": alert_id, "number": number, "priority": priority, "score": score, "reason": reason}
+        )
+    for role, digest in sorted(by_role.items()):
+        events.publish("fulfillment.jeopardy_digest", digest, aggregate=("jeopardy_digest", role))
+    return len(by_role)

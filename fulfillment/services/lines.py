@@ -81,6 +81,7 @@ def line_split(
         mode=line.mode,
         warehouse=line.warehouse if status != FulfillmentLineStatus.AWAITING_SCHEDULING else None,
         scheduled_ship_date=line.scheduled_ship_date,
+        promised_date=line.promised_date,
         parent=line,
     )
     line.quantity = keep

@@ -249,3 +249,17 @@ def line_expected_completion(*, line_id: int) -> datetime | None:
         .values_list("expected_end", flat=True)
         .first()
     )
+
+
+def order_replan(*, order_number: str, now: datetime | None = None) -> int:
+    """Replan every open process of an order (its requested delivery date changed). One lock per
+    process, in primary-key order, as the engine takes them."""
+    now = now or timezone.now()
+    ids = list(
+        ProcessInstance.objects.filter(fulfillment_line__order_number=order_number, status__in=OPEN_PROCESS)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for process_id in ids:
+        process_plan(process_id=process_id, now=now)
+    return len(ids)

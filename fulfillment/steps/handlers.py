@@ -95,6 +95,13 @@ def _reserve(line: FulfillmentLine, warehouse_id: int) -> Reservation:
 # --- SCHEDULE -------------------------------------------------------------------------------
 
 
+def _promise(line: FulfillmentLine) -> None:
+    """The first schedule promises a delivery date (ship date plus transit); a reschedule keeps
+    the promise, so planning measures the new dates against it."""
+    if line.promised_date is None and line.scheduled_ship_date is not None:
+        line.promised_date = line.scheduled_ship_date + timedelta(days=settings.OMS_PLANNING_TRANSIT_DAYS)
+
+
 def schedule_run(ctx: StepContext) -> Done | Wait:
     from ..services.lines import line_split
 
@@ -105,12 +112,14 @@ def schedule_run(ctx: StepContext) -> Done | Wait:
         line.warehouse_id = adopted.position.warehouse_id
         line.mode = FulfillmentMode.WAREHOUSE
         line.scheduled_ship_date = line.scheduled_ship_date or timezone.localdate()
+        _promise(line)
         line.save()
         fl_set_status(line, FLS.SCHEDULED, reason="reserved at capture", step=ctx.step)
         return Done("kept the reservation made at capture")
     decision = source_line(line=line)
     line.mode = decision.mode
     line.scheduled_ship_date = decision.ship_date
+    _promise(line)
     if decision.quantity <= 0:
         line.warehouse = None
         line.save()
