@@ -19,6 +19,7 @@ from orders.models import SalesOrder
 from orders.services import hold_apply
 from tests.factories.orders import HoldCodeFactory
 from tests.fulfillment.conftest import WEST_SHIP_TO, build_fulfillment_world, order_body, settle, submit
+from tests.fulfillment.jeopardy_support import every_day
 from tests.ui.world import staff_user
 
 
@@ -55,6 +56,7 @@ def park_a_step(line: FulfillmentLine, error: str) -> StepInstance:
 def build_workbench_world(*, prefix: str = "WB") -> SimpleNamespace:
     role_sync()
     w = build_fulfillment_world()
+    every_day(w)
     HoldCodeFactory(
         code="manual", name="Manual review", apply_roles=["order_desk"], release_roles=["order_desk"]
     )
@@ -114,8 +116,10 @@ def add_exceptions(w: SimpleNamespace, prefix: str) -> SimpleNamespace:
         piano=line_of(piano["number"]),
         hold=hold,
     )
-    made.high = raise_alert(made.east, JeopardyPriority.HIGH, 90, "Ship step: 2.7 days late")
-    made.medium = raise_alert(made.west, JeopardyPriority.MEDIUM, 50, "Ship step: 1.1 days late")
+    # Two alerts as the jeopardy scan raises them (its own tests are in tests/fulfillment): the
+    # workbench needs two priorities in two warehouses, which the scan's dates do not pin here.
+    made.high = raise_alert(made.east, JeopardyPriority.HIGH, 90, "Wait for shipment: 3.7 days late")
+    made.medium = raise_alert(made.west, JeopardyPriority.MEDIUM, 50, "Wait for shipment: 1.2 days late")
     made.step = park_a_step(made.failing, "WMS said 500")
     made.now = timezone.now()
     setattr(w, prefix.lower(), made)
