@@ -17,7 +17,7 @@ from fulfillment.selectors import order_fulfillment
 from fulfillment.states import STEP_ACTIVE
 
 WIDTH = 1000  # the SVG viewBox width every x and width below is measured in
-MIN_BAR = 4  # an instant (a step that took no time) stays visible
+MIN_BAR = 8  # an instant (a step that took no time) stays visible, even on a phone
 
 
 @dataclass(frozen=True)

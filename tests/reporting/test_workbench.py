@@ -18,6 +18,7 @@ from fulfillment.states import JeopardyAlertStatus, ProcessStatus, StepStatus
 from orders.actors import Actor
 from orders.models import OrderHold
 from orders.services import hold_release
+from reporting.timeline import MIN_BAR, WIDTH
 from reporting.workbench import PANELS
 
 from .workbench_world import add_exceptions
@@ -200,7 +201,7 @@ def test_the_timeline_draws_planned_actual_and_required_per_step(wb, login):
     span = (timeline.end - timeline.start).total_seconds()
     for r in rows:  # each bar starts where its moment falls on the axis (an instant at the end stays visible)
         expected = round((r.step.planned_start - timeline.start).total_seconds() / span * 1000, 1)
-        assert r.planned.x == min(expected, 996), r.step
+        assert r.planned.x == min(expected, WIDTH - MIN_BAR), r.step
     late = [r for r in rows if r.late]
     assert all((r.step.actual_end or r.step.planned_end) > r.required_end for r in late)
     assert page.count('class="g-planned"') == len(steps)
