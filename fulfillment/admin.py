@@ -1,5 +1,6 @@
 """The orchestration console: process definitions (versioned, validated), assignment rules,
-product supply, instances with their steps (retry/skip/cancel), shipments and the audit trail."""
+product supply, instances with their steps (retry/skip/cancel), shipments and the audit trail;
+the planning calendar (holidays) and the jeopardy policy console (thresholds, priority ranges)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,12 @@ from .models import (
     CustomerNotification,
     FulfillmentEvent,
     FulfillmentLine,
+    Holiday,
+    JeopardyAlert,
+    JeopardyPolicy,
+    JeopardyPriorityRange,
+    JeopardyScan,
+    JeopardyThreshold,
     ProcessDefinition,
     ProcessInstance,
     ProductSupply,
@@ -23,6 +30,7 @@ from .models import (
 )
 from .services import definition_new_version, definition_publish, process_cancel, step_retry, step_skip
 from .services.definitions import definition_errors
+from .services.jeopardy import RangeInput, ThresholdInput, ranges_errors, thresholds_errors
 from .states import DefinitionStatus, StepStatus
 
 
@@ -321,6 +329,124 @@ class FulfillmentEventAdmin(admin.ModelAdmin):
 class CustomerNotificationAdmin(admin.ModelAdmin):
     list_display = ["sent_at", "kind", "reference", "recipient", "subject"]
     readonly_fields = ["sent_at", "kind", "reference", "recipient", "subject"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+# --- planning calendar and jeopardy policy console -------------------------------------------
+
+
+def _live_rows(formset) -> list[dict]:
+    return [f.cleaned_data for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+
+
+class JeopardyThresholdFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        rows = [
+            ThresholdInput(min_delay=r["min_delay"], unit=r["unit"], score=r["score"])
+            for r in _live_rows(self)
+            if r.get("min_delay") is not None and r.get("score") is not None
+        ]
+        errors = thresholds_errors(rows)
+        if errors:
+            raise forms.ValidationError(errors)
+
+
+class JeopardyPriorityRangeFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        rows = [
+            RangeInput(priority=r["priority"], min_score=r["min_score"], max_score=r.get("max_score"))
+            for r in _live_rows(self)
+            if r.get("priority") and r.get("min_score") is not None
+        ]
+        errors = ranges_errors(rows)
+        if errors:
+            raise forms.ValidationError(errors)
+
+
+class JeopardyThresholdInline(admin.TabularInline):
+    model = JeopardyThreshold
+    formset = JeopardyThresholdFormSet
+    fields = ["min_delay", "unit", "score"]
+    extra = 0
+    verbose_name = "threshold (a delay of at least ... scores ...)"
+
+
+class JeopardyPriorityRangeInline(admin.TabularInline):
+    model = JeopardyPriorityRange
+    formset = JeopardyPriorityRangeFormSet
+    fields = ["priority", "min_score", "max_score"]
+    extra = 0
+    verbose_name = "priority range (scores from ... to ... mean ...)"
+
+
+class JeopardyPolicyForm(forms.ModelForm):
+    class Meta:
+        model = JeopardyPolicy
+        fields = ["name", "process_code", "task_type", "active"]
+
+    def clean_process_code(self):
+        code = self.cleaned_data.get("process_code", "")
+        if code and not ProcessDefinition.objects.filter(code=code).exists():
+            raise forms.ValidationError(f"No process definition has the code '{code}'.")
+        return code
+
+
+@admin.register(JeopardyPolicy)
+class JeopardyPolicyAdmin(admin.ModelAdmin):
+    """Thresholds (delay -> score) and priority ranges (score -> priority) per process and step
+    type; the most specific active policy applies, (any, any) is the default. The next scan
+    uses a change (a full one re-reads every open process)."""
+
+    form = JeopardyPolicyForm
+    list_display = ["name", "process_code", "task_type", "active", "updated_at"]
+    list_filter = ["active", "task_type"]
+    search_fields = ["name", "process_code"]
+    inlines = [JeopardyThresholdInline, JeopardyPriorityRangeInline]
+
+
+@admin.register(Holiday)
+class HolidayAdmin(admin.ModelAdmin):
+    list_display = ["date", "name", "warehouse"]
+    list_filter = ["warehouse"]
+    date_hierarchy = "date"
+
+
+@admin.register(JeopardyAlert)
+class JeopardyAlertAdmin(admin.ModelAdmin):
+    """Read-only here: staff act on alerts in the exception workbench or through the API, so
+    that every action is an audit event."""
+
+    list_display = ["pk", "order_number", "priority", "score", "status", "role", "assigned_to", "raised_at"]
+    list_filter = ["status", "priority", "role"]
+    search_fields = ["order_number", "reason"]
+    readonly_fields = [f.name for f in JeopardyAlert._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(JeopardyScan)
+class JeopardyScanAdmin(admin.ModelAdmin):
+    list_display = [
+        "pk",
+        "kind",
+        "started_at",
+        "finished_at",
+        "processes_changed",
+        "alerts_raised",
+        "alerts_resolved",
+        "orders_changed",
+        "digests",
+    ]
+    list_filter = ["kind"]
+    readonly_fields = [f.name for f in JeopardyScan._meta.fields]
 
     def has_add_permission(self, request):
         return False

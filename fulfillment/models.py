@@ -575,8 +575,8 @@ class JeopardyThreshold(models.Model):
         self.min_delay_hours = self.hours()
         super().save(*args, **kwargs)
 
-    def hours(self):
-        return (self.min_delay or 0) * DELAY_UNIT_HOURS[self.unit]
+    def hours(self) -> Decimal:
+        return Decimal(self.min_delay or 0) * DELAY_UNIT_HOURS[self.unit]
 
 
 class JeopardyPriorityRange(models.Model):

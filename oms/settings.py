@@ -226,6 +226,9 @@ SPECTACULAR_SETTINGS = {
         "StepStatusEnum": "fulfillment.states.StepStatus",
         "ShipmentStatusEnum": "fulfillment.states.ShipmentStatus",
         "ShipmentUpdateStatusEnum": "fulfillment.api.serializers.SHIPMENT_UPDATE_STATUSES",
+        "JeopardyPriorityEnum": "fulfillment.states.JeopardyPriority",
+        "JeopardyAlertStatusEnum": "fulfillment.states.JeopardyAlertStatus",
+        "JeopardyAlertResolutionEnum": "fulfillment.states.AlertResolution",
     },
 }
 

@@ -11,6 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.generics import ListAPIView
 
 from customers.filters import CustomerFilter
+from fulfillment.filters import JeopardyAlertFilter
 from inventory.filters import (
     MovementFilter,
     PurchaseOrderFilter,
@@ -33,6 +34,7 @@ LISTS = {
     "v1:transfer-list": TransferFilter,
     "v1:reorder-rule-list": ReorderRuleFilter,
     "v1:purchase-order-list": PurchaseOrderFilter,
+    "v1:jeopardy-alert-list": JeopardyAlertFilter,
     "ui:order-list": OrderFilter,
     "ui:customers": CustomerFilter,
     "inventory:stock": StockPositionFilter,
@@ -105,6 +107,7 @@ def test_the_schema_documents_every_filter_of_every_api_list(client):
         "/api/v1/transfers/": TransferFilter,
         "/api/v1/reorder-rules/": ReorderRuleFilter,
         "/api/v1/purchase-orders/": PurchaseOrderFilter,
+        "/api/v1/jeopardy/alerts": JeopardyAlertFilter,
     }
     for path, filterset in paths.items():
         documented = {p["name"] for p in schema["paths"][path]["get"]["parameters"]}

@@ -22,3 +22,4 @@ def seed_all(ctx: Context) -> None:
     pricing.pricing(ctx, products)
     inventory.sourcing(ctx, products, warehouses)
     orders.orders(ctx, products)
+    fulfillment.jeopardy(ctx)

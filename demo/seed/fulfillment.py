@@ -108,3 +108,79 @@ def ship(number: str, *, fraction: Decimal | None = None) -> int:
         )
         shipped += 1
     return shipped
+
+
+# --- planning calendar and jeopardy -----------------------------------------------------------
+
+JEOPARDY_DEMO = (
+    # (order source id, requested delivery in days from today): late, due, tight, comfortable
+    ("DEMO-X-BACKORDER", -1),
+    ("DEMO-X-PARTIAL", 1),
+    ("DEMO-X-FAILED-STEP", 2),
+    ("DEMO-X-MANUAL-HOLD", 3),
+)
+
+
+def jeopardy(ctx: Context) -> None:
+    """The default jeopardy policy, the year-end holidays, and some orders in jeopardy: their
+    requested delivery dates come closer than their plans, the scan raises alerts, and the
+    fulfillment user has acknowledged and taken the worst one."""
+    from datetime import date, timedelta
+
+    from django.contrib.auth import get_user_model
+
+    from fulfillment.models import (
+        Holiday,
+        JeopardyAlert,
+        JeopardyPolicy,
+        JeopardyPriorityRange,
+        JeopardyThreshold,
+    )
+    from fulfillment.services.jeopardy import alert_acknowledge, alert_assign, jeopardy_scan
+    from fulfillment.services.planning import order_replan
+    from orders.actors import Actor
+    from orders.models import SalesOrder
+
+    policy, created = JeopardyPolicy.objects.get_or_create(name="Default", process_code="", task_type="")
+    if created:
+        for delay, unit, score in (("0", "hours", 10), ("1", "days", 50), ("3", "days", 90)):
+            JeopardyThreshold.objects.create(policy=policy, min_delay=Decimal(delay), unit=unit, score=score)
+        for priority, lo, hi in (("on_time", 0, 9), ("low", 10, 49), ("medium", 50, 89), ("high", 90, None)):
+            JeopardyPriorityRange.objects.create(policy=policy, priority=priority, min_score=lo, max_score=hi)
+    ctx.progress("jeopardy policies", 1, 1, int(created))
+    year = timezone.localdate().year
+    holidays = [(date(y, 12, 25), "Christmas Day") for y in (year, year + 1)]
+    holidays += [(date(y, 1, 1), "New Year's Day") for y in (year + 1, year + 2)]
+    made = sum(
+        Holiday.objects.get_or_create(date=d, warehouse=None, defaults={"name": n})[1] for d, n in holidays
+    )
+    ctx.progress("holidays", len(holidays), len(holidays), made)
+    today = timezone.localdate()
+    moved = 0
+    for source_id, days in JEOPARDY_DEMO:
+        order = SalesOrder.objects.filter(source_order_id=source_id, is_current=True).first()
+        if order is None:
+            continue
+        wanted = today + timedelta(days=days)
+        if order.requested_delivery_date != wanted:
+            SalesOrder.objects.filter(pk=order.pk).update(requested_delivery_date=wanted)
+            moved += order_replan(order_number=order.number)
+    before = JeopardyAlert.objects.count()
+    if moved:  # a re-run with nothing replanned leaves the scans to beat
+        jeopardy_scan(full=True)
+        events.relay_run()  # the webhooks and the digest mail
+    alerts = JeopardyAlert.objects.count()
+    ctx.progress("jeopardy alerts", alerts, alerts, alerts - before)
+    worst = (
+        JeopardyAlert.objects.filter(status="open", assigned_to__isnull=True).order_by("-score", "pk").first()
+    )
+    owner = get_user_model().objects.filter(username="fulfillment").first()
+    if moved and worst is not None and owner is not None:
+        actor = Actor.for_user(owner)
+        alert_acknowledge(alert_id=worst.pk, actor=actor)
+        alert_assign(alert_id=worst.pk, actor=actor, assignee_id=owner.pk)
+    by_priority = {
+        p: JeopardyAlert.objects.filter(status__in=["open", "acknowledged"], priority=p).count()
+        for p in ("high", "medium", "low")
+    }
+    ctx.write(f"    open jeopardy alerts by priority: {by_priority}")

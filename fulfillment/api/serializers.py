@@ -5,7 +5,16 @@ from rest_framework import serializers
 from oms.kernel.api.inputs import StrictInputSerializer
 
 from ..models import FulfillmentLine, StepInstance
-from ..states import FulfillmentLineStatus, ProcessStatus, ShipmentStatus, StepStatus, TaskType
+from ..states import (
+    AlertResolution,
+    FulfillmentLineStatus,
+    JeopardyAlertStatus,
+    JeopardyPriority,
+    ProcessStatus,
+    ShipmentStatus,
+    StepStatus,
+    TaskType,
+)
 
 
 class ShipmentAdviceLineInputSerializer(StrictInputSerializer):
@@ -138,3 +147,51 @@ class StepActionInputSerializer(StrictInputSerializer):
 
 class ProcessCancelInputSerializer(StrictInputSerializer):
     reason = serializers.CharField(max_length=500)
+
+
+# --- jeopardy alerts ------------------------------------------------------------------------
+
+
+class JeopardyAlertOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    order = serializers.CharField(source="order_number")
+    channel = serializers.CharField(source="channel.code")
+    fulfillment_line = serializers.IntegerField(source="fulfillment_line_id")
+    process = serializers.IntegerField(source="process_id")
+    step = serializers.IntegerField(source="step_id", allow_null=True)
+    step_type = serializers.SerializerMethodField()
+    warehouse = serializers.SerializerMethodField()
+    sku = serializers.CharField(source="fulfillment_line.product.sku")
+    priority = serializers.ChoiceField(choices=JeopardyPriority.choices)
+    score = serializers.IntegerField()
+    delay_hours = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    reason = serializers.CharField()
+    role = serializers.CharField()
+    status = serializers.ChoiceField(choices=JeopardyAlertStatus.choices)
+    assigned_to = serializers.SerializerMethodField()
+    assigned_at = serializers.DateTimeField(allow_null=True)
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    resolution = serializers.ChoiceField(choices=AlertResolution.choices)
+    note = serializers.CharField()
+    raised_at = serializers.DateTimeField()
+
+    def get_step_type(self, alert) -> str | None:
+        return alert.step.task_type if alert.step_id else None
+
+    def get_warehouse(self, alert) -> str | None:
+        wh = alert.fulfillment_line.warehouse
+        return wh.code if wh else None
+
+    def get_assigned_to(self, alert) -> str | None:
+        return alert.assigned_to.get_username() if alert.assigned_to_id else None
+
+
+class JeopardyAlertAssignInputSerializer(StrictInputSerializer):
+    assignee = serializers.IntegerField(
+        min_value=1, allow_null=True, help_text="The staff member's user id; null takes the alert back."
+    )
+
+
+class JeopardyAlertResolveInputSerializer(StrictInputSerializer):
+    note = serializers.CharField(max_length=2000, help_text="What was done.")

@@ -1,6 +1,16 @@
 from django.urls import path
 
-from .views import OrderFulfillmentApi, ProcessCancelApi, ShipmentAdviceApi, ShipmentStatusApi, StepActionApi
+from .views import (
+    JeopardyAlertAcknowledgeApi,
+    JeopardyAlertAssignApi,
+    JeopardyAlertListApi,
+    JeopardyAlertResolveApi,
+    OrderFulfillmentApi,
+    ProcessCancelApi,
+    ShipmentAdviceApi,
+    ShipmentStatusApi,
+    StepActionApi,
+)
 
 urlpatterns = [
     path("fulfillment/shipment-advice", ShipmentAdviceApi.as_view(), name="fulfillment-shipment-advice"),
@@ -12,4 +22,20 @@ urlpatterns = [
         name="fulfillment-process-cancel",
     ),
     path("orders/<str:number>/fulfillment", OrderFulfillmentApi.as_view(), name="order-fulfillment"),
+    path("jeopardy/alerts", JeopardyAlertListApi.as_view(), name="jeopardy-alert-list"),
+    path(
+        "jeopardy/alerts/<int:alert_id>/acknowledge",
+        JeopardyAlertAcknowledgeApi.as_view(),
+        name="jeopardy-alert-acknowledge",
+    ),
+    path(
+        "jeopardy/alerts/<int:alert_id>/assign",
+        JeopardyAlertAssignApi.as_view(),
+        name="jeopardy-alert-assign",
+    ),
+    path(
+        "jeopardy/alerts/<int:alert_id>/resolve",
+        JeopardyAlertResolveApi.as_view(),
+        name="jeopardy-alert-resolve",
+    ),
 ]

@@ -4,14 +4,17 @@ staff actions on steps."""
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.generics import ListAPIView
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oms.kernel.api.errors import ErrorSerializer
+from orders.actors import Actor
 from partners.permissions import IsPartner, IsStaff
 
-from ..selectors import order_fulfillment
+from ..filters import JeopardyAlertFilter
+from ..selectors import alert_queryset, order_fulfillment
 from ..services import (
     AdviceLine,
     process_cancel,
@@ -20,8 +23,12 @@ from ..services import (
     step_retry,
     step_skip,
 )
+from ..services.jeopardy import alert_acknowledge, alert_assign, alert_resolve
 from .serializers import (
     FulfillmentStepOutputSerializer,
+    JeopardyAlertAssignInputSerializer,
+    JeopardyAlertOutputSerializer,
+    JeopardyAlertResolveInputSerializer,
     OrderFulfillmentOutputSerializer,
     ProcessCancelInputSerializer,
     ShipmentAdviceInputSerializer,
@@ -142,3 +149,68 @@ class ProcessCancelApi(APIView):
             process_id=process_id, actor=_staff_label(request), reason=data.validated_data["reason"]
         )
         return Response(status=204)
+
+
+# --- jeopardy alerts ------------------------------------------------------------------------
+
+
+class JeopardyAlertListApi(ListAPIView):
+    """Jeopardy alerts, worst first: a channel key sees its own orders' alerts, staff all."""
+
+    permission_classes = [IsChannelOrStaffViewer]
+    serializer_class = JeopardyAlertOutputSerializer
+    filterset_class = JeopardyAlertFilter
+
+    def get_queryset(self):
+        return alert_queryset(viewer=self.request.user)
+
+
+def _alert_out(alert) -> Response:
+    alert = alert_queryset(viewer=None, unscoped=True).get(pk=alert.pk)
+    return Response(JeopardyAlertOutputSerializer(alert).data)
+
+
+class JeopardyAlertAcknowledgeApi(APIView):
+    """Someone has seen the alert (open -> acknowledged)."""
+
+    permission_classes = [IsChannelOrStaffViewer]
+
+    @extend_schema(request=None, responses={200: JeopardyAlertOutputSerializer, **ERRORS})
+    def post(self, request, alert_id: int):
+        return _alert_out(alert_acknowledge(alert_id=alert_id, actor=Actor.from_principal(request.user)))
+
+
+class JeopardyAlertAssignApi(APIView):
+    """Give the alert to a staff member (null: unassign)."""
+
+    permission_classes = [IsChannelOrStaffViewer]
+
+    @extend_schema(
+        request=JeopardyAlertAssignInputSerializer, responses={200: JeopardyAlertOutputSerializer, **ERRORS}
+    )
+    def post(self, request, alert_id: int):
+        data = JeopardyAlertAssignInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        alert = alert_assign(
+            alert_id=alert_id,
+            actor=Actor.from_principal(request.user),
+            assignee_id=data.validated_data["assignee"],
+        )
+        return _alert_out(alert)
+
+
+class JeopardyAlertResolveApi(APIView):
+    """Close the alert with a note saying what was done."""
+
+    permission_classes = [IsChannelOrStaffViewer]
+
+    @extend_schema(
+        request=JeopardyAlertResolveInputSerializer, responses={200: JeopardyAlertOutputSerializer, **ERRORS}
+    )
+    def post(self, request, alert_id: int):
+        data = JeopardyAlertResolveInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        alert = alert_resolve(
+            alert_id=alert_id, actor=Actor.from_principal(request.user), note=data.validated_data["note"]
+        )
+        return _alert_out(alert)

@@ -47,34 +47,45 @@ class ThresholdInput:
     score: int
 
 
-def policy_validate(*, thresholds: Iterable[ThresholdInput], ranges: Iterable[RangeInput]) -> None:
-    """Refuse thresholds that repeat a delay or lower the score as the delay grows, and priority
-    ranges that overlap, leave a gap, do not start at 0, repeat a priority or rank priorities
-    against their scores. Raises ValidationFailed (400) with a message a person can act on."""
-    errors: dict[str, list[str]] = {}
+def _delay(t: ThresholdInput) -> str:
+    n = format(Decimal(t.min_delay).normalize(), "f")
+    unit = t.unit.rstrip("s") if Decimal(t.min_delay) == 1 else t.unit
+    return f"{n} {unit}"
+
+
+def thresholds_errors(thresholds: Iterable[ThresholdInput]) -> list[str]:
+    """Thresholds may not repeat a delay (they would overlap) nor lower the score as the delay
+    grows."""
+    errors: list[str] = []
     seen: dict[Decimal, ThresholdInput] = {}
     for t in thresholds:
         if t.unit not in DELAY_UNIT_HOURS:
-            errors.setdefault("thresholds", []).append(f"Unknown unit '{t.unit}'.")
+            errors.append(f"Unknown unit '{t.unit}'.")
             continue
         if t.score is None or t.score < 0:
-            errors.setdefault("thresholds", []).append("A score is 0 or more.")
+            errors.append("A score is 0 or more.")
             continue
         hours = Decimal(t.min_delay) * DELAY_UNIT_HOURS[t.unit]
         if hours in seen:
-            errors.setdefault("thresholds", []).append(
-                f"Two thresholds start at the same delay ({t.min_delay} {t.unit} = {seen[hours].min_delay} "
-                f"{seen[hours].unit}): they overlap."
+            errors.append(
+                f"Two thresholds start at the same delay ({_delay(seen[hours])} and {_delay(t)}): "
+                "they overlap."
             )
         seen[hours] = t
     ordered = sorted(seen.items())
     for (h1, a), (h2, b) in itertools.pairwise(ordered):
         if b.score < a.score:
-            errors.setdefault("thresholds", []).append(
-                f"The score falls from {a.score} to {b.score} as the delay grows from {h1} h to {h2} h."
+            errors.append(
+                f"The score falls from {a.score} to {b.score} as the delay grows from {h1:g} h to {h2:g} h."
             )
-    rs = sorted(ranges, key=lambda r: (r.min_score, r.max_score if r.max_score is not None else 10**9))
+    return errors
+
+
+def ranges_errors(ranges: Iterable[RangeInput]) -> list[str]:
+    """Priority ranges start at 0 and follow each other with no gap and no overlap, one per
+    priority, a higher score never meaning a lower priority."""
     msgs: list[str] = []
+    rs = sorted(ranges, key=lambda r: (r.min_score, r.max_score if r.max_score is not None else 10**9))
     priorities = [r.priority for r in rs]
     for p in priorities:
         if p not in JeopardyPriority.values:
@@ -82,35 +93,40 @@ def policy_validate(*, thresholds: Iterable[ThresholdInput], ranges: Iterable[Ra
     if len(set(priorities)) != len(priorities):
         msgs.append("Each priority may have only one range.")
     if not rs:
-        msgs.append("Give at least one priority range (the 'on time' range starts at 0).")
-    else:
-        if rs[0].min_score != 0:
-            msgs.append(f"The ranges must start at score 0 (the lowest starts at {rs[0].min_score}).")
-        for a, b in itertools.pairwise(rs):
-            if a.max_score is None or b.min_score <= a.max_score:
-                top = "no upper bound" if a.max_score is None else a.max_score
-                msgs.append(
-                    f"The ranges of {a.priority} ({a.min_score}..{top}) and {b.priority} "
-                    f"({b.min_score}..{b.max_score if b.max_score is not None else ''}) overlap."
-                )
-            elif b.min_score > a.max_score + 1:
-                msgs.append(
-                    f"Scores {a.max_score + 1}..{b.min_score - 1} have no priority (a gap between "
-                    f"{a.priority} and {b.priority})."
-                )
-        for r in rs:
-            if r.max_score is not None and r.max_score < r.min_score:
-                msgs.append(
-                    f"The range of {r.priority} ends ({r.max_score}) below its start ({r.min_score})."
-                )
-        ranks = [PRIORITY_RANK.get(r.priority, -1) for r in rs]
-        if ranks != sorted(ranks):
-            msgs.append("A higher score must never mean a lower priority (on time < low < medium < high).")
-    if msgs:
-        errors["priority_ranges"] = msgs
+        return ["Give the priority ranges (the first, usually 'on time', starts at score 0)."]
+    if rs[0].min_score != 0:
+        msgs.append(f"The ranges must start at score 0 (the lowest starts at {rs[0].min_score}).")
+    for r in rs:
+        if r.max_score is not None and r.max_score < r.min_score:
+            msgs.append(f"The range of {r.priority} ends ({r.max_score}) below its start ({r.min_score}).")
+    for a, b in itertools.pairwise(rs):
+        top = "no upper bound" if a.max_score is None else a.max_score
+        if a.max_score is None or b.min_score <= a.max_score:
+            msgs.append(
+                f"The ranges of {a.priority} ({a.min_score}..{top}) and {b.priority} "
+                f"(from {b.min_score}) overlap."
+            )
+        elif b.min_score > a.max_score + 1:
+            msgs.append(
+                f"Scores {a.max_score + 1}..{b.min_score - 1} have no priority: a gap between "
+                f"{a.priority} and {b.priority}."
+            )
+    ranks = [PRIORITY_RANK.get(r.priority, -1) for r in rs]
+    if ranks != sorted(ranks):
+        msgs.append("A higher score must never mean a lower priority (on time < low < medium < high).")
+    return msgs
+
+
+def policy_validate(*, thresholds: Iterable[ThresholdInput], ranges: Iterable[RangeInput]) -> None:
+    """Raise ValidationFailed (400) with a message a person can act on when thresholds overlap or
+    ranges overlap or leave a gap (see thresholds_errors, ranges_errors)."""
+    errors = {}
+    if t := thresholds_errors(thresholds):
+        errors["thresholds"] = t
+    if r := ranges_errors(ranges):
+        errors["priority_ranges"] = r
     if errors:
-        first = next(iter(errors.values()))[0]
-        raise ValidationFailed(first, fields=errors)
+        raise ValidationFailed(next(iter(errors.values()))[0], fields=errors)
 
 
 # --- alert actions --------------------------------------------------------------------------

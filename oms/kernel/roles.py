@@ -58,7 +58,16 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "inventory.allocationrule",
     )
     | _view("inventory.documentevent")
-    | _crud("fulfillment.fulfillmentline", "fulfillment.shipment"),
+    | _crud("fulfillment.fulfillmentline", "fulfillment.shipment")
+    # The jeopardy policy console and the planning calendar; alerts are acted on in the workbench.
+    | _crud(
+        "fulfillment.jeopardypolicy",
+        "fulfillment.jeopardythreshold",
+        "fulfillment.jeopardypriorityrange",
+        "fulfillment.holiday",
+    )
+    | _view("fulfillment.jeopardyalert", "fulfillment.jeopardyscan")
+    | {"fulfillment.change_jeopardyalert"},
     Role.PRICING_ADMIN: _view(*_REFERENCE)
     | _crud(
         "pricing.pricelist",

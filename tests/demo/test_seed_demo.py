@@ -135,3 +135,11 @@ def _shows_a_month_across_every_channel_and_every_exception() -> None:
     failed = selectors.failed_steps().get()  # the special-order pump: nobody set up its supplier
     assert failed.last_error.startswith("ValidationFailed") and "supplier" in failed.last_error
     assert selectors.webhook_problems().filter(attempts__gte=3).exists()
+    # Orders in jeopardy: alerts raised by the scan, the worst taken by the fulfillment user.
+    from fulfillment.models import Holiday, JeopardyAlert, JeopardyPolicy
+
+    assert JeopardyPolicy.objects.filter(process_code="", task_type="", active=True).exists()
+    assert Holiday.objects.exists()
+    alerts = JeopardyAlert.objects.exclude(status="resolved")
+    assert alerts.filter(priority="high").exists() and alerts.count() >= 2
+    assert alerts.filter(status="acknowledged", assigned_to__username="fulfillment").count() == 1

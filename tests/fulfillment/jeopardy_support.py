@@ -40,3 +40,46 @@ def every_day(world) -> None:
 
 def in_days(n: int) -> str:
     return (date.today() + timedelta(days=n)).isoformat()
+
+
+def jeopardy_world(world):
+    """`world` (build_fulfillment_world) with daily warehouses, the default policy, a staff member
+    of the fulfillment role and a webhook endpoint of the web channel for jeopardy changes."""
+    from partners.models import WebhookEndpoint
+
+    every_day(world)
+    default_policy()
+    world.staff = fulfillment_staff()
+    WebhookEndpoint.objects.create(
+        channel=world.web.channel,
+        url="https://hooks.example/oms",
+        secret="s3cret",
+        topics=["order.jeopardy_changed"],
+    )
+    return world
+
+
+def late_piano_orders(world, n: int = 1, *, prefix: str = "JP"):
+    """`n` back-to-back orders due in 10 days, then a scan nine days ahead (their receipts, planned
+    for day 5, have not come): each line is late and has one open alert. Returns the alerts."""
+    from datetime import timedelta
+
+    from django.test import Client
+    from django.utils import timezone
+
+    from fulfillment.models import JeopardyAlert
+    from fulfillment.services.jeopardy import jeopardy_scan
+
+    from .conftest import order_body, settle, submit
+
+    numbers = []
+    for i in range(n):
+        body = order_body(
+            f"{prefix}-{i}",
+            lines=[{"source_line_id": "1", "sku": "PIANO-1", "quantity": "1"}],
+            requested_delivery_date=in_days(10),
+        )
+        numbers.append(submit(Client(), world, body)["number"])
+    settle()
+    jeopardy_scan(now=timezone.now() + timedelta(days=9))
+    return list(JeopardyAlert.objects.filter(order_number__in=numbers).order_by("pk"))

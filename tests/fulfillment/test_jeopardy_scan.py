@@ -8,15 +8,18 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
-from django.test import Client
+from django.db import connection
+from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from fulfillment.models import FulfillmentLine, JeopardyAlert
+from fulfillment.models import FulfillmentLine, JeopardyAlert, JeopardyScan, ProcessInstance
+from fulfillment.services import jeopardy as jeopardy_module
 from fulfillment.services.jeopardy import jeopardy_scan
 from inventory.models import PurchaseOrder
 from inventory.services import ReceiptInput, purchase_order_receive
 from oms.kernel import events
-from oms.kernel.models import OutboxEvent
+from oms.kernel.models import OutboxDelivery, OutboxEvent
 from partners.models import WebhookDelivery, WebhookEndpoint
 
 from .conftest import order_body, settle, submit
@@ -90,3 +93,68 @@ def test_late_receipt_raises_one_alert_one_webhook_one_digest_and_resolves_when_
     assert (alert.status, alert.resolution) == ("resolved", "back_on_time")
     assert back.alerts_resolved == 1
     assert changed.count() == 2
+
+
+def _late_orders(world, n: int, prefix: str) -> list[str]:
+    numbers = []
+    for i in range(n):
+        body = order_body(
+            f"{prefix}-{i}",
+            lines=[{"source_line_id": "1", "sku": "PIANO-1", "quantity": "1"}],
+            requested_delivery_date=in_days(10),
+        )
+        numbers.append(submit(Client(), world, body)["number"])
+    settle()
+    return numbers
+
+
+def test_the_scan_runs_the_same_number_of_statements_for_one_late_line_as_for_three(jworld):
+    later = timezone.now() + timedelta(days=9)
+    _late_orders(jworld, 1, "Q1")
+    with CaptureQueriesContext(connection) as one:
+        assert jeopardy_scan(now=later).alerts_raised == 1
+    _late_orders(jworld, 3, "Q3")
+    with CaptureQueriesContext(connection) as three:
+        assert jeopardy_scan(now=later).alerts_raised == 3
+    assert len(one.captured_queries) == len(three.captured_queries)
+
+
+def test_a_scan_that_dies_half_way_leaves_nothing_written(jworld, monkeypatch):
+    (number,) = _late_orders(jworld, 1, "C")
+    process = FulfillmentLine.objects.get(order_number=number).process
+    before = ProcessInstance.objects.filter(pk=process.pk).values().get()
+
+    def power_cut(*args, **kwargs):
+        raise RuntimeError("the worker died")
+
+    # After the processes, steps and alerts were written in the scan's transaction.
+    monkeypatch.setattr(jeopardy_module, "_orders_publish", power_cut)
+    with pytest.raises(RuntimeError):
+        jeopardy_scan(now=timezone.now() + timedelta(days=9))
+    assert ProcessInstance.objects.filter(pk=process.pk).values().get() == before
+    assert not JeopardyAlert.objects.exists() and not JeopardyScan.objects.exists()
+    assert not OutboxEvent.objects.filter(topic__startswith="order.jeopardy").exists()
+    monkeypatch.undo()
+    assert jeopardy_scan(now=timezone.now() + timedelta(days=9)).alerts_raised == 1
+
+
+@override_settings(
+    EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend", EMAIL_HOST="127.0.0.1", EMAIL_PORT=9
+)
+def test_a_mail_server_that_is_down_does_not_fail_the_scan_and_the_digest_is_retried(jworld):
+    _late_orders(jworld, 1, "M")
+    result = jeopardy_scan(now=timezone.now() + timedelta(days=9))
+    assert (result.alerts_raised, result.digests) == (1, 1)
+    events.relay_run()
+    delivery = OutboxDelivery.objects.get(subscriber="fulfillment.jeopardy_digest")
+    assert (delivery.status, delivery.attempts) == (
+        "pending",
+        1,
+    ) and "Connection refused" in delivery.last_error
+    mail.outbox.clear()
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+        OutboxDelivery.objects.filter(pk=delivery.pk).update(available_at=timezone.now())
+        events.relay_run()
+    delivery.refresh_from_db()
+    assert delivery.status == "done"
+    assert [m.to for m in mail.outbox] == [["fran@oms.example"]]
