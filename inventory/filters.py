@@ -11,7 +11,6 @@ from catalog.models import Supplier
 from oms.kernel.filtering import StrictBooleanFilter, StrictFilterSet
 
 from .models import (
-    Demand,
     MovementKind,
     PurchaseOrder,
     PurchaseOrderKind,
@@ -114,21 +113,4 @@ class WarehouseFilter(StrictFilterSet):
 
     class Meta:
         model = Warehouse
-        fields: list[str] = []
-
-
-class BackorderFilter(StrictFilterSet):
-    """The workbench's back-order queue: by warehouse and part of a SKU."""
-
-    warehouse = _warehouse()
-    sku = django_filters.CharFilter(
-        field_name="product__sku",
-        lookup_expr="icontains",
-        max_length=64,
-        label="SKU",
-        help_text="Part of a SKU.",
-    )
-
-    class Meta:
-        model = Demand
         fields: list[str] = []

@@ -105,20 +105,3 @@ class OrderFilter(StrictFilterSet):
 
     def filter_superseded(self, qs, name, value: bool):
         return qs  # applied in `qs` (the default is the opposite of "no filter")
-
-
-class OrderHoldFilter(StrictFilterSet):
-    """The workbench's holds queue: by hold code and by customer (account or part of the name)."""
-
-    code = django_filters.CharFilter(field_name="hold_code__code", max_length=30, label="Hold code")
-    customer = django_filters.CharFilter(method="filter_customer", max_length=200, label="Customer")
-
-    class Meta:
-        model = OrderHold
-        fields: list[str] = []
-
-    def filter_customer(self, qs, name, value: str):
-        value = value.strip()
-        return qs.filter(
-            Q(order__customer__account_number__iexact=value) | Q(order__customer__name__icontains=value)
-        )

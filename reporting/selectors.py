@@ -13,6 +13,7 @@ from django.db.models import (
     BigIntegerField,
     Case,
     Count,
+    IntegerField,
     Max,
     OuterRef,
     Prefetch,
@@ -20,6 +21,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    Value,
     When,
 )
 from django.db.models.functions import Cast, Coalesce, TruncDate
@@ -27,8 +29,22 @@ from django.utils import timezone
 
 from billing.models import Invoice, InvoiceLine
 from customers.models import Customer
-from fulfillment.models import FulfillmentEvent, FulfillmentLine, Shipment, ShipmentLine, StepInstance
+from fulfillment.models import (
+    FulfillmentEvent,
+    FulfillmentLine,
+    JeopardyAlert,
+    Shipment,
+    ShipmentLine,
+    StepInstance,
+)
 from fulfillment.selectors import order_fulfillment, steps_needing_attention
+from fulfillment.states import (
+    ALERT_UNRESOLVED,
+    PRIORITY_RANK,
+    STEP_ACTIVE,
+    FulfillmentLineStatus,
+    JeopardyPriority,
+)
 from fulfillment.timeline import describe_event
 from inventory.models import Demand, PurchaseOrder, StockPosition
 from inventory.selectors import low_stock_positions
@@ -40,6 +56,11 @@ from partners.models import WebhookDelivery, WebhookDeliveryStatus
 
 # The demand types orders and fulfillment give inventory (opaque references there).
 ORDER_LINE_DEMAND, FULFILLMENT_LINE_DEMAND = "order_line", "fulfillment_line"
+
+# Alert priorities, worst first (an alert is never "on time").
+ALERT_PRIORITIES = tuple(
+    p.value for p in (JeopardyPriority.HIGH, JeopardyPriority.MEDIUM, JeopardyPriority.LOW)
+)
 
 # A delivery that has failed this many times is shown before it gives up.
 WEBHOOK_STRUGGLING_ATTEMPTS = 3
@@ -95,15 +116,35 @@ def orders_per_day(*, days: int = 14, today: date | None = None) -> list[tuple[d
     return [(start + timedelta(days=i), counts.get(start + timedelta(days=i), 0)) for i in range(days)]
 
 
-def exception_counts() -> dict[str, int]:
-    """Open exceptions by kind, for the dashboard and the workbench tabs."""
-    holds = dict(
+def _holds_by_code() -> dict[str, int]:
+    return dict(
         OrderHold.objects.filter(released_at__isnull=True, order__is_current=True)
         .values("hold_code__code")
         .annotate(n=Count("id"))
+        .order_by("hold_code__code")
         .values_list("hold_code__code", "n")
     )
+
+
+def _jeopardy_by_priority() -> dict[str, int]:
+    """Unresolved jeopardy alerts per priority (high, medium, low; every one present)."""
+    found = dict(
+        JeopardyAlert.objects.filter(status__in=ALERT_UNRESOLVED)
+        .values("priority")
+        .annotate(n=Count("id"))
+        .order_by("priority")
+        .values_list("priority", "n")
+    )
+    return {p: found.get(p, 0) for p in ALERT_PRIORITIES}
+
+
+def exception_counts() -> dict[str, int]:
+    """Open exceptions by kind, for the dashboard and the workbench tabs."""
+    holds = _holds_by_code()
+    jeopardy = _jeopardy_by_priority()
     return {
+        "jeopardy": sum(jeopardy.values()),
+        **{f"jeopardy_{p}": n for p, n in jeopardy.items()},
         "holds": sum(holds.values()),
         "credit": holds.get(CREDIT_HOLD, 0),
         "compliance": holds.get(COMPLIANCE_HOLD, 0),
@@ -111,6 +152,26 @@ def exception_counts() -> dict[str, int]:
         "backorders": Demand.objects.filter(status=DemandStatus.OPEN).count(),
         "webhooks": webhook_problems().count(),
         "steps": steps_needing_attention().count(),
+        "unscheduled": FulfillmentLine.objects.filter(
+            status=FulfillmentLineStatus.AWAITING_SCHEDULING
+        ).count(),
+    }
+
+
+def exception_summary() -> dict[str, Any]:
+    """The workbench's queue counts for other tools (`GET /api/v1/exceptions/summary`): the same
+    figures the tabs show, with jeopardy by priority and holds by hold code."""
+    holds = _holds_by_code()
+    jeopardy = _jeopardy_by_priority()
+    return {
+        "jeopardy": {"total": sum(jeopardy.values()), "by_priority": jeopardy},
+        "holds": {"total": sum(holds.values()), "by_code": holds},
+        "failed_steps": steps_needing_attention().count(),
+        "backorders": Demand.objects.filter(status=DemandStatus.OPEN).count(),
+        "unscheduled": FulfillmentLine.objects.filter(
+            status=FulfillmentLineStatus.AWAITING_SCHEDULING
+        ).count(),
+        "generated_at": timezone.now(),
     }
 
 
@@ -133,7 +194,7 @@ def low_stock(*, limit: int = 10) -> list[StockPosition]:
 
 def active_holds(*, code: str = "") -> QuerySet[OrderHold]:
     """Active holds of current orders, oldest first (one code's, for the credit and compliance
-    queues; the holds queue's filters are `orders.filters.OrderHoldFilter`)."""
+    queues; the filters are `reporting.filters.HoldQueueFilter`)."""
     qs = (
         OrderHold.objects.filter(released_at__isnull=True, order__is_current=True)
         .select_related("hold_code", "order", "order__customer", "order__channel", "line")
@@ -151,7 +212,7 @@ def approval_queue() -> QuerySet[SalesOrder]:
 
 
 def open_backorders() -> QuerySet[Demand]:
-    """Open back-orders, soonest need first (filters: `inventory.filters.BackorderFilter`); an
+    """Open back-orders, soonest need first (filters: `reporting.filters.BackorderQueueFilter`); an
     order line's demand carries its order's number and line number (`order_number`,
     `order_line_number`) so people see the order, not "order_line 56"."""
 
@@ -301,11 +362,72 @@ def order_execution(*, viewer, number: str) -> OrderExecution:
     return OrderExecution(lines=lines, shipments=shipments, invoices=invoices, events=events)
 
 
-def failed_steps() -> QuerySet[StepInstance]:
-    """Parked steps (failed after their retries) waiting for a person: retry or skip."""
-    return steps_needing_attention().select_related(
-        "process__fulfillment_line__product", "process__fulfillment_line__warehouse"
+def jeopardy_queue() -> QuerySet[JeopardyAlert]:
+    """Unresolved jeopardy alerts, worst first (priority, then score, then the oldest), with what
+    a row shows in a fixed number of queries (filters: `reporting.filters.JeopardyQueueFilter`)."""
+    rank = Case(
+        *[When(priority=p, then=Value(r)) for p, r in PRIORITY_RANK.items()], output_field=IntegerField()
     )
+    return (
+        JeopardyAlert.objects.filter(status__in=ALERT_UNRESOLVED)
+        .select_related(
+            "order__customer",
+            "channel",
+            "assigned_to",
+            "process__definition",
+            "step__step_definition",
+            "fulfillment_line__product",
+            "fulfillment_line__warehouse",
+        )
+        .annotate(priority_rank=rank)
+        .order_by("-priority_rank", "-score", "raised_at", "pk")
+    )
+
+
+def failed_steps() -> QuerySet[StepInstance]:
+    """Parked steps (failed after their retries) waiting for a person: retry or skip (filters:
+    `reporting.filters.FailedStepFilter`)."""
+    return steps_needing_attention().select_related(
+        "process__definition",
+        "process__fulfillment_line__product",
+        "process__fulfillment_line__warehouse",
+        "process__fulfillment_line__order__customer",
+        "process__fulfillment_line__order__channel",
+    )
+
+
+def unscheduled_lines() -> QuerySet[FulfillmentLine]:
+    """Open fulfillment lines that no warehouse or supplier has been chosen for yet, oldest first,
+    with the step that stands in the way (held by an order hold, failed, or waiting) and why
+    (filters: `reporting.filters.UnscheduledLineFilter`)."""
+    blocking = StepInstance.objects.filter(
+        process__fulfillment_line_id=OuterRef("pk"), status__in=STEP_ACTIVE
+    ).order_by("sequence")
+    return (
+        FulfillmentLine.objects.filter(status=FulfillmentLineStatus.AWAITING_SCHEDULING)
+        .select_related("product", "warehouse", "order__customer", "order__channel", "process__definition")
+        .annotate(
+            blocking_step=Subquery(blocking.values("step_definition__name")[:1]),
+            blocking_status=Subquery(blocking.values("status")[:1]),
+            blocking_error=Subquery(blocking.values("last_error")[:1]),
+        )
+        .order_by("created_at", "pk")
+    )
+
+
+def queue_groups(
+    queryset: QuerySet, paths: tuple[str, str], *, limit: int = 20
+) -> list[tuple[str, str, int]]:
+    """A queue's filtered rows counted by one thing (customer, warehouse, ...), in one query: the
+    side table of "Group by". A row reached through a many-valued path counts once per value."""
+    key, name = paths
+    rows = (
+        queryset.order_by()
+        .values(key, name)
+        .annotate(n=Count("pk", distinct=True))
+        .order_by("-n", key)[:limit]
+    )
+    return [(r[key] or "—", r[name] or "", r["n"]) for r in rows]
 
 
 # --- workbench side summaries: each queue sums its own rows -------------------------------------------

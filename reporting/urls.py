@@ -1,14 +1,16 @@
 from django.urls import path
 
-from . import views
+from . import views, workbench
 
 app_name = "ui"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("workbench/", views.workbench, name="workbench"),
-    path("workbench/<slug:panel>/", views.workbench, name="workbench-panel"),
-    path("workbench/<slug:panel>/action", views.workbench_action, name="workbench-action"),
+    path("workbench/", workbench.workbench, name="workbench"),
+    path("workbench/counts", workbench.workbench_counts, name="workbench-counts"),
+    path("workbench/orders/<str:number>/timeline", workbench.workbench_timeline, name="workbench-timeline"),
+    path("workbench/<slug:panel>/", workbench.workbench, name="workbench-panel"),
+    path("workbench/<slug:panel>/action", workbench.workbench_action, name="workbench-action"),
     path("orders/", views.order_list, name="order-list"),
     path("orders/export.csv", views.order_export, name="order-export"),
     path("orders/bulk", views.order_bulk, name="order-bulk"),

@@ -4,8 +4,6 @@ that call each owning app's service), customers with their sales history, the we
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib import messages
@@ -22,7 +20,6 @@ from customers.models import Customer
 from customers.selectors import credit_position_of
 from fulfillment.selectors import OPEN_SHIPMENT_STATUSES
 from fulfillment.services import step_retry
-from inventory.filters import BackorderFilter
 from oms.kernel.accesslog import access_record
 from oms.kernel.exceptions import DomainError
 from oms.kernel.formatting import iso_timestamp
@@ -33,23 +30,20 @@ from oms.kernel.web import (
     INVENTORY_ROLES,
     ORDER_READERS,
     SHIPPING_ROLES,
-    WORKBENCH_ROLES,
     csv_stream,
     error_text,
-    forbidden,
     has_any_role,
     page,
     paginate,
     role_required,
-    roles_of,
     sort_param,
 )
 from orders.actors import Actor
-from orders.filters import OrderFilter, OrderHoldFilter
-from orders.models import COMPLIANCE_HOLD, CREDIT_HOLD, HoldCode
-from orders.services import hold_apply, hold_release, order_approve, order_reject
+from orders.filters import OrderFilter
+from orders.models import HoldCode
+from orders.services import hold_apply
 
-from . import selectors
+from . import selectors, workbench
 from .models import SavedSearch
 from .services import saved_search_delete, saved_search_save
 
@@ -139,268 +133,11 @@ def _sum_by_currency(rows) -> list[tuple[str, Decimal]]:
     return sorted(out.items())
 
 
-# --- exception workbench ---------------------------------------------------------------------------
+# --- exception workbench: reporting/workbench.py ------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Panel:
-    """One queue on the workbench. A new queue (e.g. jeopardy by priority) is one more entry in
-    PANELS with its selector, template and the roles that may see it."""
-
-    key: str
-    title: str
-    roles: tuple[Role, ...]
-    rows: Callable[[HttpRequest], QuerySet]
-    template: str
-    count_key: str = ""
-    actions: tuple[str, ...] = ()
-    # The side tables: this queue's own rows summed (by customer, by product, by step...).
-    summaries: Callable[[HttpRequest], list[selectors.Summary]] = lambda r: []
-
-
-S = selectors.Summary
-
-
-def _hold_summaries(code: str = "") -> Callable[[HttpRequest], list[selectors.Summary]]:
-    def build(request: HttpRequest) -> list[selectors.Summary]:
-        picked = code or request.GET.get("code", "")
-        out = [
-            S(
-                "Held orders by customer",
-                "Customer",
-                "Orders",
-                selectors.held_by(field="customer", code=picked),
-            )
-        ]
-        if not code:
-            out.append(
-                S("Held orders by hold", "Hold", "Orders", selectors.held_by(field="code", code=picked))
-            )
-        return out
-
-    return build
-
-
-def _filtered(request: HttpRequest, filterset_class, queryset: QuerySet) -> QuerySet:
-    """A queue narrowed by its FilterSet; an invalid filter lists nothing and says why."""
-    params = request.GET.copy()
-    params.pop("page", None)
-    filters = filterset_class(params or None, queryset=queryset, request=request)
-    if filters.is_bound and not filters.is_valid():
-        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in filters.form.errors.items())
-        messages.error(request, f"Fix the filter ({problems}).")
-        return queryset.none()
-    return filters.qs
-
-
-def _holds_rows(request: HttpRequest) -> QuerySet:
-    return _filtered(request, OrderHoldFilter, selectors.active_holds())
-
-
-def _backorder_rows(request: HttpRequest) -> QuerySet:
-    return _filtered(request, BackorderFilter, selectors.open_backorders())
-
-
-PANELS: dict[str, Panel] = {
-    p.key: p
-    for p in (
-        Panel(
-            "holds",
-            "Holds",
-            (Role.ORDER_DESK, Role.FINANCE, Role.APPROVER),
-            _holds_rows,
-            "reporting/partials/panel_holds.html",
-            "holds",
-            ("release",),
-            _hold_summaries(),
-        ),
-        Panel(
-            "approvals",
-            "Approval queue",
-            (Role.APPROVER, Role.ORDER_DESK),
-            lambda r: selectors.approval_queue(),
-            "reporting/partials/panel_approvals.html",
-            "approvals",
-            ("approve", "reject"),
-            lambda r: [
-                S("Waiting by customer", "Customer", "Value", selectors.approvals_by(field="customer")),
-                S("Waiting by channel", "Channel", "Value", selectors.approvals_by(field="channel")),
-            ],
-        ),
-        Panel(
-            "credit",
-            "Credit review",
-            (Role.FINANCE, Role.ORDER_DESK),
-            lambda r: selectors.active_holds(code=CREDIT_HOLD),
-            "reporting/partials/panel_holds.html",
-            "credit",
-            ("release",),
-            _hold_summaries(CREDIT_HOLD),
-        ),
-        Panel(
-            "compliance",
-            "Compliance review",
-            (Role.ADMIN, Role.ORDER_DESK),
-            lambda r: selectors.active_holds(code=COMPLIANCE_HOLD),
-            "reporting/partials/panel_holds.html",
-            "compliance",
-            ("release",),
-            _hold_summaries(COMPLIANCE_HOLD),
-        ),
-        Panel(
-            "backorders",
-            "Back-orders",
-            (Role.FULFILLMENT, Role.ORDER_DESK),
-            _backorder_rows,
-            "reporting/partials/panel_backorders.html",
-            "backorders",
-            (),
-            lambda r: [
-                S("Back-orders by product", "SKU", "Qty", selectors.backorders_summary(field="product")),
-                S(
-                    "Back-orders by supplier",
-                    "Supplier",
-                    "Qty",
-                    selectors.backorders_summary(field="supplier"),
-                ),
-                S(
-                    "Back-orders by warehouse",
-                    "Warehouse",
-                    "Qty",
-                    selectors.backorders_summary(field="warehouse"),
-                ),
-            ],
-        ),
-        Panel(
-            "steps",
-            "Failed steps",
-            (Role.FULFILLMENT,),
-            lambda r: selectors.failed_steps(),
-            "reporting/partials/panel_steps.html",
-            "steps",
-            ("retry",),
-            lambda r: [
-                S("Failed steps by step", "Step", "Steps", selectors.failed_steps_by(field="step")),
-                S(
-                    "Failed steps by warehouse",
-                    "Warehouse",
-                    "Steps",
-                    selectors.failed_steps_by(field="warehouse"),
-                ),
-            ],
-        ),
-        Panel(
-            "webhooks",
-            "Failing webhooks",
-            (Role.ADMIN, Role.ORDER_DESK, Role.FULFILLMENT),
-            lambda r: selectors.webhook_problems(),
-            "reporting/partials/panel_webhooks.html",
-            "webhooks",
-            (),
-            lambda r: [
-                S("Failing by endpoint", "Endpoint", "Deliveries", selectors.webhook_problems_by_endpoint())
-            ],
-        ),
-    )
-}
-
-
-def _visible_panels(request: HttpRequest) -> list[Panel]:
-    return [p for p in PANELS.values() if has_any_role(request, p.roles)]
-
-
-@require_GET
-@role_required(*WORKBENCH_ROLES)
-def workbench(request: HttpRequest, panel: str = "") -> HttpResponse:
-    panels = _visible_panels(request)
-    if not panels:
-        return redirect("ui:dashboard")
-    current = PANELS.get(panel) if panel else panels[0]
-    if current is None:
-        raise Http404("No such panel.")
-    if current not in panels:
-        return forbidden(request, current.roles)
-    return page(request, "reporting/workbench.html", _workbench_context(request, panels, current))
-
-
-def _workbench_context(
-    request: HttpRequest, panels: list[Panel], current: Panel, posted: dict | None = None
-) -> dict:
-    """The queue page. `posted` is a refused mass action: the rows stay ticked, the reason stays
-    typed, and the problem shows on its field."""
-    rows = paginate(request, current.rows(request), per_page=50)
-    mine = roles_of(request)
-    can_act = True
-    if "release" in current.actions:
-        # Offer a hold only to those its code lets release it (the service has the last word).
-        for hold in rows:
-            hold.can_release = any(r in mine for r in hold.hold_code.release_roles)
-        can_act = any(h.can_release for h in rows)
-    params = request.GET.copy()
-    params.pop("page", None)
-    return {
-        "panels": panels,
-        "panel": current,
-        "counts": selectors.exception_counts(),
-        "rows": rows,
-        "hold_codes": HoldCode.objects.filter(active=True).order_by("code"),
-        "summaries": current.summaries(request),
-        "filters": request.GET,
-        "querystring": params.urlencode(),
-        "posted": posted or {"ids": set(), "reason": "", "errors": {}},
-        "can_act": can_act,
-    }
-
-
-MASS_VERBS = {"release": "released", "approve": "approved", "reject": "rejected", "retry": "sent to retry"}
-
-
-@require_POST
-@role_required(*WORKBENCH_ROLES)
-def workbench_action(request: HttpRequest, panel: str) -> HttpResponse:
-    """Mass action on the selected rows: each row goes through its own service call (its own
-    transaction), so one refusal does not undo the others; the summary says which failed. A form
-    that cannot run (no row ticked, no reason where one is needed) comes back as typed."""
-    current = PANELS.get(panel)
-    if current is None:
-        raise Http404("No such panel.")
-    if not has_any_role(request, current.roles):
-        return forbidden(request, current.roles)
-    action = request.POST.get("action", "")
-    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
-    reason = request.POST.get("reason", "").strip()
-    errors: dict[str, str] = {}
-    if action not in current.actions:
-        errors["action"] = "That action is not available here."
-    if not ids:
-        errors["ids"] = "Select at least one row."
-    if action in {"release", "reject"} and not reason:
-        errors["reason"] = "Enter a reason: it is kept on each order's history."
-    if errors:
-        posted = {"ids": set(ids), "reason": request.POST.get("reason", ""), "errors": errors}
-        context = _workbench_context(request, _visible_panels(request), current, posted)
-        return page(request, "reporting/workbench.html", context, status=400)
-    actor = Actor.for_user(request.user)
-    done, failed = 0, []
-    for pk in ids:
-        try:
-            if action == "release":
-                hold_release(hold_id=pk, actor=actor, reason=reason)
-            elif action == "approve":
-                order_approve(order_id=pk, actor=actor, reason=reason)
-            elif action == "reject":
-                order_reject(order_id=pk, actor=actor, reason=reason)
-            elif action == "retry":
-                step_retry(step_id=pk, actor=actor.label)
-            done += 1
-        except DomainError as exc:
-            failed.append(f"#{pk}: {error_text(exc)}")
-    verb = MASS_VERBS[action]
-    if done:
-        messages.success(request, f"{done} {'row' if done == 1 else 'rows'} {verb}.")
-    if failed:
-        messages.error(request, f"{len(failed)} not {verb}: " + "; ".join(failed[:10]))
-    return redirect(reverse("ui:workbench-panel", kwargs={"panel": panel}))
+PANELS = workbench.PANELS
+_visible_panels = workbench.visible_panels
 
 
 # --- customers -------------------------------------------------------------------------------------

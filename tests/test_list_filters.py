@@ -13,7 +13,6 @@ from rest_framework.generics import ListAPIView
 from customers.filters import CustomerFilter
 from fulfillment.filters import JeopardyAlertFilter
 from inventory.filters import (
-    BackorderFilter,
     MovementFilter,
     PurchaseOrderFilter,
     ReorderRuleFilter,
@@ -22,8 +21,9 @@ from inventory.filters import (
     WarehouseFilter,
 )
 from oms.kernel.filtering import StrictFilterSet
-from orders.filters import OrderFilter, OrderHoldFilter
+from orders.filters import OrderFilter
 from partners.filters import ChannelFilter
+from reporting.filters import BackorderQueueFilter, FailedStepFilter, HoldQueueFilter, UnscheduledLineFilter
 
 # Every list endpoint and screen, by URL name, and the FilterSet it uses.
 LISTS = {
@@ -41,8 +41,15 @@ LISTS = {
     "inventory:movements": MovementFilter,
     "inventory:purchase-orders": PurchaseOrderFilter,
 }
-# The workbench queues that filter (reporting.views.PANELS), and their FilterSet.
-QUEUES = {"holds": OrderHoldFilter, "backorders": BackorderFilter}
+# The workbench queues that filter (reporting.workbench.PANELS), and their FilterSet.
+QUEUES = {
+    "holds": HoldQueueFilter,
+    "credit": HoldQueueFilter,
+    "compliance": HoldQueueFilter,
+    "backorders": BackorderQueueFilter,
+    "unscheduled": UnscheduledLineFilter,
+    "steps": FailedStepFilter,
+}
 
 
 def _patterns(resolver=None, namespace: str = ""):
@@ -69,13 +76,15 @@ def test_each_list_names_its_filterset():
 
 @pytest.mark.unit
 def test_each_filtered_workbench_queue_uses_its_filterset():
-    import inspect
-
-    from reporting.views import PANELS
+    from reporting.workbench import PANELS
 
     for key, filterset in QUEUES.items():
-        assert filterset.__name__ in inspect.getsource(PANELS[key].rows), key
+        assert PANELS[key].filterset is filterset, key
         assert issubclass(filterset, StrictFilterSet)
+        # Every queue filters by the same six things.
+        assert {"customer", "product", "supplier", "warehouse", "channel", "process"} <= set(
+            filterset.base_filters
+        )
 
 
 @pytest.mark.unit

@@ -73,6 +73,10 @@ def test_release_a_hold_from_the_workbench(seeded, desktop):
     page.get_by_label("Release reason").fill("Address confirmed by phone")
     shot(page, "workbench-holds-desktop")
     page.get_by_role("button", name="Release selected").click()
+    # A confirmation first, naming the rows; nothing is released until it is confirmed.
+    expect(page.get_by_text(f"{seeded.held_order.number} · hold manual")).to_be_visible()
+    assert OrderHold.objects.get(pk=seeded.hold.pk).released_at is None
+    page.get_by_role("button", name="Confirm: release 1").click()
     expect(page.get_by_text("1 row released.")).to_be_visible()
     hold = OrderHold.objects.get(pk=seeded.hold.pk)
     assert hold.released_at is not None and hold.release_reason == "Address confirmed by phone"

@@ -91,7 +91,9 @@ def test_a_parked_step_is_retried_from_the_workbench(shipped):
     picker = _client(shipped.picker)
     page = picker.get("/workbench/steps/").content.decode()
     assert "WMS said 500" in page
-    response = picker.post("/workbench/steps/action", {"action": "retry", "ids": [step.pk]}, follow=True)
+    response = picker.post(
+        "/workbench/steps/action", {"action": "retry", "ids": [step.pk], "confirm": "yes"}, follow=True
+    )
     assert "1 row sent to retry." in response.content.decode()
     step.refresh_from_db()
     line.process.refresh_from_db()

@@ -117,7 +117,7 @@ def test_mass_release_from_the_workbench(ui, login):
     client = login(ui.users.desk)
     response = client.post(
         "/workbench/holds/action",
-        {"action": "release", "ids": [ui.hold.pk, second.pk], "reason": "checked"},
+        {"action": "release", "ids": [ui.hold.pk, second.pk], "reason": "checked", "confirm": "yes"},
         follow=True,
     )
     assert "2 rows released." in response.content.decode()

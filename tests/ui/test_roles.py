@@ -103,7 +103,9 @@ def test_approve_button_is_not_offered_to_a_non_approver(ui, login):
 def test_mass_approve_needs_the_approver_role(ui, login):
     client = login(ui.users.desk)  # sees the approval queue, may not decide
     response = client.post(
-        "/workbench/approvals/action", {"action": "approve", "ids": [ui.pending_order.pk]}, follow=True
+        "/workbench/approvals/action",
+        {"action": "approve", "ids": [ui.pending_order.pk], "confirm": "yes"},
+        follow=True,
     )
     assert "not approved" in response.content.decode()
     assert SalesOrder.objects.get(pk=ui.pending_order.pk).status == OrderStatus.PENDING_APPROVAL

@@ -97,7 +97,7 @@ def test_approvals_can_be_rejected_in_bulk_with_a_reason(ui, login):
     assert refused.status_code == 400 and "Enter a reason" in refused.content.decode()
     response = client.post(
         "/workbench/approvals/action",
-        {"action": "reject", "ids": [ui.pending_order.pk], "reason": "Over budget"},
+        {"action": "reject", "ids": [ui.pending_order.pk], "reason": "Over budget", "confirm": "yes"},
         follow=True,
     )
     assert "1 row rejected." in response.content.decode()
@@ -108,7 +108,7 @@ def test_approvals_can_be_rejected_in_bulk_with_a_reason(ui, login):
 def test_order_desk_cannot_reject_from_the_workbench(ui, login):
     response = login(ui.users.desk).post(
         "/workbench/approvals/action",
-        {"action": "reject", "ids": [ui.pending_order.pk], "reason": "no"},
+        {"action": "reject", "ids": [ui.pending_order.pk], "reason": "no", "confirm": "yes"},
         follow=True,
     )
     assert "1 not rejected" in response.content.decode()
