@@ -5,7 +5,8 @@ The world: 30 suppliers with 14 products each, 200 customers (20 in a customer g
 programs: 30 supplier rebates (one per supplier; stepped and retrospective, value and quantity
 tiers, one in EUR), 10 customer volume rebates (5 on one customer, 5 on the group), 10
 ship-and-debit programs with one authorization each (some with a maximum quantity that the run
-crosses). 1,000 shipments of 100 lines. The run is timed twice on fresh accruals (median), with its query count, and once
+crosses). 1,000 shipments of 100 lines. The run is timed twice on fresh accruals (median), with
+its query count, and once
 more as a redelivery (everything accrued already: nothing written).
 
 Its own database (`oms_bench_rebates`, or OMS_BENCH_DATABASE_URL), rebuilt on every run.
