@@ -226,6 +226,8 @@ SPECTACULAR_SETTINGS = {
         "StepStatusEnum": "fulfillment.states.StepStatus",
         "ShipmentStatusEnum": "fulfillment.states.ShipmentStatus",
         "ShipmentUpdateStatusEnum": "fulfillment.api.serializers.SHIPMENT_UPDATE_STATUSES",
+        "RebateProgramStatusEnum": "rebates.states.ProgramStatus",
+        "RebatePeriodEnum": "rebates.models.programs.Period",
     },
 }
 

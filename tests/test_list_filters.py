@@ -23,6 +23,7 @@ from inventory.filters import (
 from oms.kernel.filtering import StrictFilterSet
 from orders.filters import OrderFilter, OrderHoldFilter
 from partners.filters import ChannelFilter
+from rebates.filters import AccrualFilter, ProgramFilter
 
 # Every list endpoint and screen, by URL name, and the FilterSet it uses.
 LISTS = {
@@ -33,6 +34,8 @@ LISTS = {
     "v1:transfer-list": TransferFilter,
     "v1:reorder-rule-list": ReorderRuleFilter,
     "v1:purchase-order-list": PurchaseOrderFilter,
+    "v1:rebate-program-list": ProgramFilter,
+    "v1:rebate-accrual-list": AccrualFilter,
     "ui:order-list": OrderFilter,
     "ui:customers": CustomerFilter,
     "inventory:stock": StockPositionFilter,
