@@ -228,6 +228,7 @@ SPECTACULAR_SETTINGS = {
         "ShipmentUpdateStatusEnum": "fulfillment.api.serializers.SHIPMENT_UPDATE_STATUSES",
         "RebateProgramStatusEnum": "rebates.states.ProgramStatus",
         "RebatePeriodEnum": "rebates.models.programs.Period",
+        "PeriodEnum": ["month", "quarter", "year"],  # pricing's recurring period, named as before
     },
 }
 
