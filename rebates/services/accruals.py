@@ -887,17 +887,12 @@ def accrual_reverse(
         else:
             fraction = min(Decimal(1), quantity / source_qty) if source_qty else Decimal(1)
         if fraction is None or fraction * orig.amount >= left_amount:
-            amount, func, qty, value = (
-                left_amount,
-                orig.functional_amount - done_func,
-                orig.quantity - done_qty,
-                None,
-            )
+            # All that is left (the last return reverses the rounding remainders too).
+            amount, func, qty = left_amount, orig.functional_amount - done_func, orig.quantity - done_qty
         else:
             amount = round_money(orig.amount * fraction, orig.currency)
             func = round_money(orig.functional_amount * fraction, orig.functional_currency)
             qty = min(orig.quantity - done_qty, orig.quantity * fraction)
-            value = None
         value = orig.value * (qty / orig.quantity) if orig.quantity else ZERO
         rows.append(
             _row(
