@@ -229,6 +229,9 @@ SPECTACULAR_SETTINGS = {
         "JeopardyPriorityEnum": "fulfillment.states.JeopardyPriority",
         "JeopardyAlertStatusEnum": "fulfillment.states.JeopardyAlertStatus",
         "JeopardyAlertResolutionEnum": "fulfillment.states.AlertResolution",
+        "RebateProgramStatusEnum": "rebates.states.ProgramStatus",
+        "RebatePeriodEnum": "rebates.models.programs.Period",
+        "PeriodEnum": ["month", "quarter", "year"],  # pricing's recurring period, named as before
     },
 }
 
@@ -283,6 +286,11 @@ OMS_WEBHOOK_TIMEOUT_SECONDS = env.float("OMS_WEBHOOK_TIMEOUT_SECONDS", default=5
 # Inventory: how often beat runs the reorder scan; how far a PO line may be over-received.
 OMS_REORDER_SCAN_MINUTES = env.float("OMS_REORDER_SCAN_MINUTES", default=15.0)
 OMS_RECEIPT_OVER_TOLERANCE_PERCENT = env.float("OMS_RECEIPT_OVER_TOLERANCE_PERCENT", default=0.0)
+
+# Rebates: the currency of the journal's functional amounts (the general ledger's), and the hour
+# (TIME_ZONE) of the nightly run that expires programs, accrues price drops and re-rates tiers.
+OMS_FUNCTIONAL_CURRENCY = env.str("OMS_FUNCTIONAL_CURRENCY", default="USD")
+OMS_REBATES_NIGHTLY_HOUR = env.int("OMS_REBATES_NIGHTLY_HOUR", default=2)
 
 # Orders: an Idempotency-Key is kept 24 h (beat expires it); a claim's lease covers one request.
 OMS_IDEMPOTENCY_TTL_HOURS = env.int("OMS_IDEMPOTENCY_TTL_HOURS", default=24)

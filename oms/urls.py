@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("orders.api.urls")),
     path("", include("fulfillment.api.urls")),
     path("", include("reporting.api.urls")),
+    path("", include("rebates.api.urls")),
 ]
 
 urlpatterns = [

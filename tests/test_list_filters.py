@@ -23,6 +23,7 @@ from inventory.filters import (
 from oms.kernel.filtering import StrictFilterSet
 from orders.filters import OrderFilter
 from partners.filters import ChannelFilter
+from rebates.filters import AccrualFilter, ProgramFilter
 from reporting.filters import BackorderQueueFilter, FailedStepFilter, HoldQueueFilter, UnscheduledLineFilter
 
 # Every list endpoint and screen, by URL name, and the FilterSet it uses.
@@ -35,6 +36,8 @@ LISTS = {
     "v1:reorder-rule-list": ReorderRuleFilter,
     "v1:purchase-order-list": PurchaseOrderFilter,
     "v1:jeopardy-alert-list": JeopardyAlertFilter,
+    "v1:rebate-program-list": ProgramFilter,
+    "v1:rebate-accrual-list": AccrualFilter,
     "ui:order-list": OrderFilter,
     "ui:customers": CustomerFilter,
     "inventory:stock": StockPositionFilter,

@@ -1,0 +1,45 @@
+"""The rebates data model, one module per part (claims add `claims.py` beside these)."""
+
+from .accruals import Accrual, AccrualKind, SourceType
+from .journal import AccountCode, AccountRole, EntryKind, JournalEntry, JournalLine
+from .programs import (
+    SUPPLIER_SIDE,
+    AccrualBasis,
+    CalcMethod,
+    DebitMethod,
+    PayoutMethod,
+    Period,
+    PriceDrop,
+    ProgramTier,
+    ProgramType,
+    RebateEvent,
+    RebateProgram,
+    ShipDebitAuthorization,
+    TierMeasure,
+    TierMode,
+)
+
+__all__ = [
+    "SUPPLIER_SIDE",
+    "AccountCode",
+    "AccountRole",
+    "Accrual",
+    "AccrualBasis",
+    "AccrualKind",
+    "CalcMethod",
+    "DebitMethod",
+    "EntryKind",
+    "JournalEntry",
+    "JournalLine",
+    "PayoutMethod",
+    "Period",
+    "PriceDrop",
+    "ProgramTier",
+    "ProgramType",
+    "RebateEvent",
+    "RebateProgram",
+    "ShipDebitAuthorization",
+    "SourceType",
+    "TierMeasure",
+    "TierMode",
+]
