@@ -280,6 +280,10 @@ OMS_WEBHOOK_TIMEOUT_SECONDS = env.float("OMS_WEBHOOK_TIMEOUT_SECONDS", default=5
 # Inventory: how often beat runs the reorder scan; how far a PO line may be over-received.
 OMS_REORDER_SCAN_MINUTES = env.float("OMS_REORDER_SCAN_MINUTES", default=15.0)
 OMS_RECEIPT_OVER_TOLERANCE_PERCENT = env.float("OMS_RECEIPT_OVER_TOLERANCE_PERCENT", default=0.0)
+# Rebate claims: a claim (or the rest of a partly settled one) at or below this amount, in the
+# claim's currency, is written off instead of claimed again; beat generates claims this often.
+OMS_REBATE_WRITE_OFF_THRESHOLD = env.str("OMS_REBATE_WRITE_OFF_THRESHOLD", default="5.00")
+OMS_REBATE_CLAIM_GENERATION_HOURS = env.float("OMS_REBATE_CLAIM_GENERATION_HOURS", default=24.0)
 
 # Orders: an Idempotency-Key is kept 24 h (beat expires it); a claim's lease covers one request.
 OMS_IDEMPOTENCY_TTL_HOURS = env.int("OMS_IDEMPOTENCY_TTL_HOURS", default=24)
