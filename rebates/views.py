@@ -377,7 +377,7 @@ def claim_action_view(request: HttpRequest, pk: int, action: str) -> HttpRespons
         form["action"] = action
         messages.error(request, error_text(exc))
         return _claim_page(
-            request, claim, form=form, errors=exc.fields or {"__all__": [exc.message]}, status=exc.status_code
+            request, claim, form=form, errors=exc.fields or {"general": [exc.message]}, status=exc.status_code
         )
     claim = Claim.objects.get(pk=pk)
     if action == "settle" and settlement.child_id:
