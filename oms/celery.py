@@ -6,6 +6,7 @@ import os
 import sys
 
 from celery import Celery
+from celery.schedules import crontab
 from celery.signals import beat_init, worker_init
 
 from oms.kernel import config
@@ -96,6 +97,12 @@ def _beat_schedule() -> dict:
             "task": "partners.tasks.webhook_sweep",
             "schedule": 30.0,
             "options": {"expires": 90},
+        },
+        "rebates-nightly": {
+            # Expire ended programs, accrue due price drops, re-rate tiered periods (adjustments).
+            "task": "rebates.tasks.rebates_nightly",
+            "schedule": crontab(hour=settings.OMS_REBATES_NIGHTLY_HOUR, minute=15),
+            "options": {"expires": 3 * 3600},
         },
     }
 

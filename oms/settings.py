@@ -285,6 +285,11 @@ OMS_RECEIPT_OVER_TOLERANCE_PERCENT = env.float("OMS_RECEIPT_OVER_TOLERANCE_PERCE
 OMS_REBATE_WRITE_OFF_THRESHOLD = env.str("OMS_REBATE_WRITE_OFF_THRESHOLD", default="5.00")
 OMS_REBATE_CLAIM_GENERATION_HOURS = env.float("OMS_REBATE_CLAIM_GENERATION_HOURS", default=24.0)
 
+# Rebates: the currency of the journal's functional amounts (the general ledger's), and the hour
+# (TIME_ZONE) of the nightly run that expires programs, accrues price drops and re-rates tiers.
+OMS_FUNCTIONAL_CURRENCY = env.str("OMS_FUNCTIONAL_CURRENCY", default="USD")
+OMS_REBATES_NIGHTLY_HOUR = env.int("OMS_REBATES_NIGHTLY_HOUR", default=2)
+
 # Orders: an Idempotency-Key is kept 24 h (beat expires it); a claim's lease covers one request.
 OMS_IDEMPOTENCY_TTL_HOURS = env.int("OMS_IDEMPOTENCY_TTL_HOURS", default=24)
 OMS_IDEMPOTENCY_LEASE_SECONDS = env.int("OMS_IDEMPOTENCY_LEASE_SECONDS", default=60)

@@ -191,6 +191,7 @@ def purchase_order_receive(
             reference=reference,
             actor=actor,
             reason=f"{po.number} line {line_id}",
+            purchase_order_line_id=line_id,
         )
     complete = all(line.quantity_received >= line.quantity_ordered for line in po_lines.values())
     target = PurchaseOrderStatus.RECEIVED if complete else PurchaseOrderStatus.PARTIALLY_RECEIVED

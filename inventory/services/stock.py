@@ -27,14 +27,23 @@ def _positive_quantity(quantity: Decimal | int | str) -> Decimal:
 
 
 def receive_into(
-    *, product_id: int, warehouse_id: int, quantity: Decimal, kind: str, reference: str, actor=None, reason=""
+    *,
+    product_id: int,
+    warehouse_id: int,
+    quantity: Decimal,
+    kind: str,
+    reference: str,
+    actor=None,
+    reason="",
+    purchase_order_line_id: int | None = None,
 ) -> StockPosition:
     """Add stock to a position through the ledger, let back-orders reserve it, publish
-    `stock.received`. Runs inside the calling service's transaction."""
+    `stock.received` (with the movement and, for a PO receipt, the PO line: rebates accrue on
+    receipts). Runs inside the calling service's transaction."""
     position, _ = StockPosition.objects.get_or_create(product_id=product_id, warehouse_id=warehouse_id)
     # F() addition, not read-modify-write: concurrent receipts and shipments both land.
     StockPosition.objects.filter(pk=position.pk).update(on_hand=F("on_hand") + quantity)
-    StockMovement.objects.create(
+    movement = StockMovement.objects.create(
         position=position,
         kind=kind,
         quantity=quantity,
@@ -51,6 +60,8 @@ def receive_into(
             "quantity": str(quantity),
             "kind": kind,
             "reference": reference,
+            "movement_id": movement.pk,
+            "purchase_order_line_id": purchase_order_line_id,
             "reserved_backorders": [
                 {
                     "reservation_id": r.pk,

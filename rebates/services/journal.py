@@ -257,3 +257,70 @@ def entry_totals(entry_ids: Iterable[int] | None = None) -> dict[str, Decimal]:
         fcredit=Sum("functional_credit"),
     )
     return {k: v or Decimal("0") for k, v in agg.items()}
+
+
+@dataclass(frozen=True)
+class EntrySpec:
+    """One entry for `post_entries_bulk`: the standard movement of `amount` for a program."""
+
+    kind: str
+    source_type: str
+    source_id: str
+    program_id: int
+    program_type: str
+    entry_date: date
+    currency: str
+    amount: Decimal
+    fx_rate: Decimal
+    memo: str = ""
+
+
+def post_entries_bulk(specs: Sequence[EntrySpec]) -> list[JournalEntry]:
+    """Post many standard two-line entries in two INSERTs (the accrual engine's path: one entry
+    per program and run). Same rules as `post_entry`: balanced in both currencies, rounded
+    once; a zero amount posts nothing (None in its place). Returns the entries in spec order."""
+    if not specs:
+        return []
+    codes = account_codes()
+    func = functional_currency()
+    entries: list[JournalEntry] = []
+    line_sets: list[list[tuple[LineInput, tuple[Decimal, Decimal]]]] = []
+    for spec in specs:
+        currency = validate_currency(spec.currency)
+        amount = round_money(spec.amount, currency)
+        if not amount:
+            entries.append(None)
+            line_sets.append([])
+            continue
+        lines = movement_lines(program_type=spec.program_type, kind=spec.kind, amount=amount, codes=codes)
+        functional = _functional_sides(lines, to_decimal(spec.fx_rate), func)
+        entries.append(
+            JournalEntry(
+                kind=spec.kind,
+                source_type=spec.source_type,
+                source_id=spec.source_id,
+                program_id=spec.program_id,
+                entry_date=spec.entry_date,
+                currency=currency,
+                functional_currency=func,
+                fx_rate=spec.fx_rate,
+                memo=spec.memo[:300],
+            )
+        )
+        line_sets.append(list(zip(lines, functional, strict=True)))
+    JournalEntry.objects.bulk_create([e for e in entries if e is not None])
+    JournalLine.objects.bulk_create(
+        JournalLine(
+            entry=entry,
+            account=ln.account,
+            debit=ln.debit,
+            credit=ln.credit,
+            functional_debit=fd,
+            functional_credit=fc,
+            memo=ln.memo[:200],
+        )
+        for entry, pairs in zip(entries, line_sets, strict=True)
+        if entry is not None
+        for ln, (fd, fc) in pairs
+    )
+    return entries
