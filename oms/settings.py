@@ -226,6 +226,8 @@ SPECTACULAR_SETTINGS = {
         "StepStatusEnum": "fulfillment.states.StepStatus",
         "ShipmentStatusEnum": "fulfillment.states.ShipmentStatus",
         "ShipmentUpdateStatusEnum": "fulfillment.api.serializers.SHIPMENT_UPDATE_STATUSES",
+        "RebateClaimStatusEnum": "rebates.states.ClaimStatus",
+        "ClaimDisputeReasonEnum": "rebates.states.DisputeReason",
     },
 }
 

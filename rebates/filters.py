@@ -9,7 +9,16 @@ from catalog.models import Supplier
 from customers.models import Customer
 from oms.kernel.filtering import IsoDateFilter, StrictBooleanFilter, StrictFilterSet
 
-from .models import Accrual, AccrualKind, Claim, ProgramType, RebateProgram, SourceType
+from .models import (
+    Accrual,
+    AccrualKind,
+    Claim,
+    ClaimSettlement,
+    PayoutMethod,
+    ProgramType,
+    RebateProgram,
+    SourceType,
+)
 from .states import ClaimStatus, ProgramStatus
 
 
@@ -95,3 +104,17 @@ class ClaimFilter(StrictFilterSet):
             "created_from",
             "created_to",
         ]
+
+
+class SettlementFilter(StrictFilterSet):
+    claim = django_filters.NumberFilter(field_name="claim_id", min_value=1, help_text="A claim id.")
+    program = django_filters.CharFilter(
+        field_name="claim__program__code", max_length=40, help_text="A program code."
+    )
+    method = django_filters.ChoiceFilter(choices=PayoutMethod.choices)
+    settled_from = IsoDateFilter(field_name="settled_on", lookup_expr="gte")
+    settled_to = IsoDateFilter(field_name="settled_on", lookup_expr="lte")
+
+    class Meta:
+        model = ClaimSettlement
+        fields = ["claim", "program", "method", "settled_from", "settled_to"]
