@@ -196,3 +196,25 @@ def test_claim_list_and_checkbook_pages_do_not_grow_with_rows(people):
     grow(6, "B")
     many = {u: count(u) for u in few}
     assert many == few
+
+
+def test_the_customer_page_shows_how_far_the_customer_is_from_the_next_tier(people):
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    p = program(
+        code="CV-PAGE",
+        program_type=ProgramType.CUSTOMER_VOLUME,
+        tiers=[("0", "1000", "1"), ("1000", "5000", "2"), ("5000", None, "3")],
+        period="year",
+        start=today.replace(month=1, day=1),
+        end=today.replace(month=12, day=31),
+    )
+    accrue(p, "7.50", value="750", on=today)
+    from rebates.models import Accrual
+
+    Accrual.objects.filter(program=p).update(period_start=today.replace(month=1, day=1))
+    client = _client(people["desk"])
+    body = client.get(f"/customers/{p.customer_id}/").content.decode()
+    assert "Volume rebates" in body and "CV-PAGE" in body
+    assert 'data-figure="to-next-tier"><strong>250.00 USD' in body
