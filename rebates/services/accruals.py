@@ -674,14 +674,14 @@ def accrue_receipt(*, movement_id: int, purchase_order_line_id: int) -> AccrualR
             "unit_cost",
             "purchase_order__supplier_id",
             "purchase_order__currency",
-            "purchase_order__number",
+            "purchase_order_id",
         )
         .first()
     )
     if movement is None or line is None:
         raise NotFound("No such receipt.")
     qty, created_at, warehouse_id = movement
-    product_id, brand_id, category_id, unit_cost, supplier_id, currency, number = line
+    product_id, brand_id, category_id, unit_cost, supplier_id, currency, po_id = line
     source = Source(
         source_type=SourceType.RECEIPT,
         source_id=str(movement_id),
@@ -694,7 +694,7 @@ def accrue_receipt(*, movement_id: int, purchase_order_line_id: int) -> AccrualR
         category_id=category_id,
         supplier_id=supplier_id,
         warehouse_id=warehouse_id,
-        document=number,
+        document=f"PO-{po_id:06d}",
     )
     return accrue_sources([source], basis=AccrualBasis.RECEIPTS)
 
@@ -1021,7 +1021,7 @@ def price_drop_accrue(*, price_drop_id: int) -> list[Accrual]:
         product_id=drop.product_id,
         purchase_order__supplier_id=program.supplier_id,
         purchase_order__status__in=PO_OPEN_STATUSES,
-        purchase_order__created_at__lt=cutoff + timedelta(days=1),
+        purchase_order__created_at__lt=cutoff,
         quantity_ordered__gt=F("quantity_received"),
     )
     if warehouses:
@@ -1036,7 +1036,7 @@ def price_drop_accrue(*, price_drop_id: int) -> list[Accrual]:
     open_po = po_lines.order_by("pk").values_list(
         "pk",
         "purchase_order__warehouse_id",
-        "purchase_order__number",
+        "purchase_order_id",
         "quantity_ordered",
         "quantity_received",
     )
@@ -1057,8 +1057,8 @@ def price_drop_accrue(*, price_drop_id: int) -> list[Accrual]:
         for r in on_hand
         if r["q"] and r["q"] > 0
     ] + [
-        (SourceType.PRICE_DROP_PO, f"{drop.pk}:{pk}", wh, ordered - received, number)
-        for pk, wh, number, ordered, received in open_po
+        (SourceType.PRICE_DROP_PO, f"{drop.pk}:{pk}", wh, ordered - received, f"PO-{po_id:06d}")
+        for pk, wh, po_id, ordered, received in open_po
     ]
     rows: list[Accrual] = []
     for source_type, source_id, wh, qty, document in items:
