@@ -352,9 +352,10 @@ def _post(
 
 def _split_remainder(claim: Claim, remainder: Decimal) -> Claim:
     """Move `remainder` of the claim into a child claim: the claim's positive lines give it up by
-    largest remainder (each gives at most what it has); negative lines stay with the claim."""
-    lines = list(claim.lines.filter(amount__gt=0).order_by("pk"))
-    parts = allocate(remainder, [ln.amount for ln in lines], claim.currency)
+    largest remainder (each gives at most what it has); negative lines stay with the claim. The
+    child's lines are inserted in batches and the claim's lines cut down by one UPDATE ... FROM."""
+    lines = list(claim.lines.filter(amount__gt=0).order_by("pk").values_list("accrual_id", "amount"))
+    parts = allocate(remainder, [amount for _, amount in lines], claim.currency)
     child = Claim.objects.create(
         program_id=claim.program_id,
         supplier_id=claim.supplier_id,
@@ -369,13 +370,22 @@ def _split_remainder(claim: Claim, remainder: Decimal) -> Claim:
         submitted_at=timezone.now(),
     )
     ClaimLine.objects.bulk_create(
-        ClaimLine(claim=child, accrual_id=ln.accrual_id, amount=part)
-        for ln, part in zip(lines, parts, strict=True)
-        if part
+        (
+            ClaimLine(claim=child, accrual_id=accrual_id, amount=part)
+            for (accrual_id, _), part in zip(lines, parts, strict=True)
+            if part
+        ),
+        batch_size=2000,
     )
-    for ln, part in zip(lines, parts, strict=True):
-        ln.amount -= part
-    ClaimLine.objects.bulk_update(lines, ["amount"])
+    qn = connection.ops.quote_name
+    table = qn(ClaimLine._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {qn('amount')} = {table}.{qn('amount')} - c.{qn('amount')} "  # noqa: S608 (model names; values are parameters)
+            f"FROM {table} c WHERE c.{qn('claim_id')} = %s AND {table}.{qn('claim_id')} = %s "
+            f"AND {table}.{qn('accrual_id')} = c.{qn('accrual_id')}",
+            [child.pk, claim.pk],
+        )
     return child
 
 
