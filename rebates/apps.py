@@ -5,4 +5,7 @@ class RebatesConfig(AppConfig):
     name = "rebates"
 
     def ready(self) -> None:
-        from . import subscribers  # noqa: F401  (registers the outbox subscribers)
+        from . import (
+            claims_admin,  # noqa: F401  (the console's claim and settlement screens)
+            subscribers,  # noqa: F401  (registers the outbox subscribers)
+        )

@@ -167,3 +167,31 @@ def test_the_beat_task_generates_claims_once(db):
     assert claims_generate_due() == 1
     assert claims_generate_due() == 0
     assert Claim.objects.get().status == ClaimStatus.OPEN
+
+
+def test_console_actions_submit_approve_and_cancel_through_the_claim_services(admin_client):
+    from django.urls import reverse
+
+    p = program()
+    accrue(p, "20.00")
+    accrue(p, "4.00", supplier=p.supplier)
+    [claim] = api_generate(p)
+    url = reverse("admin:rebates_claim_changelist")
+    admin_client.post(url, {"action": "submit", "_selected_action": [claim.pk]}, follow=True)
+    admin_client.post(url, {"action": "approve", "_selected_action": [claim.pk]}, follow=True)
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.APPROVED
+    admin_client.post(url, {"action": "cancel", "_selected_action": [claim.pk]}, follow=True)
+    claim.refresh_from_db()
+    assert (
+        claim.status == ClaimStatus.CANCELED and not Accrual.objects.filter(claimed_at__isnull=False).exists()
+    )
+    page = admin_client.get(reverse("admin:rebates_claim_change", args=[claim.pk]))
+    assert page.status_code == 200 and claim.number in page.content.decode()
+    assert b"delete_selected" not in admin_client.get(url).content
+
+
+def api_generate(p):
+    from rebates.services.claims import claims_generate
+
+    return claims_generate(program_id=p.pk)
