@@ -389,11 +389,9 @@ def customer_rebate_programs(customer_id: int) -> QuerySet[RebateProgram]:
 
 
 def customer_tier_forecasts(customer_id: int, *, today: date) -> list[Forecast]:
-    """How far the customer is from the next tier of each of their volume rebates."""
-    return [
-        tier_forecast(p, today=today, customer_id=customer_id if p.customer_id is None else None)
-        for p in customer_rebate_programs(customer_id)
-    ]
+    """How far the customer is from the next tier of each of their volume rebates (a group's
+    rebate counts the whole group's volume, as its tiers do)."""
+    return [tier_forecast(p, today=today) for p in customer_rebate_programs(customer_id)]
 
 
 def program_list(filters_qs: QuerySet[RebateProgram]) -> QuerySet[RebateProgram]:

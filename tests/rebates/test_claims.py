@@ -275,3 +275,22 @@ def test_every_transition_outside_the_table_is_refused(current):
             continue
         with pytest.raises(IllegalTransition):
             call()
+
+
+def test_next_tier_forecast_at_the_current_run_rate():
+    from datetime import date
+
+    from rebates.checkbook import tier_forecast
+
+    p = program(code="SR-TIERS", tiers=[("0", "1000", "2"), ("1000", "5000", "3"), ("5000", None, "4")])
+    accrue(p, "6.00", value="250", on=date(2026, 1, 5))
+    accrue(p, "7.00", value="350", on=date(2026, 1, 20))
+    f = tier_forecast(p, today=date(2026, 1, 30))  # 600 in 30 days of a 90-day quarter: 20 a day
+    assert (f.period_start, f.period_end) == (date(2026, 1, 1), date(2026, 3, 31))
+    assert f.volume == D("600") and f.current_rate == D("2") and f.next_lower == D("1000")
+    assert f.to_next == D("400") and f.next_rate == D("3")
+    assert f.reaches_on == date(2026, 2, 19) and f.projected == D("1800.00")
+    slow = tier_forecast(p, today=date(2026, 3, 20))  # 600 in 79 days: 1,000 is not reached by Mar 31
+    assert slow.reaches_on is None and slow.projected < 1000
+    top = tier_forecast(p, today=date(2026, 1, 30), volume=D("6000"))
+    assert top.next_lower is None and top.current_rate == D("4")
