@@ -79,3 +79,56 @@ def program_earned(*, program_ids: list[int] | None = None) -> dict[int, dict[st
     )
     zero = Decimal("0")
     return {r["program_id"]: {k: r[k] or zero for k in ("earned", "claimed", "unclaimed")} for r in rows}
+
+
+JOURNAL_CSV_HEADER = [
+    "entry",
+    "entry_date",
+    "kind",
+    "source_type",
+    "source_id",
+    "program",
+    "program_type",
+    "account",
+    "debit",
+    "credit",
+    "currency",
+    "functional_debit",
+    "functional_credit",
+    "functional_currency",
+    "fx_rate",
+    "memo",
+]
+
+
+def journal_csv_rows(*, entries=None, date_from=None, date_to=None):
+    """The journal lines for the general ledger, one CSV row each (header, row iterator), read in
+    chunks from one query (a server-side cursor on PostgreSQL)."""
+    from .models import JournalLine
+
+    qs = JournalLine.objects.all()
+    if entries is not None:
+        qs = qs.filter(entry__in=entries)
+    if date_from is not None:
+        qs = qs.filter(entry__entry_date__gte=date_from)
+    if date_to is not None:
+        qs = qs.filter(entry__entry_date__lte=date_to)
+    rows = qs.order_by("entry_id", "pk").values_list(
+        "entry_id",
+        "entry__entry_date",
+        "entry__kind",
+        "entry__source_type",
+        "entry__source_id",
+        "entry__program__code",
+        "entry__program__program_type",
+        "account",
+        "debit",
+        "credit",
+        "entry__currency",
+        "functional_debit",
+        "functional_credit",
+        "entry__functional_currency",
+        "entry__fx_rate",
+        "entry__memo",
+    )
+    return JOURNAL_CSV_HEADER, rows.iterator(chunk_size=2000)

@@ -81,7 +81,12 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _crud("catalog.product", "catalog.brand", "catalog.category"),
     Role.FINANCE: _view(*_REFERENCE, "orders.salesorder", "orders.orderline")
     | _crud("billing.invoice", "billing.payment", "rebates.rebateprogram", "rebates.claim")
-    | _crud("customers.creditexposure"),
+    | _crud("customers.creditexposure")
+    | _crud(
+        "rebates.programtier", "rebates.shipdebitauthorization", "rebates.pricedrop", "rebates.accountcode"
+    )
+    | _view("rebates.accrual", "rebates.journalentry", "rebates.journalline", "rebates.rebateevent")
+    | _view("catalog.supplier", "pricing.pricingsegment", "inventory.warehouse"),
     Role.APPROVER: _view(*_REFERENCE, "orders.salesorder", "orders.orderline")
     | {"orders.approve_salesorder"},
     Role.ADMIN: {"*"},
