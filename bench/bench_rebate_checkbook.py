@@ -2,7 +2,7 @@
 
 50 programs (10 suppliers x 5 programs: supplier rebates, ship-and-debit, price protection) share
 1,000,000 accruals over twelve months (20,000 each), built set-based (INSERT ... SELECT
-generate_series) in a database of their own (`oms_bench_rebates`, or OMS_BENCH_REBATES_DATABASE_URL),
+generate_series) in a database of their own (`oms_bench_rebate_checkbook`, or OMS_BENCH_REBATES_DATABASE_URL),
 once; re-runs reuse it. 80 % of them are claimed (claims generated through `claims_generate`, the
 product path, one claim per program) and half of those claims are settled in part through
 `claim_settle` (each split off a child claim), so every figure has rows behind it.
@@ -28,7 +28,9 @@ SUPPLIERS, PER_SUPPLIER = 10, 5
 PROGRAMS = SUPPLIERS * PER_SUPPLIER
 ACCRUALS = int(os.environ.get("BENCH_REBATE_ACCRUALS", "1000000"))
 RUNS = int(os.environ.get("BENCH_REBATE_RUNS", "60"))
-DB = os.environ.get("OMS_BENCH_REBATES_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/oms_bench_rebates")
+DB = os.environ.get(
+    "OMS_BENCH_REBATES_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/oms_bench_rebate_checkbook"
+)
 TYPES = ["supplier_rebate", "ship_and_debit", "price_protection", "supplier_rebate", "supplier_rebate"]
 
 
@@ -45,18 +47,18 @@ def _build() -> dict:
     from rebates.states import ClaimStatus, ProgramStatus
 
     built: dict = {}
-    if Accrual.objects.filter(program__code__startswith="bench-").count() >= ACCRUALS:
+    if Accrual.objects.filter(program__code__startswith="cbk-").count() >= ACCRUALS:
         return built
     role_sync()
     with Timer() as t_seed:
         programs = []
         for s in range(SUPPLIERS):
             supplier, _ = Supplier.objects.get_or_create(
-                code=f"bench-rb-{s}", defaults={"name": f"Bench rebate supplier {s}", "country": "US"}
+                code=f"cbk-sup-{s}", defaults={"name": f"Bench rebate supplier {s}", "country": "US"}
             )
             for k in range(PER_SUPPLIER):
                 p, _ = RebateProgram.objects.get_or_create(
-                    code=f"bench-{s}-{k}",
+                    code=f"cbk-{s}-{k}",
                     version=1,
                     defaults={
                         "name": f"Bench program {s}-{k}",
@@ -79,7 +81,7 @@ INSERT INTO rebates_accrual (program_id, kind, source_type, source_id, event_key
        source_date, period_start, period_end, quantity, value, source_currency, source_value, fx_rate, rate,
        basis, amount, currency, functional_amount, functional_currency, functional_fx_rate, claim_number,
        created_at)
-SELECT p.id, 'accrual', 'invoice_line', 'bench-' || g, '', p.sup, 'INV-' || g,
+SELECT p.id, 'accrual', 'invoice_line', 'cbk-' || g, '', p.sup, 'INV-' || g,
        d, date_trunc('quarter', d)::date, (date_trunc('quarter', d) + interval '3 months - 1 day')::date,
        1 + g %% 7, 10 + g %% 90, 'USD', 10 + g %% 90, 1, 5, '{}'::jsonb,
        round((10 + g %% 90) * 0.05, 2), 'USD', round((10 + g %% 90) * 0.05, 2), 'USD', 1, '', now()
@@ -113,7 +115,7 @@ INSERT INTO rebates_accrual (program_id, kind, source_type, source_id, event_key
        source_date, period_start, period_end, quantity, value, source_currency, source_value, fx_rate, rate,
        basis, amount, currency, functional_amount, functional_currency, functional_fx_rate, claim_number,
        created_at)
-SELECT p.id, 'accrual', 'invoice_line', 'bench-u-' || g, '', p.sup, 'INV-U' || g,
+SELECT p.id, 'accrual', 'invoice_line', 'cbk-u-' || g, '', p.sup, 'INV-U' || g,
        d, date_trunc('quarter', d)::date, (date_trunc('quarter', d) + interval '3 months - 1 day')::date,
        1 + g %% 7, 10 + g %% 90, 'USD', 10 + g %% 90, 1, 5, '{}'::jsonb,
        round((10 + g %% 90) * 0.05, 2), 'USD', round((10 + g %% 90) * 0.05, 2), 'USD', 1, '', now()
@@ -122,6 +124,11 @@ SELECT p.id, 'accrual', 'invoice_line', 'bench-u-' || g, '', p.sup, 'INV-U' || g
   CROSS JOIN LATERAL (SELECT date '2026-10-01' + (g %% 60) AS d) dd
 ON CONFLICT DO NOTHING""",
             [ACCRUALS - int(ACCRUALS * 0.8), ids, PROGRAMS, sup, PROGRAMS],
+        )
+        # What the accrual engine does in the same transaction as its inserts: the running totals.
+        cur.execute(
+            "UPDATE rebates_rebateprogram p SET accrued_amount = COALESCE((SELECT sum(a.amount) "
+            "FROM rebates_accrual a WHERE a.program_id = p.id), 0) WHERE p.code LIKE 'cbk-%%'"
         )
         cur.execute("ANALYZE rebates_accrual")
         cur.execute("ANALYZE rebates_claimline")
@@ -152,8 +159,8 @@ def run() -> dict:
     from rebates.models import Accrual, RebateProgram
 
     built = _build()
-    programs = list(RebateProgram.objects.filter(code__startswith="bench-").values_list("pk", "supplier_id"))
-    total = Accrual.objects.filter(program__code__startswith="bench-").count()
+    programs = list(RebateProgram.objects.filter(code__startswith="cbk-").values_list("pk", "supplier_id"))
+    total = Accrual.objects.filter(program__code__startswith="cbk-").count()
     rng = random.Random(18)
     reset_queries()
     with CaptureQueriesContext(connection) as ctx:
@@ -170,7 +177,7 @@ def run() -> dict:
         ),
         "program_list_page_20": _timed(
             lambda: list(
-                program_list(RebateProgram.objects.filter(code__startswith="bench-").order_by("code"))[:20]
+                program_list(RebateProgram.objects.filter(code__startswith="cbk-").order_by("code"))[:20]
             ),
             max(RUNS // 3, 5),
         ),

@@ -111,20 +111,46 @@ class Scope:
 
 
 def checkbook(scope: Scope) -> list[Figures]:
-    """The figures of a scope, one row per currency (3 queries, plus 1 for a program's budget)."""
+    """The figures of a scope, one row per currency, in 3 queries whatever the number of accruals.
+
+    A program's or a supplier's earned figure is the programs' running total (`accrued_amount`,
+    which the accrual engine moves in the same transaction as every accrual, reversal and
+    adjustment it writes), and the accruals are read only for what is still unclaimed (the index on
+    program and claim mark); so the cost follows the unclaimed rows and the claims, not the whole
+    history. A customer's figures are summed from its own accruals (a group's rebate pays each
+    customer of the group its share)."""
     rows: dict[str, Figures] = {}
 
     def row(currency: str) -> Figures:
         return rows.setdefault(currency, Figures(currency=currency))
 
-    for r in (
-        scope.accruals()
-        .values("currency")
-        .annotate(earned=Sum("amount"), unclaimed=Sum("amount", filter=Q(claimed_at__isnull=True)))
-        .order_by()
-    ):
-        f = row(r["currency"])
-        f.earned, f.unclaimed = r["earned"] or ZERO, r["unclaimed"] or ZERO
+    if scope.customer_id is None:
+        programs = RebateProgram.objects.all()
+        if scope.program_id is not None:
+            programs = programs.filter(pk=scope.program_id)
+        if scope.supplier_id is not None:
+            programs = programs.filter(supplier_id=scope.supplier_id, program_type__in=SUPPLIER_SIDE)
+        budget = Sum("budget_cap") if scope.program_id is not None else None
+        for r in (
+            programs.values("currency")
+            .annotate(earned=Sum("accrued_amount"), **({"budget": budget} if budget is not None else {}))
+            .order_by()
+        ):
+            f = row(r["currency"])
+            f.earned = r["earned"] or ZERO
+            f.budget = r.get("budget")
+        unclaimed = Accrual.objects.filter(program__in=programs.values("pk"), claimed_at__isnull=True)
+        for r in unclaimed.values("currency").annotate(unclaimed=Sum("amount")).order_by():
+            row(r["currency"]).unclaimed = r["unclaimed"] or ZERO
+    else:
+        for r in (
+            scope.accruals()
+            .values("currency")
+            .annotate(earned=Sum("amount"), unclaimed=Sum("amount", filter=Q(claimed_at__isnull=True)))
+            .order_by()
+        ):
+            f = row(r["currency"])
+            f.earned, f.unclaimed = r["earned"] or ZERO, r["unclaimed"] or ZERO
     for r in (
         scope.claims()
         .values("currency")
@@ -139,11 +165,7 @@ def checkbook(scope: Scope) -> list[Figures]:
         f.claimed = r["claimed"] or ZERO
         f.settled = r["settled"] or ZERO
         f.written_off = r["written_off"] or ZERO
-    if scope.program_id is not None:
-        program = RebateProgram.objects.filter(pk=scope.program_id).values("currency", "budget_cap").first()
-        if program is not None:
-            row(program["currency"]).budget = program["budget_cap"]
-    return [rows[c] for c in sorted(rows)]
+    return [rows[c] for c in sorted(rows) if rows[c].earned or rows[c].claimed or rows[c].budget is not None]
 
 
 def checkbook_series(scope: Scope, currency: str) -> dict[str, list]:
@@ -395,26 +417,12 @@ def customer_tier_forecasts(customer_id: int, *, today: date) -> list[Forecast]:
 
 
 def program_list(filters_qs: QuerySet[RebateProgram]) -> QuerySet[RebateProgram]:
-    """Programs with their checkbook figures in the program currency (subqueries: a fixed number of
-    queries per page)."""
-    from django.db.models import DecimalField, OuterRef, Subquery, Value
+    """Programs with their checkbook figures in the program currency: earned is the program's
+    running total, the claim figures are subqueries over its claims (one query per page)."""
+    from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, Subquery, Value
     from django.db.models.functions import Coalesce
 
     money = DecimalField(max_digits=20, decimal_places=4)
-
-    def accrual_sum(**flt):
-        return Coalesce(
-            Subquery(
-                Accrual.objects.filter(program_id=OuterRef("pk"), currency=OuterRef("currency"), **flt)
-                .order_by()
-                .values("program_id")
-                .annotate(t=Sum("amount"))
-                .values("t")[:1],
-                output_field=money,
-            ),
-            Value(ZERO),
-            output_field=money,
-        )
 
     def claim_sum(column: str, **flt):
         return Coalesce(
@@ -430,12 +438,10 @@ def program_list(filters_qs: QuerySet[RebateProgram]) -> QuerySet[RebateProgram]
             output_field=money,
         )
 
-    from django.db.models import ExpressionWrapper, F
-
     return (
         filters_qs.select_related("supplier", "customer", "customer_segment")
         .annotate(
-            cb_earned=accrual_sum(),
+            cb_earned=F("accrued_amount"),
             cb_claimed=claim_sum("amount", status__in=[s for s in ClaimStatus if s != ClaimStatus.CANCELED]),
             cb_settled=claim_sum("settled_amount"),
             cb_written_off=claim_sum("written_off_amount"),

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 
 from oms.kernel.roles import Role, role_sync
 from rebates.models import (
@@ -100,6 +100,8 @@ def accrue(
         functional_currency="USD",
         functional_fx_rate=fx_d,
     )
+    # As the accrual engine does in the same transaction: the program's running total.
+    RebateProgram.objects.filter(pk=p.pk).update(accrued_amount=F("accrued_amount") + amount_d)
     post_entry(
         kind=EntryKind.ACCRUAL if kind == AccrualKind.ACCRUAL else EntryKind.REVERSAL,
         source_type="test_accrual",

@@ -294,3 +294,41 @@ def test_next_tier_forecast_at_the_current_run_rate():
     assert slow.reaches_on is None and slow.projected < 1000
     top = tier_forecast(p, today=date(2026, 1, 30), volume=D("6000"))
     assert top.next_lower is None and top.current_rate == D("4")
+
+
+def test_the_same_story_on_accruals_written_by_the_engine_from_shipments_and_a_return(rworld):
+    """Accruals from real shipped lines through the accrual engine (a 4 % stepped supplier rebate),
+    a partial return reversing one; then the claim's life. Checkbook and journal agree throughout."""
+    from datetime import date
+
+    from rebates.services.accruals import accrue_shipment_lines, reverse_shipment_return
+    from tests.rebates.conftest import program as engine_program
+    from tests.rebates.conftest import ship
+
+    fin = finance_user()
+    p = engine_program(
+        code="SR-ENGINE",
+        program_type=ProgramType.SUPPLIER_REBATE,
+        supplier=rworld.supplier,
+        basis="shipments",
+        calc_method="percent",
+        tier_mode="stepped",
+        tier_measure="value",
+        period="quarter",
+        tiers=[(0, None, 4)],
+    )
+    first = ship(rworld, rworld.customer, [(rworld.drill, 10, "50.00")], on=date(2026, 2, 2))  # 500 -> 20
+    second = ship(rworld, rworld.customer2, [(rworld.saw, 4, "25.00")], on=date(2026, 2, 9))  # 100 -> 4
+    accrue_shipment_lines(shipment_line_ids=[ln.pk for ln in first + second])
+    reverse_shipment_return(lines=[{"shipment_line": first[0].pk, "quantity": "2"}], event_key="ret-1")  # -4
+    assert_agree(p, earned="20", claimed="0", unclaimed="20", settled="0", written_off="0")
+
+    [claim] = claims_generate(program_id=p.pk, actor=fin)
+    assert claim.amount == D("20.00") and claim.lines.count() == 3
+    claim_submit(claim_id=claim.pk, actor=fin)
+    claim_dispute(claim_id=claim.pk, actor=fin, reason=DisputeReason.ELIGIBILITY, note="Saws excluded")
+    child = claim_settle(claim_id=claim.pk, amount="12.00", method="credit_memo", actor=fin).child
+    assert child.amount == D("8.00")
+    assert_agree(p, earned="20", claimed="20", unclaimed="0", settled="12", written_off="0")
+    claim_settle(claim_id=child.pk, amount="8.00", method="credit_memo", actor=fin)
+    assert_agree(p, earned="20", claimed="20", unclaimed="0", settled="20", written_off="0")
