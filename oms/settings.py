@@ -228,6 +228,11 @@ SPECTACULAR_SETTINGS = {
         "ShipmentUpdateStatusEnum": "fulfillment.api.serializers.SHIPMENT_UPDATE_STATUSES",
         "RebateClaimStatusEnum": "rebates.states.ClaimStatus",
         "ClaimDisputeReasonEnum": "rebates.states.DisputeReason",
+        "RebatePayoutMethodEnum": "rebates.models.programs.PayoutMethod",
+        "ShipDebitMethodEnum": "rebates.models.programs.DebitMethod",
+        "RebateProgramStatusEnum": "rebates.states.ProgramStatus",
+        "RebatePeriodEnum": "rebates.models.programs.Period",
+        "PeriodEnum": ["month", "quarter", "year"],  # pricing's recurring period, named as before
     },
 }
 

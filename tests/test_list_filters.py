@@ -34,6 +34,8 @@ LISTS = {
     "v1:transfer-list": TransferFilter,
     "v1:reorder-rule-list": ReorderRuleFilter,
     "v1:purchase-order-list": PurchaseOrderFilter,
+    "v1:rebate-program-list": ProgramFilter,
+    "v1:rebate-accrual-list": AccrualFilter,
     "ui:order-list": OrderFilter,
     "ui:customers": CustomerFilter,
     "inventory:stock": StockPositionFilter,
