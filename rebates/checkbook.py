@@ -130,16 +130,17 @@ def checkbook(scope: Scope) -> list[Figures]:
             programs = programs.filter(pk=scope.program_id)
         if scope.supplier_id is not None:
             programs = programs.filter(supplier_id=scope.supplier_id, program_type__in=SUPPLIER_SIDE)
-        budget = Sum("budget_cap") if scope.program_id is not None else None
-        for r in (
-            programs.values("currency")
-            .annotate(earned=Sum("accrued_amount"), **({"budget": budget} if budget is not None else {}))
-            .order_by()
+        ids = []
+        for pk, currency, accrued, cap in programs.values_list(
+            "pk", "currency", "accrued_amount", "budget_cap"
         ):
-            f = row(r["currency"])
-            f.earned = r["earned"] or ZERO
-            f.budget = r.get("budget")
-        unclaimed = Accrual.objects.filter(program__in=programs.values("pk"), claimed_at__isnull=True)
+            ids.append(pk)
+            f = row(currency)
+            f.earned += accrued or ZERO
+            if scope.program_id is not None:
+                f.budget = cap
+        # The index on (program, claim mark) reads only the unclaimed rows of these programs.
+        unclaimed = Accrual.objects.filter(program_id__in=ids, claimed_at__isnull=True)
         for r in unclaimed.values("currency").annotate(unclaimed=Sum("amount")).order_by():
             row(r["currency"]).unclaimed = r["unclaimed"] or ZERO
     else:
