@@ -719,7 +719,14 @@ def _quote_lines(preview: Preview, entry: _Entry) -> list[dict]:
             }
             for wid in warehouse_ids
         ]
-        out.append({"row": row, "price": lp, "availability": stock})
+        out.append(
+            {
+                "row": row,
+                "price": lp,
+                "availability": stock,
+                "notices": preview.line_notices.get(lp.index, []),
+            }
+        )
     return out
 
 

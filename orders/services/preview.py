@@ -18,9 +18,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Avg, Max
+from django.utils import timezone
 
 from customers.models import CustomerStatus
-from oms.kernel import refcache
+from oms.kernel import extensions, refcache
 from oms.kernel.exceptions import ValidationFailed
 from oms.kernel.formatting import format_quantity
 from oms.kernel.money import validate_currency
@@ -63,6 +64,8 @@ class Preview:
     approval_reasons: list[str]
     holds: list[tuple[str, str]]  # (hold code, reason)
     unusual: dict[str, list[str]] = field(default_factory=dict)  # field path -> why it is unusual
+    # Line index -> what higher apps say about the line (oms.kernel.extensions: ship-and-debit).
+    line_notices: dict[int, list[str]] = field(default_factory=dict)
 
     @property
     def needs_confirmation(self) -> bool:
@@ -144,6 +147,11 @@ def order_preview(*, channel: Channel, actor: Actor, data: OrderInput) -> Previe
         approval_reasons=approvals,
         holds=[(code, reason) for code, reason, _ in plan.holds],
         unusual=unusual_amounts(customer=customer, data=data, priced=priced),
+        line_notices=extensions.line_notices(
+            customer_id=customer.pk,
+            on=timezone.localdate(),
+            lines=[extensions.NoticeLine(lp.index, lp.product_id, lp.quantity) for lp in priced.lines],
+        ),
     )
 
 

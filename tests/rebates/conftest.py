@@ -108,3 +108,29 @@ def finance_user(db):
 @pytest.fixture
 def clerk_user(db):
     return get_user_model().objects.create_user("clerk", password="x", is_staff=True)
+
+
+@pytest.fixture
+def ui(db):
+    """The staff UI's world (order entry, its users)."""
+    from tests.ui.world import build_ui_world
+
+    return build_ui_world()
+
+
+@pytest.fixture
+def login(client):
+    """Sign in with the password and a verified second factor (as tests/ui does)."""
+    from django.test import RequestFactory
+
+    from tests.support.otp import verify_session
+    from tests.ui.world import PASSWORD
+
+    def _login(user):
+        assert client.login(
+            request=RequestFactory().post("/accounts/login/"), username=user.get_username(), password=PASSWORD
+        )
+        verify_session(client, user)
+        return client
+
+    return _login
