@@ -101,6 +101,7 @@ def test_seed_demo_shows_every_feature_and_a_second_run_creates_nothing_new(monk
     assert all(order.lines.exists() and order.total > 0 for order in demo)
     assert Reservation.objects.filter(demand_type="order_line").exists()
     _shows_a_month_across_every_channel_and_every_exception()
+    _shows_rebate_programs_of_every_type_with_accruals()
     policies = dict(Channel.objects.values_list("code", "trusted_prices"))
     assert policies["marketplace"] and policies["import"] and not policies["web"]
     assert Channel.objects.get(code="pos").reserve_at_capture
@@ -135,3 +136,18 @@ def _shows_a_month_across_every_channel_and_every_exception() -> None:
     failed = selectors.failed_steps().get()  # the special-order pump: nobody set up its supplier
     assert failed.last_error.startswith("ValidationFailed") and "supplier" in failed.last_error
     assert selectors.webhook_problems().filter(attempts__gte=3).exists()
+
+
+def _shows_rebate_programs_of_every_type_with_accruals() -> None:
+    from rebates.models import Accrual, JournalLine, ProgramType, RebateProgram
+
+    for ptype in ProgramType.values:
+        assert Accrual.objects.filter(program__program_type=ptype, program__status="active").exists(), ptype
+    assert Accrual.objects.filter(kind="adjustment").exists()  # the retrospective tier was re-rated
+    assert Accrual.objects.filter(currency="EUR").exists() and Accrual.objects.filter(currency="USD").exists()
+    assert Accrual.objects.filter(basis__remainder_of_maximum__isnull=False).exists()  # S&D maximum crossed
+    assert {"draft", "pending_approval", "active"} <= set(
+        RebateProgram.objects.values_list("status", flat=True)
+    )
+    totals = JournalLine.objects.aggregate(d=Sum("debit"), c=Sum("credit"))
+    assert totals["d"] == totals["c"] > 0
