@@ -23,3 +23,4 @@ def seed_all(ctx: Context) -> None:
     inventory.sourcing(ctx, products, warehouses)
     orders.orders(ctx, products)
     rebates.rebates(ctx)
+    rebates.claims(ctx)
