@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from oms.kernel import events
 from oms.kernel.exceptions import Conflict, NotFound, PermissionDenied, StaleRevision, ValidationFailed
 from oms.kernel.money import allocate, quantum
 from oms.kernel.roles import Role, user_has_role
@@ -240,6 +241,21 @@ def _move(claim: Claim, target: str, *, actor, action: str, note: str = "", fiel
     claim.version += 1
     claim.save(update_fields=["status", "version", "updated_at", *fields])
     _audit(claim, action, actor=actor, before=before, after=target, note=note, **extra)
+    events.publish(
+        "rebate_claim.status_changed",
+        {
+            "claim_id": claim.pk,
+            "number": claim.number,
+            "program_id": claim.program_id,
+            "before": before,
+            "status": target,
+            "amount": str(claim.amount),
+            "settled_amount": str(claim.settled_amount),
+            "written_off_amount": str(claim.written_off_amount),
+            "currency": claim.currency,
+        },
+        aggregate=("rebate_claim", claim.pk),
+    )
     return claim
 
 

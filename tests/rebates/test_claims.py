@@ -332,3 +332,22 @@ def test_the_same_story_on_accruals_written_by_the_engine_from_shipments_and_a_r
     assert_agree(p, earned="20", claimed="20", unclaimed="0", settled="12", written_off="0")
     claim_settle(claim_id=child.pk, amount="8.00", method="credit_memo", actor=fin)
     assert_agree(p, earned="20", claimed="20", unclaimed="0", settled="20", written_off="0")
+
+
+def test_each_transition_is_published_on_the_outbox_with_its_audit_row():
+    from oms.kernel.models import OutboxEvent
+
+    fin = finance_user()
+    p = program()
+    accrue(p, "30.00")
+    [claim] = claims_generate(program_id=p.pk, actor=fin)
+    claim_submit(claim_id=claim.pk, actor=fin)
+    claim_settle(claim_id=claim.pk, amount="30.00", method="check", actor=fin)
+    published = [
+        (e.payload["before"], e.payload["status"])
+        for e in OutboxEvent.objects.filter(topic="rebate_claim.status_changed").order_by("pk")
+    ]
+    assert published == [("open", "submitted"), ("submitted", "settled")]
+    audit = RebateEvent.objects.filter(object_type="claim", object_id=claim.pk)
+    assert list(audit.values_list("action", flat=True)) == ["generated", "submitted", "settled"]
+    assert audit.last().user == fin
