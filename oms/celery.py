@@ -109,6 +109,12 @@ def _beat_schedule() -> dict:
             "schedule": crontab(hour=settings.OMS_REBATES_NIGHTLY_HOUR, minute=15),
             "options": {"expires": 3 * 3600},
         },
+        "rebates-claims-generate": {
+            # Claims for every program's unclaimed accruals (per supplier or customer, currency).
+            "task": "rebates.tasks.claims_generate_due",
+            "schedule": settings.OMS_REBATE_CLAIM_GENERATION_HOURS * 3600,
+            "options": {"expires": 3600},
+        },
     }
 
 

@@ -229,6 +229,10 @@ SPECTACULAR_SETTINGS = {
         "JeopardyPriorityEnum": "fulfillment.states.JeopardyPriority",
         "JeopardyAlertStatusEnum": "fulfillment.states.JeopardyAlertStatus",
         "JeopardyAlertResolutionEnum": "fulfillment.states.AlertResolution",
+        "RebateClaimStatusEnum": "rebates.states.ClaimStatus",
+        "ClaimDisputeReasonEnum": "rebates.states.DisputeReason",
+        "RebatePayoutMethodEnum": "rebates.models.programs.PayoutMethod",
+        "ShipDebitMethodEnum": "rebates.models.programs.DebitMethod",
         "RebateProgramStatusEnum": "rebates.states.ProgramStatus",
         "RebatePeriodEnum": "rebates.models.programs.Period",
         "PeriodEnum": ["month", "quarter", "year"],  # pricing's recurring period, named as before
@@ -286,6 +290,10 @@ OMS_WEBHOOK_TIMEOUT_SECONDS = env.float("OMS_WEBHOOK_TIMEOUT_SECONDS", default=5
 # Inventory: how often beat runs the reorder scan; how far a PO line may be over-received.
 OMS_REORDER_SCAN_MINUTES = env.float("OMS_REORDER_SCAN_MINUTES", default=15.0)
 OMS_RECEIPT_OVER_TOLERANCE_PERCENT = env.float("OMS_RECEIPT_OVER_TOLERANCE_PERCENT", default=0.0)
+# Rebate claims: a claim (or the rest of a partly settled one) at or below this amount, in the
+# claim's currency, is written off instead of claimed again; beat generates claims this often.
+OMS_REBATE_WRITE_OFF_THRESHOLD = env.str("OMS_REBATE_WRITE_OFF_THRESHOLD", default="5.00")
+OMS_REBATE_CLAIM_GENERATION_HOURS = env.float("OMS_REBATE_CLAIM_GENERATION_HOURS", default=24.0)
 
 # Rebates: the currency of the journal's functional amounts (the general ledger's), and the hour
 # (TIME_ZONE) of the nightly run that expires programs, accrues price drops and re-rates tiers.

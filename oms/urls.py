@@ -20,6 +20,7 @@ api_v1 = [
     path("", include("fulfillment.api.urls")),
     path("", include("reporting.api.urls")),
     path("", include("rebates.api.urls")),
+    path("", include("rebates.api.claim_urls")),
 ]
 
 urlpatterns = [
@@ -28,6 +29,7 @@ urlpatterns = [
     path("orders/", include("orders.urls")),
     path("inventory/", include("inventory.urls")),
     path("fulfillment/", include("fulfillment.urls")),
+    path("rebates/", include("rebates.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/2fa/", twofactor.overview, name="2fa-overview"),

@@ -7,7 +7,10 @@ class RebatesConfig(AppConfig):
     def ready(self) -> None:
         from oms.kernel import extensions
 
-        from . import subscribers  # noqa: F401  (registers the outbox subscribers)
+        from . import (
+            claims_admin,  # noqa: F401  (the console's claim and settlement screens)
+            subscribers,  # noqa: F401  (registers the outbox subscribers)
+        )
         from .notices import ship_debit_line_notices
 
         # Order entry's quote shows which lines a ship-and-debit authorization covers.

@@ -9,8 +9,17 @@ from catalog.models import Supplier
 from customers.models import Customer
 from oms.kernel.filtering import IsoDateFilter, StrictBooleanFilter, StrictFilterSet
 
-from .models import Accrual, AccrualKind, ProgramType, RebateProgram, SourceType
-from .states import ProgramStatus
+from .models import (
+    Accrual,
+    AccrualKind,
+    Claim,
+    ClaimSettlement,
+    PayoutMethod,
+    ProgramType,
+    RebateProgram,
+    SourceType,
+)
+from .states import ClaimStatus, ProgramStatus
 
 
 def _supplier() -> django_filters.Filter:
@@ -64,3 +73,48 @@ class AccrualFilter(StrictFilterSet):
     class Meta:
         model = Accrual
         fields = ["program", "kind", "source_type", "supplier", "customer", "claimed", "date_from", "date_to"]
+
+
+# --- claims (owned by the claims work) -------------------------------------------------------------
+
+
+class ClaimFilter(StrictFilterSet):
+    program = django_filters.CharFilter(
+        field_name="program__code", max_length=40, help_text="A program code."
+    )
+    status = django_filters.ChoiceFilter(choices=ClaimStatus.choices)
+    supplier = _supplier()
+    customer = _customer()
+    currency = django_filters.CharFilter(field_name="currency", max_length=3, help_text="ISO 4217 code.")
+    split = StrictBooleanFilter(
+        field_name="parent", lookup_expr="isnull", exclude=True, label="Split off a partial settlement"
+    )
+    created_from = IsoDateFilter(field_name="created_at__date", lookup_expr="gte")
+    created_to = IsoDateFilter(field_name="created_at__date", lookup_expr="lte")
+
+    class Meta:
+        model = Claim
+        fields = [
+            "program",
+            "status",
+            "supplier",
+            "customer",
+            "currency",
+            "split",
+            "created_from",
+            "created_to",
+        ]
+
+
+class SettlementFilter(StrictFilterSet):
+    claim = django_filters.NumberFilter(field_name="claim_id", min_value=1, help_text="A claim id.")
+    program = django_filters.CharFilter(
+        field_name="claim__program__code", max_length=40, help_text="A program code."
+    )
+    method = django_filters.ChoiceFilter(choices=PayoutMethod.choices)
+    settled_from = IsoDateFilter(field_name="settled_on", lookup_expr="gte")
+    settled_to = IsoDateFilter(field_name="settled_on", lookup_expr="lte")
+
+    class Meta:
+        model = ClaimSettlement
+        fields = ["claim", "program", "method", "settled_from", "settled_to"]

@@ -42,6 +42,7 @@ from orders.actors import Actor
 from orders.filters import OrderFilter
 from orders.models import HoldCode
 from orders.services import hold_apply
+from rebates.checkbook import customer_tier_forecasts
 
 from . import selectors, workbench
 from .models import SavedSearch
@@ -169,10 +170,18 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     orders = paginate(request, selectors.customer_sales_history(customer_id=customer.pk), per_page=20)
     access_record(request=request, kind="customer", object_ref=customer.pk)
     credit = credit_position_of(customer)
+    # How far the customer is from the next tier of each volume rebate paying them.
+    rebates = customer_tier_forecasts(customer.pk, today=timezone.localdate())
     return page(
         request,
         "reporting/customer_detail.html",
-        {"customer": customer, "orders": orders, "credit": credit, "over_limit": max(-credit.available, 0)},
+        {
+            "customer": customer,
+            "orders": orders,
+            "credit": credit,
+            "over_limit": max(-credit.available, 0),
+            "rebates": rebates,
+        },
     )
 
 

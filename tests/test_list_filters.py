@@ -23,7 +23,7 @@ from inventory.filters import (
 from oms.kernel.filtering import StrictFilterSet
 from orders.filters import OrderFilter
 from partners.filters import ChannelFilter
-from rebates.filters import AccrualFilter, ProgramFilter
+from rebates.filters import AccrualFilter, ClaimFilter, ProgramFilter, SettlementFilter
 from reporting.filters import BackorderQueueFilter, FailedStepFilter, HoldQueueFilter, UnscheduledLineFilter
 
 # Every list endpoint and screen, by URL name, and the FilterSet it uses.
@@ -43,6 +43,11 @@ LISTS = {
     "inventory:stock": StockPositionFilter,
     "inventory:movements": MovementFilter,
     "inventory:purchase-orders": PurchaseOrderFilter,
+    "v1:rebate-claim-list": ClaimFilter,
+    "v1:rebate-settlement-list": SettlementFilter,
+    "rebates:checkbook": ProgramFilter,
+    "rebates:accruals": AccrualFilter,
+    "rebates:claims": ClaimFilter,
 }
 # The workbench queues that filter (reporting.workbench.PANELS), and their FilterSet.
 QUEUES = {
@@ -111,6 +116,8 @@ def test_the_schema_documents_every_filter_of_every_api_list(client):
         "/api/v1/reorder-rules/": ReorderRuleFilter,
         "/api/v1/purchase-orders/": PurchaseOrderFilter,
         "/api/v1/jeopardy/alerts": JeopardyAlertFilter,
+        "/api/v1/rebates/claims/": ClaimFilter,
+        "/api/v1/rebates/settlements/": SettlementFilter,
     }
     for path, filterset in paths.items():
         documented = {p["name"] for p in schema["paths"][path]["get"]["parameters"]}
@@ -130,6 +137,8 @@ def test_the_schema_documents_every_filter_of_every_api_list(client):
         ("/api/v1/purchase-orders/", "supplier=nobody", "supplier"),
         ("/api/v1/orders", "created_from=2026-02-01&created_to=2026-01-01", "created_to"),
         ("/api/v1/orders", "channel=nowhere", "channel"),
+        ("/api/v1/rebates/claims/", "status=lost", "status"),
+        ("/api/v1/rebates/settlements/", "method=barter", "method"),
     ],
 )
 def test_an_invalid_filter_value_is_a_400_naming_the_parameter(admin_client, path, query, field):

@@ -24,3 +24,4 @@ def seed_all(ctx: Context) -> None:
     orders.orders(ctx, products)
     fulfillment.jeopardy(ctx)
     rebates.rebates(ctx)
+    rebates.claims(ctx)

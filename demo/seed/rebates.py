@@ -249,3 +249,63 @@ def _stock_bought_before_the_drop(supplier: Supplier, product_id: int, when) -> 
         unit_cost=D("42.00"),
     )
     PurchaseOrder.objects.filter(pk=po.pk).update(created_at=moment)
+
+
+# --- claims (owned by the claims work) -------------------------------------------------------------
+
+# The story each newly generated claim is given, in turn (a second run generates none: its accruals
+# are claimed already, so nothing changes).
+CLAIM_STORIES = ("settled", "partial", "disputed", "submitted", "approved", "open", "written_off")
+
+
+def claims(ctx: Context) -> None:
+    """Claims of the demo programs in every state: generated from their unclaimed accruals by the
+    claim service, then submitted, approved, disputed (with a reason), settled (one in part, its
+    rest claimed again on a child claim), written off when small, or left open."""
+    from decimal import Decimal
+
+    from django.contrib.auth import get_user_model
+
+    from rebates.models import Claim
+    from rebates.services.claims import (
+        claim_approve,
+        claim_dispute,
+        claim_settle,
+        claim_submit,
+        claim_write_off,
+        claims_generate,
+        write_off_threshold,
+    )
+    from rebates.states import DisputeReason
+
+    finance = get_user_model().objects.get(username="finance")
+    created = claims_generate(actor=finance)
+    for i, claim in enumerate(created):
+        story = CLAIM_STORIES[i % len(CLAIM_STORIES)]
+        if story == "open":
+            continue
+        if story == "written_off" and claim.amount > write_off_threshold():
+            story = "submitted"
+        claim_submit(claim_id=claim.pk, actor=finance, reference=f"RB-{claim.pk:05d}")
+        method = claim.program.payout_method
+        if story == "settled":
+            claim_settle(claim_id=claim.pk, amount=claim.amount, method=method, reference=f"CHK-{9000 + i}",
+                         actor=finance)  # fmt: skip
+        elif story == "partial":
+            paid = (claim.amount * Decimal("0.7")).quantize(Decimal("0.01"))
+            claim_settle(
+                claim_id=claim.pk, amount=paid, method=method, reference=f"CM-{7000 + i}", actor=finance
+            )
+        elif story == "disputed":
+            claim_dispute(claim_id=claim.pk, reason=DisputeReason.QUANTITY, actor=finance,
+                          note="Supplier counts fewer units shipped in the period.")  # fmt: skip
+        elif story == "approved":
+            claim_approve(claim_id=claim.pk, actor=finance)
+        elif story == "written_off":
+            claim_write_off(claim_id=claim.pk, actor=finance, note="Below the write-off threshold.")
+    by_status = {}
+    for status in Claim.objects.values_list("status", flat=True):
+        by_status[status] = by_status.get(status, 0) + 1
+    total = sum(by_status.values())
+    ctx.progress("rebate claims", total, total, len(created))
+    ctx.write("    " + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())))

@@ -95,6 +95,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "rebates.programtier", "rebates.shipdebitauthorization", "rebates.pricedrop", "rebates.accountcode"
     )
     | _view("rebates.accrual", "rebates.journalentry", "rebates.journalline", "rebates.rebateevent")
+    | _view("rebates.claimline", "rebates.claimsettlement")
     | _view("catalog.supplier", "pricing.pricingsegment", "inventory.warehouse"),
     Role.APPROVER: _view(*_REFERENCE, "orders.salesorder", "orders.orderline")
     | {"orders.approve_salesorder"},

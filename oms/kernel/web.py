@@ -81,6 +81,7 @@ WORKBENCH_ROLES = (Role.ORDER_DESK, Role.FULFILLMENT, Role.FINANCE, Role.APPROVE
 INVENTORY_ROLES = (Role.FULFILLMENT,)
 CUSTOMER_READERS = (Role.ORDER_DESK, Role.FINANCE, Role.APPROVER)
 SHIPPING_ROLES = (Role.FULFILLMENT,)
+REBATE_ROLES = (Role.FINANCE,)
 DASHBOARD_ROLES = tuple(Role)
 
 
@@ -101,6 +102,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Stock", "inventory:stock", INVENTORY_ROLES, "box"),
     NavItem("Purchasing", "inventory:purchase-orders", INVENTORY_ROLES, "truck"),
     NavItem("Shipments", "fulfillment:shipments", SHIPPING_ROLES, "send"),
+    NavItem("Rebates", "rebates:checkbook", REBATE_ROLES, "percent"),
 )
 
 

@@ -1,6 +1,7 @@
 """The rebates data model, one module per part (claims add `claims.py` beside these)."""
 
 from .accruals import Accrual, AccrualKind, SourceType
+from .claims import CLAIM_NUMBER_PREFIX, Claim, ClaimLine, ClaimSettlement
 from .journal import AccountCode, AccountRole, EntryKind, JournalEntry, JournalLine
 from .programs import (
     SUPPLIER_SIDE,
@@ -20,6 +21,7 @@ from .programs import (
 )
 
 __all__ = [
+    "CLAIM_NUMBER_PREFIX",
     "SUPPLIER_SIDE",
     "AccountCode",
     "AccountRole",
@@ -27,6 +29,9 @@ __all__ = [
     "AccrualBasis",
     "AccrualKind",
     "CalcMethod",
+    "Claim",
+    "ClaimLine",
+    "ClaimSettlement",
     "DebitMethod",
     "EntryKind",
     "JournalEntry",

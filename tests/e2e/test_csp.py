@@ -38,6 +38,10 @@ def _screens(seeded) -> dict[str, str]:
         "admin": "/admin/",
         "admin-orders": "/admin/orders/salesorder/",
         "admin-access-log": "/admin/kernel/accesslogentry/",
+        "rebates-checkbook": "/rebates/",
+        "rebates-claims": "/rebates/claims/",
+        "rebates-accruals": "/rebates/accruals/",
+        "rebates-customer": f"/rebates/customers/{seeded.customer.pk}/",
     }
     from reporting.views import PANELS
 

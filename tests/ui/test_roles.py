@@ -21,6 +21,9 @@ PAGES = {
     "/inventory/purchase-orders/": {"picker", "boss"},
     "/inventory/movements/": {"picker", "boss"},
     "/fulfillment/shipments/": {"picker", "boss"},
+    "/rebates/": {"finance", "boss"},
+    "/rebates/claims/": {"finance", "boss"},
+    "/rebates/accruals/": {"finance", "boss"},
 }
 USERS = ("desk", "approver", "picker", "finance", "pricer", "boss")
 
