@@ -92,6 +92,11 @@ def _beat_schedule() -> dict:
             "schedule": 3600.0,
             "options": {"expires": 3000},
         },
+        "reports-catch-up": {
+            "task": "reporting.tasks.rollups_catch_up",
+            "schedule": settings.OMS_REPORTS_CATCH_UP_SECONDS,
+            "options": {"expires": settings.OMS_REPORTS_CATCH_UP_SECONDS},
+        },
         "webhook-sweep": {
             "task": "partners.tasks.webhook_sweep",
             "schedule": 30.0,

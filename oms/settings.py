@@ -134,6 +134,15 @@ else:
     _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("OPTIONS", {}).update({"connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=5)})
 _db["ATOMIC_REQUESTS"] = False  # services own their transactions
+# Reports read from a replica when one is configured (reporting.reports.router); writes never go there.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **_db,
+        **config.database_config(env.str("DATABASE_REPLICA_URL"), variable="DATABASE_REPLICA_URL"),
+        "ENGINE": _db["ENGINE"],
+    }
+OMS_REPORTS_DATABASE = "replica" if "replica" in DATABASES else "default"
+DATABASE_ROUTERS = ["reporting.reports.router.ReportReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -280,6 +289,8 @@ OMS_WEBHOOK_TIMEOUT_SECONDS = env.float("OMS_WEBHOOK_TIMEOUT_SECONDS", default=5
 # Inventory: how often beat runs the reorder scan; how far a PO line may be over-received.
 OMS_REORDER_SCAN_MINUTES = env.float("OMS_REORDER_SCAN_MINUTES", default=15.0)
 OMS_RECEIPT_OVER_TOLERANCE_PERCENT = env.float("OMS_RECEIPT_OVER_TOLERANCE_PERCENT", default=0.0)
+# Reporting: how often beat catches the sales facts up with the order audit trail.
+OMS_REPORTS_CATCH_UP_SECONDS = env.float("OMS_REPORTS_CATCH_UP_SECONDS", default=300.0)
 
 # Orders: an Idempotency-Key is kept 24 h (beat expires it); a claim's lease covers one request.
 OMS_IDEMPOTENCY_TTL_HOURS = env.int("OMS_IDEMPOTENCY_TTL_HOURS", default=24)
