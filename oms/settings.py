@@ -291,6 +291,8 @@ OMS_REORDER_SCAN_MINUTES = env.float("OMS_REORDER_SCAN_MINUTES", default=15.0)
 OMS_RECEIPT_OVER_TOLERANCE_PERCENT = env.float("OMS_RECEIPT_OVER_TOLERANCE_PERCENT", default=0.0)
 # Reporting: how often beat catches the sales facts up with the order audit trail.
 OMS_REPORTS_CATCH_UP_SECONDS = env.float("OMS_REPORTS_CATCH_UP_SECONDS", default=300.0)
+# ... and the currency reports are shown in when a request names none.
+OMS_REPORT_CURRENCY = env.str("OMS_REPORT_CURRENCY", default="USD")
 
 # Orders: an Idempotency-Key is kept 24 h (beat expires it); a claim's lease covers one request.
 OMS_IDEMPOTENCY_TTL_HOURS = env.int("OMS_IDEMPOTENCY_TTL_HOURS", default=24)

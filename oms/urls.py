@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("inventory.api.urls")),
     path("", include("orders.api.urls")),
     path("", include("fulfillment.api.urls")),
+    path("", include("reporting.reports.api_urls")),
 ]
 
 urlpatterns = [
