@@ -23,6 +23,7 @@ from inventory.filters import (
 from oms.kernel.filtering import StrictFilterSet
 from orders.filters import OrderFilter, OrderHoldFilter
 from partners.filters import ChannelFilter
+from reporting.reports.filters import SalesFactFilter
 
 # Every list endpoint and screen, by URL name, and the FilterSet it uses.
 LISTS = {
@@ -38,6 +39,8 @@ LISTS = {
     "inventory:stock": StockPositionFilter,
     "inventory:movements": MovementFilter,
     "inventory:purchase-orders": PurchaseOrderFilter,
+    "ui:reports:ranking": SalesFactFilter,
+    "ui:reports:orders": SalesFactFilter,
 }
 # The workbench queues that filter (reporting.views.PANELS), and their FilterSet.
 QUEUES = {"holds": OrderHoldFilter, "backorders": BackorderFilter}

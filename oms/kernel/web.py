@@ -101,6 +101,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Stock", "inventory:stock", INVENTORY_ROLES, "box"),
     NavItem("Purchasing", "inventory:purchase-orders", INVENTORY_ROLES, "truck"),
     NavItem("Shipments", "fulfillment:shipments", SHIPPING_ROLES, "send"),
+    NavItem("Reports", "ui:reports:index", DASHBOARD_ROLES, "chart"),
 )
 
 

@@ -22,6 +22,10 @@ class ReportFilterForm(forms.Form):
     def clean(self):
         data = super().clean()
         start, end = data.get("date_from"), data.get("date_to")
+        for name, day in (("date_from", start), ("date_to", end)):
+            if day is not None and not (1900 <= day.year <= 2999):
+                self.add_error(name, "A date between 1900 and 2999.")
+                return data
         if start and end and start > end:
             self.add_error("date_to", "Must be on or after date_from.")
         elif start and end and (end - start).days + 1 > MAX_RANGE_DAYS:

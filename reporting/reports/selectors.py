@@ -13,14 +13,15 @@ Reads go through `report_db()` (the replica when one is configured).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connections
+from django.db import connections, transaction
+from django.db.models import Count, Q, QuerySet, Sum
 
 from catalog.models import Brand, Category, Product
 from customers.models import Customer
@@ -30,6 +31,7 @@ from oms.kernel.money import round_money
 from partners.models import Channel
 from pricing.models import ExchangeRate
 
+from .models import SalesFact
 from .router import report_db
 
 DIMENSIONS = {
@@ -203,16 +205,15 @@ _METRIC_SQL = {
 }
 
 
-def ranking(
-    *,
-    filters: ReportFilters,
-    dimension: str,
-    metric: str,
-    direction: str = "top",
-    limit: int = 10,
-    offset: int = 0,
-    order_by_key: bool = False,
-) -> Ranking:
+@dataclass(frozen=True)
+class _Query:
+    sql: str  # the ranked rows, without LIMIT
+    params: list[Any]
+    totals_sql: str
+    totals_params: list[Any]
+
+
+def _build(filters: ReportFilters, dimension: str, metric: str, direction: str, order_by_key: bool) -> _Query:
     if dimension not in DIMENSIONS:
         raise ValidationFailed("Unknown dimension.", fields={"dimension": [f"One of {sorted(DIMENSIONS)}."]})
     if metric not in METRICS:
@@ -222,6 +223,7 @@ def ranking(
     fx, fx_params = _fx_cte(filters, where, params, prev_from, filters.date_to)
     key_sql = DIMENSIONS[dimension][0]
     value = _METRIC_SQL[metric]
+    order = "c.k" if order_by_key else ("c.rnk DESC" if direction == "bottom" else "c.rnk")
     sql = f"""
     WITH {fx},
     base AS (
@@ -246,8 +248,7 @@ def ranking(
     SELECT c.k, c.rnk, c.n, c.v, c.revenue, c.units, c.orders, c.margin, p.rnk, p.v
       FROM ranked c LEFT JOIN ranked p ON p.k = c.k AND p.cur = 0
      WHERE c.cur = 1
-     ORDER BY {"c.k" if order_by_key else ("c.rnk DESC" if direction == "bottom" else "c.rnk")}
-     LIMIT %s OFFSET %s
+     ORDER BY {order}
     """  # noqa: S608
     totals_sql = f"""
     WITH {fx},
@@ -267,63 +268,105 @@ def ranking(
            SUM(rev) FILTER (WHERE canceled)
       FROM base GROUP BY cur
     """  # noqa: S608
+    common = [*fx_params, filters.date_from, *params]
+    return _Query(sql, common, totals_sql, common)
+
+
+def _sums(q: _Query) -> dict[int, tuple]:
     with connections[report_db()].cursor() as cursor:
-        cursor.execute(sql, [*fx_params, filters.date_from, *params, limit, offset])
+        cursor.execute(q.totals_sql, q.totals_params)
+        return {row[0]: row[1:] for row in cursor.fetchall()}
+
+
+def _row(
+    raw: tuple, metric: str, currency: str, totals: dict[str, Any], labels: dict[Any, str]
+) -> RankingRow:
+    k, rnk, _n, v, revenue, units, orders, margin, prev_rnk, prev_v = raw
+    total = totals["_raw"].get(metric) if metric in ADDITIVE else None
+    return RankingRow(
+        rank=rnk,
+        key=_key_text(k),
+        label=labels.get(k, _key_text(k)),
+        value=_shown(metric, v, currency),
+        revenue=round_money(revenue, currency),
+        units=_q(units),
+        orders=orders,
+        aov=round_money(revenue / orders, currency) if orders else None,
+        margin=round_money(margin, currency) if margin is not None else None,
+        share=_q(Decimal(v) / Decimal(total)) if total else None,
+        previous_rank=prev_rnk,
+        rank_change=(prev_rnk - rnk) if prev_rnk is not None else None,
+        previous_value=_shown(metric, prev_v, currency),
+        change_pct=_q((Decimal(v) - Decimal(prev_v)) * 100 / Decimal(prev_v), "0.1")
+        if prev_v not in (None, 0)
+        else None,
+    )
+
+
+def ranking(
+    *,
+    filters: ReportFilters,
+    dimension: str,
+    metric: str,
+    direction: str = "top",
+    limit: int = 10,
+    offset: int = 0,
+    order_by_key: bool = False,
+) -> Ranking:
+    q = _build(filters, dimension, metric, direction, order_by_key)
+    with connections[report_db()].cursor() as cursor:
+        cursor.execute(q.sql + " LIMIT %s OFFSET %s", [*q.params, limit, offset])
         raw = cursor.fetchall()
-        cursor.execute(totals_sql, [*fx_params, filters.date_from, *params])
-        sums = {row[0]: row[1:] for row in cursor.fetchall()}
-    cur_currency = filters.currency
-    totals = _totals(sums.get(1), cur_currency)
-    previous_totals = _totals(sums.get(0), cur_currency)
+        if not raw and offset:
+            cursor.execute(q.sql + " LIMIT 1", q.params)
+            first = cursor.fetchone()
+        else:
+            first = raw[0] if raw else None
+    sums = _sums(q)
+    currency = filters.currency
+    totals = _totals(sums.get(1), currency)
+    current = sums.get(1) or (0,) * 8
     excluded = {
-        "canceled_lines": (sums.get(1) or (0,) * 8)[4] or 0,
-        "canceled_units": _q((sums.get(1) or (0,) * 8)[5] or Decimal(0)),
-        "canceled_revenue": round_money((sums.get(1) or (0,) * 8)[6] or Decimal(0), cur_currency),
-        "returned_units": Decimal("0.0000"),
+        "canceled_lines": current[4] or 0,
+        "canceled_units": _q(current[5] or Decimal(0)),
+        "canceled_revenue": round_money(current[6] or Decimal(0), currency),
+        "returned_units": _q(Decimal(0)),
     }
     labels = _labels(dimension, [r[0] for r in raw])
-    rows = []
-    for k, rnk, _n, v, revenue, units, orders, margin, prev_rnk, prev_v in raw:
-        shown = _shown(metric, v, cur_currency)
-        prev_shown = _shown(metric, prev_v, cur_currency)
-        total = totals["_raw"].get(metric) if metric in ADDITIVE else None
-        rows.append(
-            RankingRow(
-                rank=rnk,
-                key=_key_text(k),
-                label=labels.get(k, _key_text(k)),
-                value=shown,
-                revenue=round_money(revenue, cur_currency),
-                units=_q(units),
-                orders=orders,
-                aov=round_money(revenue / orders, cur_currency) if orders else None,
-                margin=round_money(margin, cur_currency) if margin is not None else None,
-                share=_q(Decimal(v) / Decimal(total)) if total else None,
-                previous_rank=prev_rnk,
-                rank_change=(prev_rnk - rnk) if prev_rnk is not None else None,
-                previous_value=prev_shown,
-                change_pct=_q((Decimal(v) - Decimal(prev_v)) * 100 / Decimal(prev_v), "0.1")
-                if prev_v not in (None, 0)
-                else None,
-            )
-        )
-    count = raw[0][2] if raw else 0
-    if not raw and offset:
-        with connections[report_db()].cursor() as cursor:
-            cursor.execute(sql, [*fx_params, filters.date_from, *params, 1, 0])
-            first = cursor.fetchone()
-        count = first[2] if first else 0
     return Ranking(
         dimension=dimension,
         metric=metric,
         direction=direction,
         filters=filters,
-        count=count,
-        rows=rows,
+        count=first[2] if first else 0,
+        rows=[_row(r, metric, currency, totals, labels) for r in raw],
         totals=totals,
-        previous_totals=previous_totals,
+        previous_totals=_totals(sums.get(0), currency),
         excluded=excluded,
     )
+
+
+def ranking_iter(
+    *, filters: ReportFilters, dimension: str, metric: str, direction: str = "top", order_by_key: bool = False
+) -> Iterator[RankingRow]:
+    """Every row of a ranking, read through a server-side cursor a chunk at a time (the exports:
+    memory stays flat however many rows there are)."""
+    q = _build(filters, dimension, metric, direction, order_by_key)
+    totals = _totals(_sums(q).get(1), filters.currency)
+    connection = connections[report_db()]
+    with transaction.atomic(using=connection.alias):  # a named cursor lives in a transaction
+        cursor = connection.chunked_cursor()
+        try:
+            cursor.execute(q.sql, q.params)
+            while chunk := cursor.fetchmany(CHUNK):
+                labels = _labels(dimension, [r[0] for r in chunk])
+                for raw in chunk:
+                    yield _row(raw, metric, filters.currency, totals, labels)
+        finally:
+            cursor.close()
+
+
+CHUNK = 2000
 
 
 def _shown(metric: str, v: Any, currency: str) -> Decimal | None:
@@ -382,3 +425,62 @@ def _labels(dimension: str, keys: list[Any]) -> dict[Any, str]:
     if dimension in ("country", "region"):
         return {k: k.strip("-") or "(unknown)" for k in keys}
     return {}
+
+
+# --- drill-down -----------------------------------------------------------------------------
+_ID_DIMENSIONS = {
+    "product": "product_id",
+    "customer": "customer_id",
+    "brand": "brand_id",
+    "category": "category_id",
+    "channel": "channel_id",
+}
+_TEXT_DIMENSIONS = {
+    "order": "order_number",
+    "country": "country",
+    "page": "source_page",
+    "campaign": "campaign",
+}
+
+
+def _key_q(dimension: str, key: str) -> Q:
+    bad = ValidationFailed("Not a key of this dimension.", fields={"key": [f"Not a {dimension} key."]})
+    if dimension in _ID_DIMENSIONS or dimension == "seller":
+        try:
+            pk = int(key)
+        except ValueError:
+            raise bad from None
+        if dimension == "seller":
+            return Q(seller_id__isnull=True) if pk == 0 else Q(seller_id=pk)
+        return Q(**{_ID_DIMENSIONS[dimension]: pk})
+    if dimension in _TEXT_DIMENSIONS:
+        return Q(**{_TEXT_DIMENSIONS[dimension]: key})
+    if dimension == "region":
+        country, _, region = key.partition("-")
+        return Q(country=country, region=region)
+    try:
+        start = date.fromisoformat(key)
+    except ValueError:
+        raise bad from None
+    if dimension == "day":
+        return Q(day=start)
+    if dimension == "week":
+        return Q(day__gte=start, day__lt=start + timedelta(days=7))
+    months = 1 if dimension == "month" else 3
+    month = start.month - 1 + months
+    end = date(start.year + month // 12, month % 12 + 1, 1)
+    return Q(day__gte=start, day__lt=end)
+
+
+def ranking_orders(*, facts: QuerySet[SalesFact], dimension: str, key: str) -> QuerySet:
+    """The orders behind a ranking row: `facts` already narrowed by the report's filters
+    (SalesFactFilter), then by the row's key; canceled lines are left out as in the ranking.
+    One row per order, largest first, amounts in the order's currency."""
+    if dimension not in DIMENSIONS:
+        raise ValidationFailed("Unknown dimension.", fields={"dimension": [f"One of {sorted(DIMENSIONS)}."]})
+    return (
+        facts.filter(_key_q(dimension, key), canceled=False)
+        .values("order_number", "currency", "day", "status")
+        .annotate(revenue=Sum("revenue"), units=Sum("quantity"), lines=Count("id"))
+        .order_by("-revenue", "order_number")
+    )
