@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -26,11 +26,25 @@ PRESETS = (("7d", "Last 7 days", 7), ("30d", "Last 30 days", 30), ("90d", "Last 
            ("365d", "Last 12 months", 365))  # fmt: skip
 
 
+def _given(request: HttpRequest) -> QueryDict:
+    """The staff form submits every field: a blank one means "any", so it is dropped here (the
+    API, by contrast, refuses a blank parameter). The last of repeated values wins for `compare`
+    (a hidden 0 before the checkbox)."""
+    query = QueryDict(mutable=True)
+    for name, values in request.GET.lists():
+        kept = [v for v in values if v.strip()]
+        if name == "compare" and kept:
+            kept = kept[-1:]
+        if kept:
+            query.setlist(name, kept)
+    return query
+
+
 class _RequestShim:
     """What `ranking_payload` reads from a DRF request, for the staff screen."""
 
-    def __init__(self, request: HttpRequest):
-        self.query_params = request.GET
+    def __init__(self, request: HttpRequest, query: QueryDict):
+        self.query_params = query
         self.path = "/api/v1/reports/rankings"
         self._request = request
 
@@ -42,7 +56,7 @@ def _presets(request: HttpRequest) -> list[dict[str, str]]:
     today = timezone.localdate()
     out = []
     for code, label, days in PRESETS:
-        query = request.GET.copy()
+        query = _given(request)
         query["date_from"] = (today - timedelta(days=days - 1)).isoformat()
         query["date_to"] = today.isoformat()
         query.pop("page", None)
@@ -92,7 +106,8 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_GET
 @role_required(*REPORT_ROLES)
 def ranking_view(request: HttpRequest) -> HttpResponse:
-    filters = SalesFactFilter(request.GET or None, queryset=SalesFact.objects.none(), request=request)
+    query = _given(request)
+    filters = SalesFactFilter(query or None, queryset=SalesFact.objects.none(), request=request)
     context = {
         "filters": filters,
         "dimensions": sorted(DIMENSIONS),
@@ -107,12 +122,12 @@ def ranking_view(request: HttpRequest) -> HttpResponse:
         "compare": request.GET.get("compare", "1") != "0",
     }
     try:
-        payload = ranking_payload(_RequestShim(request), request.GET, ui_base="/reports/rankings/")
+        payload = ranking_payload(_RequestShim(request, query), query, ui_base="/reports/rankings/")
     except DomainError as exc:
         context["errors"] = exc.fields or {"request": [exc.message]}
         return page(request, "reporting/reports/ranking.html", context, status=400)
-    rr = ranking_request(request.GET)
-    compare = request.GET.get("compare", "1") != "0"
+    rr = ranking_request(query)
+    compare = query.get("compare", "1") != "0"
     context.update(
         {
             "report": payload,
@@ -135,21 +150,22 @@ ranking_view.filterset_class = SalesFactFilter
 @require_GET
 @role_required(*REPORT_ROLES)
 def ranking_orders_view(request: HttpRequest) -> HttpResponse:
-    filters = SalesFactFilter(request.GET or None, queryset=SalesFact.objects.all(), request=request)
+    given = _given(request)
+    filters = SalesFactFilter(given or None, queryset=SalesFact.objects.all(), request=request)
     dimension, key = request.GET.get("dimension", ""), request.GET.get("key", "")
     context = {"filters": filters, "q": request.GET, "rows": None, "errors": None, "dimension": dimension,
                "key": key, "back": ""}  # fmt: skip
     try:
-        report_filters(request.GET, request)
+        report_filters(given)
         if not filters.is_valid():
             raise DomainError("Fix the filters.", fields=dict(filters.form.errors))
         rows = ranking_orders(facts=filters.qs, dimension=dimension, key=key)
     except DomainError as exc:
         context["errors"] = exc.fields or {"request": [exc.message]}
         return page(request, "reporting/reports/orders.html", context, status=400)
-    query = request.GET.copy()
+    query = given.copy()
     query.pop("page", None)
-    back = request.GET.copy()
+    back = given.copy()
     for name in ("key", "page"):
         back.pop(name, None)
     context.update(
@@ -169,7 +185,7 @@ ranking_orders_view.filterset_class = SalesFactFilter
 
 def _export(request: HttpRequest, kind: str) -> HttpResponse:
     try:
-        rr = ranking_request(request.GET, request)
+        rr = ranking_request(_given(request))
         rows = ranking_iter(filters=rr.filters, dimension=rr.dimension, metric=rr.metric,
                             direction=rr.direction, order_by_key=rr.sort == "key")  # fmt: skip
         first = next(rows, None)
@@ -216,7 +232,7 @@ def operational_view(request: HttpRequest, report: str) -> HttpResponse:
         "errors": None,
     }
     try:
-        result = operational.run(report, filters=report_filters(request.GET, request))
+        result = operational.run(report, filters=report_filters(_given(request)))
     except DomainError as exc:
         context["errors"] = exc.fields or {"report": [exc.message]}
         return page(request, "reporting/reports/operational.html", context, status=exc.status_code)
