@@ -6,7 +6,7 @@ ignore_conflicts and counted before and after), so a second run creates nothing 
 
 from __future__ import annotations
 
-from . import catalog, customers, fulfillment, inventory, orders, partners, pricing, users
+from . import catalog, customers, fulfillment, inventory, orders, partners, pricing, reporting, users
 from .base import Context
 
 
@@ -22,3 +22,4 @@ def seed_all(ctx: Context) -> None:
     pricing.pricing(ctx, products)
     inventory.sourcing(ctx, products, warehouses)
     orders.orders(ctx, products)
+    reporting.reports(ctx)
