@@ -192,7 +192,14 @@ def _fx_cte(
         currencies = [row[0] for row in cursor.fetchall()] or [filters.currency]
     periods = _rate_periods(currencies, filters.currency, start, end)
     values = ", ".join(["(%s, %s::date, %s::date, %s::numeric)"] * len(periods))
-    return f"fx(cur, d_from, d_until, rate) AS (VALUES {values})", [x for p in periods for x in p]
+    # One row per currency and day, so that the facts join it on equality (a hash join) rather
+    # than testing every fact against every rate period.
+    cte = (
+        f"periods(cur, d_from, d_until, rate) AS (VALUES {values}), "  # noqa: S608 (placeholders only)
+        "fx(cur, day, rate) AS MATERIALIZED (SELECT p.cur, CAST(d AS date), p.rate FROM periods p "
+        "CROSS JOIN LATERAL generate_series(p.d_from, p.d_until - 1, interval '1 day') AS d)"
+    )
+    return cte, [x for p in periods for x in p]
 
 
 # --- rankings -------------------------------------------------------------------------------
@@ -231,7 +238,7 @@ def _build(filters: ReportFilters, dimension: str, metric: str, direction: str, 
                f.quantity, f.revenue * fx.rate AS rev, f.cost * fx.rate AS cost, f.canceled,
                CASE WHEN f.cost IS NOT NULL THEN f.revenue * fx.rate END AS costed
           FROM reporting_salesfact f
-          JOIN fx ON fx.cur = f.currency AND f.day >= fx.d_from AND f.day < fx.d_until
+          JOIN fx ON fx.cur = f.currency AND fx.day = f.day
          WHERE {where}
     ),
     agg AS (
@@ -257,7 +264,7 @@ def _build(filters: ReportFilters, dimension: str, metric: str, direction: str, 
                f.revenue * fx.rate AS rev, f.cost * fx.rate AS cost,
                CASE WHEN f.cost IS NOT NULL THEN f.revenue * fx.rate END AS costed
           FROM reporting_salesfact f
-          JOIN fx ON fx.cur = f.currency AND f.day >= fx.d_from AND f.day < fx.d_until
+          JOIN fx ON fx.cur = f.currency AND fx.day = f.day
          WHERE {where}
     )
     SELECT cur,
