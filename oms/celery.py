@@ -97,6 +97,11 @@ def _beat_schedule() -> dict:
             "schedule": settings.OMS_REPORTS_CATCH_UP_SECONDS,
             "options": {"expires": settings.OMS_REPORTS_CATCH_UP_SECONDS},
         },
+        "reports-mailing": {
+            "task": "reporting.tasks.scheduled_reports_send",
+            "schedule": 900.0,
+            "options": {"expires": 900},
+        },
         "webhook-sweep": {
             "task": "partners.tasks.webhook_sweep",
             "schedule": 30.0,

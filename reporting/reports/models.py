@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -82,3 +83,41 @@ class RollupCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.last_event_id}"
+
+
+class ReportFrequency(models.TextChoices):
+    DAILY = "daily", "Daily (yesterday)"
+    WEEKLY = "weekly", "Weekly (the 7 days before the send day)"
+
+
+class ScheduledReport(models.Model):
+    """A saved ranking mailed as a CSV file to a list of addresses, daily or weekly. The saved
+    query's own dates are replaced by the period the schedule covers."""
+
+    name = models.CharField(max_length=120)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    query = models.CharField(
+        max_length=1000, help_text="The ranking's query string (dimension, metric, filters)."
+    )
+    recipients = models.TextField(help_text="E-mail addresses, separated by commas.")
+    frequency = models.CharField(
+        max_length=10, choices=ReportFrequency.choices, default=ReportFrequency.DAILY
+    )
+    weekday = models.PositiveSmallIntegerField(default=0, help_text="Weekly: 0 = Monday ... 6 = Sunday.")
+    active = models.BooleanField(default=True)
+    last_sent_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(frequency__in=ReportFrequency.values), name="scheduledreport_frequency_valid"
+            ),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="scheduledreport_weekday_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.frequency})"

@@ -10,5 +10,6 @@ urlpatterns = [
     path("rankings/orders/", views.ranking_orders_view, name="orders"),
     path("rankings/export.csv", views.export_csv, name="export-csv"),
     path("rankings/export.xlsx", views.export_xlsx, name="export-xlsx"),
+    path("rankings/schedule", views.schedule_create, name="schedule"),
     path("operational/<slug:report>/", views.operational_view, name="operational"),
 ]

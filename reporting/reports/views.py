@@ -6,18 +6,21 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from oms.kernel.exceptions import DomainError
-from oms.kernel.web import DASHBOARD_ROLES, page, paginate, role_required
+from oms.kernel.web import DASHBOARD_ROLES, error_text, page, paginate, role_required
 
 from . import operational
 from .api import ranking_payload
 from .exports import ranking_csv, ranking_xlsx
 from .filters import SalesFactFilter
 from .inputs import ranking_request, report_filters
+from .mailing import scheduled_report_save
 from .models import SalesFact
 from .selectors import DATE_DIMENSIONS, DIMENSIONS, METRICS, ranking_iter, ranking_orders
 
@@ -241,3 +244,28 @@ def operational_view(request: HttpRequest, report: str) -> HttpResponse:
     context["period_from"] = result.filters.date_from.isoformat()
     context["period_to"] = result.filters.date_to.isoformat()
     return page(request, "reporting/reports/operational.html", context)
+
+
+@require_POST
+@role_required(*REPORT_ROLES)
+def schedule_create(request: HttpRequest) -> HttpResponse:
+    """Mail the ranking on screen daily or weekly (its filters, without its dates)."""
+    query = request.POST.get("query", "")
+    try:
+        weekday = int(request.POST.get("weekday") or 0)
+    except ValueError:
+        weekday = -1
+    try:
+        report = scheduled_report_save(
+            owner=request.user,
+            name=request.POST.get("name", ""),
+            query=query,
+            recipients=request.POST.get("recipients", ""),
+            frequency=request.POST.get("frequency", ""),
+            weekday=weekday,
+        )
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+    else:
+        messages.success(request, f"'{report.name}' will be mailed {report.get_frequency_display().lower()}.")
+    return redirect(f"/reports/rankings/?{query}")
