@@ -29,7 +29,7 @@ class RankingQuerySerializer(StrictQuerySerializer):
     currency = serializers.CharField(
         max_length=3, required=False, help_text="The report currency (ISO 4217); default OMS_REPORT_CURRENCY."
     )
-    page = serializers.IntegerField(min_value=1, default=1)
+    page = serializers.IntegerField(min_value=1, max_value=100_000, default=1)
     page_size = serializers.IntegerField(
         min_value=1, max_value=MAX_LIMIT, default=10, help_text=f"N of the top/bottom N, at most {MAX_LIMIT}."
     )

@@ -42,6 +42,7 @@ def test_a_ranking_page_with_totals_exclusions_and_links(staff, sales):
         ("metric=happiness", "metric"),
         ("date_from=2026-11-14&date_to=2026-11-08", "date_to"),
         ("page_size=101", "page_size"),
+        ("page=100000000000000000000", "page"),
         ("currency=JPY&" + WEEK, "currency"),
         ("currency=XXQ", "currency"),
         ("channel=nowhere", "channel"),
