@@ -8,7 +8,7 @@
 - the peak memory (max RSS of a separate process) of streaming the 1,000,000-row CSV of the
   largest-orders ranking over the 2 years.
 
-Knobs: BENCH_REPORT_LINES (1,000,000), BENCH_REPORT_RUNS (7 timed runs per report),
+Knobs: BENCH_REPORT_LINES (1,000,000), BENCH_REPORT_RUNS (7 timed runs per report), BENCH_REPORT_CASES,
 OMS_BENCH_REPORTS_DATABASE_URL (its own database: postgres://postgres@127.0.0.1:5432/oms_bench_reports).
 Targets (issue 20): p95 under 300 ms per report, refresh under 2 s, CSV under 150 MB.
 """
@@ -28,6 +28,8 @@ from _common import ROOT, emit, setup_django
 DB = os.environ.get("OMS_BENCH_REPORTS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/oms_bench_reports")
 LINES = int(os.environ.get("BENCH_REPORT_LINES", "1000000"))
 RUNS = int(os.environ.get("BENCH_REPORT_RUNS", "7"))
+# Comma-separated parts of case names to run (default: every case), e.g. "product by revenue,operational".
+CASES = [c.strip() for c in os.environ.get("BENCH_REPORT_CASES", "").split(",") if c.strip()]
 
 CSV_PROBE = """
 import os, resource, sys, time
@@ -96,6 +98,8 @@ def run() -> dict:
             ),
         )
     )
+    if CASES:
+        cases = [(label, fn) for label, fn in cases if any(c in label for c in CASES)]
     worst = 0.0
     for label, fn in cases:
         fn()  # warm
