@@ -98,6 +98,16 @@ def _beat_schedule() -> dict:
             "schedule": 3600.0,
             "options": {"expires": 3000},
         },
+        "reports-catch-up": {
+            "task": "reporting.tasks.rollups_catch_up",
+            "schedule": settings.OMS_REPORTS_CATCH_UP_SECONDS,
+            "options": {"expires": settings.OMS_REPORTS_CATCH_UP_SECONDS},
+        },
+        "reports-mailing": {
+            "task": "reporting.tasks.scheduled_reports_send",
+            "schedule": 900.0,
+            "options": {"expires": 900},
+        },
         "webhook-sweep": {
             "task": "partners.tasks.webhook_sweep",
             "schedule": 30.0,

@@ -134,6 +134,15 @@ else:
     _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("OPTIONS", {}).update({"connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=5)})
 _db["ATOMIC_REQUESTS"] = False  # services own their transactions
+# Reports read from a replica when one is configured (reporting.reports.router); writes never go there.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **_db,
+        **config.database_config(env.str("DATABASE_REPLICA_URL"), variable="DATABASE_REPLICA_URL"),
+        "ENGINE": _db["ENGINE"],
+    }
+OMS_REPORTS_DATABASE = "replica" if "replica" in DATABASES else "default"
+DATABASE_ROUTERS = ["reporting.reports.router.ReportReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -299,6 +308,10 @@ OMS_REBATE_CLAIM_GENERATION_HOURS = env.float("OMS_REBATE_CLAIM_GENERATION_HOURS
 # (TIME_ZONE) of the nightly run that expires programs, accrues price drops and re-rates tiers.
 OMS_FUNCTIONAL_CURRENCY = env.str("OMS_FUNCTIONAL_CURRENCY", default="USD")
 OMS_REBATES_NIGHTLY_HOUR = env.int("OMS_REBATES_NIGHTLY_HOUR", default=2)
+# Reporting: how often beat catches the sales facts up with the order audit trail.
+OMS_REPORTS_CATCH_UP_SECONDS = env.float("OMS_REPORTS_CATCH_UP_SECONDS", default=300.0)
+# ... and the currency reports are shown in when a request names none.
+OMS_REPORT_CURRENCY = env.str("OMS_REPORT_CURRENCY", default="USD")
 
 # Orders: an Idempotency-Key is kept 24 h (beat expires it); a claim's lease covers one request.
 OMS_IDEMPOTENCY_TTL_HOURS = env.int("OMS_IDEMPOTENCY_TTL_HOURS", default=24)

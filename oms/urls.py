@@ -21,6 +21,7 @@ api_v1 = [
     path("", include("reporting.api.urls")),
     path("", include("rebates.api.urls")),
     path("", include("rebates.api.claim_urls")),
+    path("", include("reporting.reports.api_urls")),
 ]
 
 urlpatterns = [

@@ -74,3 +74,6 @@ class OrderInput:
     demand_class: str = ""
     notes: str = ""
     coupons: tuple[str, ...] = ()
+    # Where a web order came from, for the landing-page and campaign reports.
+    source_page: str = ""
+    campaign: str = ""

@@ -106,6 +106,9 @@ class SalesOrder(models.Model):
     credit_amount = MoneyField()
     credit_currency = CurrencyField(blank=True, default="")
     approval_reasons = models.JSONField(default=list, blank=True)
+    # Web orders: the landing page and marketing campaign they came from (reporting ranks them).
+    source_page = models.CharField(max_length=500, blank=True, default="")
+    campaign = models.CharField(max_length=100, blank=True, default="")
     version = models.PositiveIntegerField(default=1)
     correlation_id = models.CharField(max_length=64, blank=True, default="")
     created_by = models.ForeignKey(

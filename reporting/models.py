@@ -23,3 +23,7 @@ class SavedSearch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.screen})"
+
+
+# The reports' read model lives in its own module; Django finds the models through this import.
+from .reports.models import ProductCost, RollupCursor, SalesFact, ScheduledReport  # noqa: E402, F401

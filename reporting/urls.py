@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views, workbench
 
@@ -21,4 +21,5 @@ urlpatterns = [
     path("customers/", views.customer_list, name="customers"),
     path("customers/<int:pk>/", views.customer_detail, name="customer-detail"),
     path("manifest.webmanifest", views.manifest, name="manifest"),
+    path("reports/", include("reporting.reports.urls")),
 ]

@@ -72,3 +72,10 @@ else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_oms_{os.getpid()}"}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast test users
+
+# A second alias to the same server, as DATABASE_REPLICA_URL would make: the reports' replica
+# routing is tested against it (tests/reporting/test_replica.py); reports read from "default"
+# unless a test points OMS_REPORTS_DATABASE at it.
+if "replica" not in DATABASES:
+    DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+OMS_REPORTS_DATABASE = "default"

@@ -25,6 +25,7 @@ from orders.filters import OrderFilter
 from partners.filters import ChannelFilter
 from rebates.filters import AccrualFilter, ClaimFilter, ProgramFilter, SettlementFilter
 from reporting.filters import BackorderQueueFilter, FailedStepFilter, HoldQueueFilter, UnscheduledLineFilter
+from reporting.reports.filters import SalesFactFilter
 
 # Every list endpoint and screen, by URL name, and the FilterSet it uses.
 LISTS = {
@@ -57,6 +58,8 @@ QUEUES = {
     "backorders": BackorderQueueFilter,
     "unscheduled": UnscheduledLineFilter,
     "steps": FailedStepFilter,
+    "ui:reports:ranking": SalesFactFilter,
+    "ui:reports:orders": SalesFactFilter,
 }
 
 

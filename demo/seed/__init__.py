@@ -6,7 +6,7 @@ ignore_conflicts and counted before and after), so a second run creates nothing 
 
 from __future__ import annotations
 
-from . import catalog, customers, fulfillment, inventory, orders, partners, pricing, rebates, users
+from . import catalog, customers, fulfillment, inventory, orders, partners, pricing, rebates, reporting, users
 from .base import Context
 
 
@@ -25,3 +25,4 @@ def seed_all(ctx: Context) -> None:
     fulfillment.jeopardy(ctx)
     rebates.rebates(ctx)
     rebates.claims(ctx)
+    reporting.reports(ctx)

@@ -61,6 +61,8 @@ APPROVAL_THRESHOLD_USD = Decimal("10000")
 RESTRICTED_PARTY = "Red Delta Trading"
 DEAD_WEBHOOK_URL = "http://127.0.0.1:9/erp/oms-events"  # nothing listens: every delivery fails
 SPECIAL_ORDER_SKU = "SPC-ORD-9001"
+LANDING_PAGES = ("/", "/tools/power-drills", "/deals/spring", "/brands/makita", "/search")
+CAMPAIGNS = ("", "spring-sale", "newsletter-12", "retargeting", "")
 
 
 @dataclass
@@ -196,6 +198,9 @@ def _history(ctx: Context, stocked: list[Product], accounts: list[str], channels
                     for i, (p, q) in enumerate(zip(picks, quantities, strict=True))
                 ),
                 customer_po=f"PO-{4500 + n}",
+                # Web orders say where they came from (the landing-page and campaign reports).
+                source_page=LANDING_PAGES[n % len(LANDING_PAGES)] if code == "web" else "",
+                campaign=CAMPAIGNS[n % len(CAMPAIGNS)] if code == "web" else "",
             )
             wanted += 1
             order = _capture(channels[code], data, ctx)

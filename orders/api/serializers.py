@@ -99,6 +99,18 @@ class OrderCreateInputSerializer(StrictSerializer):
     demand_class = serializers.ChoiceField(choices=DemandClass.choices, required=False)
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     coupons = serializers.ListField(child=serializers.CharField(max_length=40), required=False, max_length=20)
+    source_page = serializers.CharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        help_text="Web orders: the landing page the order came from (a path or URL), for reporting.",
+    )
+    campaign = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        help_text="Web orders: the marketing campaign (e.g. utm_campaign), for reporting.",
+    )
     lines = serializers.ListField(child=OrderLineInputSerializer(), min_length=1, max_length=1000)
 
     def to_order_input(self) -> OrderInput:
@@ -148,6 +160,8 @@ def order_input_from(data: dict) -> OrderInput:
         demand_class=data.get("demand_class", ""),
         notes=data.get("notes", ""),
         coupons=tuple(data.get("coupons") or ()),
+        source_page=data.get("source_page", ""),
+        campaign=data.get("campaign", ""),
     )
 
 
@@ -195,8 +209,8 @@ class OrderOutputSerializer(SharedFieldsMixin, serializers.ModelSerializer):
             "number", "revision", "is_current", "channel", "source_order_id", "customer_po", "status",
             "customer", "bill_to", "ship_to", "currency", "payment_terms", "ship_method",
             "requested_delivery_date", "demand_class", "priority", "notes", "subtotal", "discount_total",
-            "shipping_total", "tax_total", "total", "approval_reasons", "version", "created_at", "lines",
-            "holds",
+            "shipping_total", "tax_total", "total", "approval_reasons", "source_page", "campaign", "version",
+            "created_at", "lines", "holds",
         ]  # fmt: skip
         read_only_fields = fields
 

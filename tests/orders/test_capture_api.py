@@ -118,3 +118,21 @@ def test_lines_carry_the_warehouse_that_reserved_them_and_back_orders_none(clien
     later = make_channel("later", reserve=False, warehouses=[world.warehouse])
     assert api_post(client, "/api/v1/orders", order_body("S-3"), key=later.key).status_code == 201
     assert [ln.warehouse_id for ln in OrderLine.objects.filter(order__source_order_id="S-3")] == [None]
+
+
+def test_a_web_order_keeps_its_landing_page_and_campaign_and_a_revision_keeps_them(client, world):
+    body = order_body(source_page=" /landing/spring-drills ", campaign="spring-24")
+    first = api_post(client, "/api/v1/orders", body, key=world.web.key)
+    assert first.status_code == 201, first.content
+    assert (first.json()["source_page"], first.json()["campaign"]) == ("/landing/spring-drills", "spring-24")
+    revised = api_post(client, "/api/v1/orders", order_body(revision=2), key=world.web.key)
+    assert revised.status_code == 201, revised.content
+    order = SalesOrder.objects.get(source_order_id="S-1", is_current=True)
+    assert (order.revision, order.source_page, order.campaign) == (2, "/landing/spring-drills", "spring-24")
+
+
+def test_an_overlong_campaign_is_refused_naming_the_field(client, world):
+    response = api_post(client, "/api/v1/orders", order_body(campaign="x" * 101), key=world.web.key)
+    assert response.status_code == 400
+    assert "campaign" in response.json()["fields"]
+    assert not SalesOrder.objects.exists()

@@ -72,6 +72,8 @@ class Capture:
     priority: int = 5
     demand_class: str = ""
     notes: str = ""
+    source_page: str = ""
+    campaign: str = ""
     # price
     priced: PriceResult | None = None
     # screen, check_credit_and_approvals

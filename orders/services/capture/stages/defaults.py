@@ -52,6 +52,10 @@ def apply_defaults(c: Capture) -> None:
             "Unknown demand class.", fields={"demand_class": [f"One of {DemandClass.values}."]}
         )
     c.notes = data.notes or defaults.get(DefaultableField.NOTES, "")
+    # Attribution as the storefront sent it, trimmed (reports group on the exact text); a
+    # revision that does not repeat it keeps the first revision's.
+    c.source_page = data.source_page.strip() or (c.current.source_page if c.current else "")
+    c.campaign = data.campaign.strip() or (c.current.campaign if c.current else "")
 
 
 def site_address(site: CustomerSite | None) -> AddressInput | None:

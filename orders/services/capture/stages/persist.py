@@ -71,6 +71,8 @@ def persist(c: Capture) -> None:
         credit_amount=plan.credit_amount,
         credit_currency=plan.credit_currency,
         approval_reasons=plan.approval_reasons,
+        source_page=c.source_page,
+        campaign=c.campaign,
         correlation_id=get_correlation_id(),
         created_by=actor.user,
     )

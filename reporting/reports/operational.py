@@ -1,0 +1,375 @@
+"""Operational reports: where fulfillment falls behind. Each reads the owning apps' tables
+through the report database (the replica when configured) and answers a table plus a summary.
+
+- on_time: shipped fulfillment lines against their promised date (the scheduled ship date that
+  sourcing promised, else the line's requested ship date), by warehouse;
+- fill_rate: the share of ordered units (canceled lines left out) that the order's first
+  shipment carried, by channel;
+- backorder_aging: open back-orders by age (today minus the day they were created);
+- cycle_times: capture -> first shipment -> first issued invoice, percentiles in hours;
+- hold_durations: holds applied in the range by hold code, percentiles of the time to release;
+- po_lead_time: purchase-order lines against their expected date (the line's, else the PO's):
+  received on time, mean days late, mean absolute error, by supplier.
+Jeopardy counts over time and rebates earned vs claimed are not here yet (docs/reporting.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from statistics import quantiles
+from typing import Any
+
+from django.db.models import Min, Q
+from django.utils import timezone
+
+from billing.models import Invoice
+from fulfillment.models import Shipment, ShipmentLine
+from inventory.models import Demand, MovementKind, PurchaseOrderLine, StockMovement
+from oms.kernel.exceptions import NotFound
+from orders.models import OrderHold, OrderLine, SalesOrder
+from orders.states import LineStatus
+
+from .router import report_db
+from .selectors import ReportFilters
+
+
+@dataclass
+class OperationalReport:
+    report: str
+    title: str
+    filters: ReportFilters
+    columns: list[str]
+    rows: list[list[Any]]
+    summary: dict[str, Any]
+    note: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "report": self.report,
+            "title": self.title,
+            "period": {"date_from": self.filters.date_from, "date_to": self.filters.date_to},
+            "columns": self.columns,
+            "rows": [[None if v is None else str(v) for v in row] for row in self.rows],
+            "summary": {k: None if v is None else str(v) for k, v in self.summary.items()},
+            "note": self.note,
+        }
+
+
+def _rate(part: int | Decimal, whole: int | Decimal) -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+
+
+def _hours(delta: dt.timedelta) -> Decimal:
+    return Decimal(delta.total_seconds() / 3600).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def _pcts(values: list[Decimal]) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+    """p50, p90, p95 (inclusive method: the figures stay within the observed values)."""
+    if not values:
+        return None, None, None
+    if len(values) == 1:
+        return values[0], values[0], values[0]
+    cuts = quantiles([float(v) for v in values], n=20, method="inclusive")
+    q = [Decimal(str(round(c, 1))) for c in cuts]
+    return q[9], q[17], q[18]
+
+
+def _range(f: ReportFilters) -> tuple[dt.datetime, dt.datetime]:
+    tz = timezone.get_current_timezone()
+    start = dt.datetime.combine(f.date_from, dt.time.min, tzinfo=tz)
+    return start, dt.datetime.combine(f.date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+
+
+def on_time(f: ReportFilters) -> OperationalReport:
+    db = report_db()
+    start, end = _range(f)
+    rows = ShipmentLine.objects.using(db).filter(
+        shipment__shipped_at__gte=start, shipment__shipped_at__lt=end, quantity_shipped__gt=0
+    )
+    if f.channel:
+        rows = rows.filter(shipment__order__channel__code=f.channel)
+    if f.warehouse:
+        rows = rows.filter(shipment__warehouse__code=f.warehouse)
+    stats: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # shipped, with promise, on time
+    for wh, shipped_at, promised, requested in rows.values_list(
+        "shipment__warehouse__code",
+        "shipment__shipped_at",
+        "fulfillment_line__scheduled_ship_date",
+        "fulfillment_line__order_line__requested_ship_date",
+    ):
+        s = stats[wh]
+        s[0] += 1
+        promise = promised or requested
+        if promise is not None:
+            s[1] += 1
+            s[2] += timezone.localtime(shipped_at).date() <= promise
+    table = [[wh, a, b, c, _rate(c, b)] for wh, (a, b, c) in sorted(stats.items())]
+    total = [sum(s[i] for s in stats.values()) for i in range(3)]
+    return OperationalReport(
+        "on_time",
+        "On-time shipment rate",
+        f,
+        ["warehouse", "shipped_lines", "with_promise", "on_time", "on_time_rate"],
+        table,
+        {
+            "shipped_lines": total[0],
+            "with_promise": total[1],
+            "on_time": total[2],
+            "on_time_rate": _rate(total[2], total[1]),
+        },
+        "A shipment line is on time when it shipped on or before its promised date; lines with no "
+        "promised date are counted but not rated.",
+    )
+
+
+def fill_rate(f: ReportFilters) -> OperationalReport:
+    db = report_db()
+    start, end = _range(f)
+    lines = OrderLine.objects.using(db).filter(
+        order__is_current=True, order__created_at__gte=start, order__created_at__lt=end
+    )
+    lines = lines.exclude(status=LineStatus.CANCELED)
+    if f.channel:
+        lines = lines.filter(order__channel__code=f.channel)
+    ordered: dict[str, Decimal] = defaultdict(Decimal)
+    channel_of: dict[str, str] = {}
+    for number, channel, qty in lines.values_list("order__number", "order__channel__code", "quantity"):
+        ordered[number] += qty
+        channel_of[number] = channel
+    first = dict(
+        Shipment.objects.using(db)
+        .filter(order_number__in=list(ordered), shipped_at__isnull=False)
+        .values("order_number")
+        .annotate(first=Min("shipped_at"))
+        .values_list("order_number", "first")
+    )
+    carried: dict[str, Decimal] = defaultdict(Decimal)
+    for number, shipped_at, qty in (
+        ShipmentLine.objects.using(db)
+        .filter(shipment__order_number__in=list(first))
+        .values_list("shipment__order_number", "shipment__shipped_at", "quantity_shipped")
+    ):
+        if shipped_at == first[number]:
+            carried[number] += qty
+    by_channel: dict[str, list[Any]] = defaultdict(lambda: [0, Decimal(0), Decimal(0)])
+    for number in first:
+        c = by_channel[channel_of[number]]
+        c[0] += 1
+        c[1] += ordered[number]
+        c[2] += min(carried[number], ordered[number])
+    table = [[ch, n, o, s, _rate(s, o)] for ch, (n, o, s) in sorted(by_channel.items())]
+    n, o, s = (sum(c[i] for c in by_channel.values()) for i in range(3))
+    return OperationalReport(
+        "fill_rate",
+        "Fill rate (first shipment)",
+        f,
+        ["channel", "orders_shipped", "ordered_units", "first_shipment_units", "fill_rate"],
+        table,
+        {
+            "orders_shipped": n,
+            "ordered_units": o,
+            "first_shipment_units": s,
+            "fill_rate": _rate(s, o),
+            "orders_not_shipped": len(ordered) - len(first),
+        },
+        "Orders captured in the range that have shipped; canceled lines are left out of the ordered units.",
+    )
+
+
+AGE_BUCKETS = ((0, 7), (8, 14), (15, 30), (31, 60), (61, None))
+
+
+def backorder_aging(f: ReportFilters) -> OperationalReport:
+    db = report_db()
+    today = timezone.localdate()
+    demands = Demand.objects.using(db).filter(status="open")
+    if f.warehouse:
+        demands = demands.filter(Q(warehouse__code=f.warehouse) | Q(warehouse__isnull=True))
+    buckets = [[0, Decimal(0)] for _ in AGE_BUCKETS]
+    for created, qty in demands.values_list("created_at", "quantity"):
+        age = (today - timezone.localtime(created).date()).days
+        for i, (lo, hi) in enumerate(AGE_BUCKETS):
+            if age >= lo and (hi is None or age <= hi):
+                buckets[i][0] += 1
+                buckets[i][1] += qty
+                break
+    label = [f"{lo}-{hi} days" if hi is not None else f"over {lo - 1} days" for lo, hi in AGE_BUCKETS]
+    return OperationalReport(
+        "backorder_aging",
+        "Back-order aging",
+        f,
+        ["age", "backorders", "units"],
+        [[label[i], n, q] for i, (n, q) in enumerate(buckets)],
+        {"open_backorders": sum(b[0] for b in buckets), "as_of": today},
+        "Open back-orders today, by days since they were created (the date range does not apply).",
+    )
+
+
+def cycle_times(f: ReportFilters) -> OperationalReport:
+    db = report_db()
+    start, end = _range(f)
+    captured = SalesOrder.objects.using(db).filter(created_at__gte=start, created_at__lt=end, revision=1)
+    if f.channel:
+        captured = captured.filter(channel__code=f.channel)
+    at = dict(captured.values_list("number", "created_at"))
+    shipped = dict(
+        Shipment.objects.using(db)
+        .filter(order_number__in=list(at), shipped_at__isnull=False)
+        .values("order_number")
+        .annotate(first=Min("shipped_at"))
+        .values_list("order_number", "first")
+    )
+    invoiced = dict(
+        Invoice.objects.using(db)
+        .filter(order_number__in=list(at), issued_at__isnull=False)
+        .values("order_number")
+        .annotate(first=Min("issued_at"))
+        .values_list("order_number", "first")
+    )
+    to_ship = [_hours(shipped[n] - at[n]) for n in shipped]
+    ship_to_invoice = [_hours(invoiced[n] - shipped[n]) for n in invoiced if n in shipped]
+    to_invoice = [_hours(invoiced[n] - at[n]) for n in invoiced]
+    table = []
+    for name, values in (
+        ("capture_to_ship", to_ship),
+        ("ship_to_invoice", ship_to_invoice),
+        ("capture_to_invoice", to_invoice),
+    ):
+        p50, p90, p95 = _pcts(sorted(values))
+        table.append([name, len(values), p50, p90, p95])
+    return OperationalReport(
+        "cycle_times",
+        "Order cycle time (hours)",
+        f,
+        ["stage", "orders", "p50_hours", "p90_hours", "p95_hours"],
+        table,
+        {"orders_captured": len(at), "shipped": len(shipped), "invoiced": len(invoiced)},
+        "Orders first captured in the range; first shipment and first issued invoice of each.",
+    )
+
+
+def hold_durations(f: ReportFilters) -> OperationalReport:
+    db = report_db()
+    start, end = _range(f)
+    holds = OrderHold.objects.using(db).filter(applied_at__gte=start, applied_at__lt=end)
+    if f.channel:
+        holds = holds.filter(order__channel__code=f.channel)
+    durations: dict[str, list[Decimal]] = defaultdict(list)
+    active: dict[str, int] = defaultdict(int)
+    for code, applied, released in holds.values_list("hold_code__code", "applied_at", "released_at"):
+        if released is None:
+            active[code] += 1
+        else:
+            durations[code].append(_hours(released - applied))
+    table = []
+    for code in sorted(set(durations) | set(active)):
+        values = sorted(durations[code])
+        p50, p90, p95 = _pcts(values)
+        table.append([code, len(values) + active[code], len(values), active[code], p50, p90, p95])
+    return OperationalReport(
+        "hold_durations",
+        "Hold durations by hold code (hours)",
+        f,
+        ["hold_code", "applied", "released", "still_active", "p50_hours", "p90_hours", "p95_hours"],
+        table,
+        {"applied": sum(r[1] for r in table), "still_active": sum(active.values())},
+        "Holds applied in the range; the time from applied to released (active holds are counted apart).",
+    )
+
+
+def po_lead_time(f: ReportFilters) -> OperationalReport:
+    db = report_db()
+    start, end = _range(f)
+    lines = PurchaseOrderLine.objects.using(db).filter(
+        purchase_order__created_at__gte=start, purchase_order__created_at__lt=end
+    )
+    if f.warehouse:
+        lines = lines.filter(purchase_order__warehouse__code=f.warehouse)
+    info = {
+        pk: (supplier, expected or po_expected, po_id)
+        for pk, supplier, expected, po_expected, po_id in lines.values_list(
+            "pk",
+            "purchase_order__supplier__code",
+            "expected_date",
+            "purchase_order__expected_date",
+            "purchase_order_id",
+        )
+    }
+    reasons = {f"PO-{po_id:06d} line {pk}": pk for pk, (_, _, po_id) in info.items()}
+    received = {
+        reasons[reason]: timezone.localtime(first).date()
+        for reason, first in StockMovement.objects.using(db)
+        .filter(kind=MovementKind.RECEIPT, reason__in=list(reasons))
+        .values("reason")
+        .annotate(first=Min("created_at"))
+        .values_list("reason", "first")
+    }
+    stats: dict[str, list[Any]] = defaultdict(
+        lambda: [0, 0, 0, 0, 0]
+    )  # lines, received, on time, late sum, abs
+    for pk, (supplier, expected, _) in info.items():
+        s = stats[supplier]
+        s[0] += 1
+        if pk in received and expected is not None:
+            days = (received[pk] - expected).days
+            s[1] += 1
+            s[2] += days <= 0
+            s[3] += days
+            s[4] += abs(days)
+    table = []
+    for supplier, (n, got, ok, late, err) in sorted(stats.items()):
+        mean = (Decimal(late) / got).quantize(Decimal("0.1")) if got else None
+        mae = (Decimal(err) / got).quantize(Decimal("0.1")) if got else None
+        table.append([supplier, n, got, ok, _rate(ok, got), mean, mae])
+    got = sum(s[1] for s in stats.values())
+    return OperationalReport(
+        "po_lead_time",
+        "Purchase-order lead-time accuracy",
+        f,
+        [
+            "supplier",
+            "lines",
+            "received_with_expected_date",
+            "on_time",
+            "on_time_rate",
+            "mean_days_late",
+            "mean_abs_error_days",
+        ],
+        table,
+        {
+            "lines": sum(s[0] for s in stats.values()),
+            "received": got,
+            "on_time_rate": _rate(sum(s[2] for s in stats.values()), got),
+        },
+        "Lines of purchase orders created in the range; a line is on time when its first receipt came on or "
+        "before its expected date (negative days late are early).",
+    )
+
+
+REPORTS = {
+    "on_time": on_time,
+    "fill_rate": fill_rate,
+    "backorder_aging": backorder_aging,
+    "cycle_times": cycle_times,
+    "hold_durations": hold_durations,
+    "po_lead_time": po_lead_time,
+}
+TITLES = {
+    "on_time": "On-time shipment rate",
+    "fill_rate": "Fill rate (first shipment)",
+    "backorder_aging": "Back-order aging",
+    "cycle_times": "Order cycle time",
+    "hold_durations": "Hold durations",
+    "po_lead_time": "PO lead-time accuracy",
+}
+
+
+def run(report: str, *, filters: ReportFilters) -> OperationalReport:
+    if report not in REPORTS:
+        raise NotFound(f"No report '{report}'. One of {sorted(REPORTS)}.")
+    return REPORTS[report](filters)
