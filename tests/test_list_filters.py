@@ -49,6 +49,8 @@ LISTS = {
     "rebates:checkbook": ProgramFilter,
     "rebates:accruals": AccrualFilter,
     "rebates:claims": ClaimFilter,
+    "ui:reports:ranking": SalesFactFilter,
+    "ui:reports:orders": SalesFactFilter,
 }
 # The workbench queues that filter (reporting.workbench.PANELS), and their FilterSet.
 QUEUES = {
@@ -58,8 +60,6 @@ QUEUES = {
     "backorders": BackorderQueueFilter,
     "unscheduled": UnscheduledLineFilter,
     "steps": FailedStepFilter,
-    "ui:reports:ranking": SalesFactFilter,
-    "ui:reports:orders": SalesFactFilter,
 }
 
 
