@@ -216,3 +216,16 @@ def test_the_engine_itself_refuses_a_line_for_nothing(world, qty):
         price(request, snapshot_load(request))
     assert refused.value.fields == {"lines[1].quantity": ["Must be above zero."]}
     assert refused.value.message == "Some lines cannot be priced."
+
+
+def test_shipping_that_is_not_taxable_adds_no_tax(world):
+    TaxRuleFactory(country="GB", tax_class=world.standard, rate=D("20"), name="GB VAT")
+    ShippingRuleFactory(
+        name="UK", ship_method="courier", country="GB", currency="USD", flat_amount=D("10"), taxable=False
+    )
+    result = quote(line("DRILL-1"), ship_to=("GB", ""), ship_method="courier")
+    assert (result.lines[0].shipping, result.lines[0].tax, result.totals.total) == (
+        D("10"),
+        D("20.00"),  # 20 % of the goods only
+        D("130.00"),
+    )
