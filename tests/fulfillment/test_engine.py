@@ -135,12 +135,30 @@ def test_a_step_failing_three_times_goes_failed_needs_attention_and_resumes_on_s
     ChannelWarehouse.objects.create(channel=lonely.channel, warehouse=fworld.east, rank=1)  # the cause, fixed
     staff = get_user_model().objects.create_user("ops", password="x", is_staff=True)
     client.force_login(staff)
+    asked = timezone.now()
     resp = client.post(
         f"/api/v1/fulfillment/steps/{schedule.pk}/actions",
         {"action": "retry"},
         content_type="application/json",
     )
     assert resp.status_code == 200, resp.content
+    # Before the worker runs it: a fresh attempt count, due now, and who did what in the audit log.
+    schedule.refresh_from_db()
+    assert (schedule.status, schedule.attempts) == (StepStatus.RUNNING, 0)
+    assert schedule.dispatched_at is not None and schedule.dispatched_at >= asked
+    retried = FulfillmentEvent.objects.get(kind="step_retried")
+    assert (retried.step_id, retried.process_id, retried.fulfillment_line_id, retried.actor) == (
+        schedule.pk,
+        fl.process.pk,
+        fl.pk,
+        "user:ops",
+    )
+    resumed = FulfillmentEvent.objects.filter(kind="process_status", process=fl.process).latest("pk")
+    assert (resumed.actor, resumed.data, resumed.after) == (
+        "user:ops",
+        {"reason": "staff retry"},
+        {"status": "running"},
+    )
     settle()
     schedule.refresh_from_db()
     fl.refresh_from_db()

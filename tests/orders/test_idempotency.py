@@ -295,6 +295,16 @@ def test_a_key_is_1_to_255_visible_ascii_characters(key, valid):
 
 @pytest.mark.django_db
 @pytest.mark.unit
+def test_giving_back_a_key_that_already_has_its_answer_keeps_the_answer():
+    claim = idempotency_claim(principal="channel:1", key="done", request_hash="h").claimed
+    idempotency_complete(claim=claim, status=201, body=b'{"n":1}', content_type="application/json")
+    idempotency_abandon(claim=claim)  # a late give-back (the request's cleanup after it answered)
+    kept = IdempotencyKey.objects.get(principal="channel:1", key="done")
+    assert (kept.status, kept.response_status, bytes(kept.response_body)) == ("completed", 201, b'{"n":1}')
+
+
+@pytest.mark.django_db
+@pytest.mark.unit
 def test_giving_a_key_back_frees_that_key_only():
     mine = idempotency_claim(principal="channel:1", key="mine", request_hash="h").claimed
     idempotency_claim(principal="channel:1", key="theirs", request_hash="h")

@@ -192,3 +192,40 @@ def test_manual_adjustment_needs_a_known_reason_code(world):
     with pytest.raises(ValidationFailed) as exc:
         quote(line("DRILL-1", manual=("amount_off", "5", "because")))
     assert "lines[0].manual_adjustment.reason_code" in exc.value.fields
+
+
+def test_without_a_ship_to_the_customers_own_site_decides_the_tax(world):
+    TaxRuleFactory(country="US", region="PA", tax_class=world.standard, rate=D("6"), name="PA sales tax")
+    TaxRuleFactory(country="PA", tax_class=world.standard, rate=D("12"), name="Panama ITBMS")
+    result = quote(line("DRILL-1", 2), customer_account="C-1")
+    assert (result.lines[0].tax_rate, result.lines[0].tax) == (D("6"), D("12.00"))
+    assert result.totals.total == D("212.00")
+
+
+@pytest.mark.parametrize("qty", ["0", "-1"])
+def test_the_engine_itself_refuses_a_line_for_nothing(world, qty):
+    # price_quote validates first; the engine is also called with requests built by other services.
+    from pricing.engine import price
+    from pricing.engine.types import PriceRequest
+    from pricing.snapshot import snapshot_load
+
+    request = PriceRequest(
+        currency="USD", lines=(line("SAW-1"), line("DRILL-1", qty)), pricing_date=date.today()
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        price(request, snapshot_load(request))
+    assert refused.value.fields == {"lines[1].quantity": ["Must be above zero."]}
+    assert refused.value.message == "Some lines cannot be priced."
+
+
+def test_shipping_that_is_not_taxable_adds_no_tax(world):
+    TaxRuleFactory(country="GB", tax_class=world.standard, rate=D("20"), name="GB VAT")
+    ShippingRuleFactory(
+        name="UK", ship_method="courier", country="GB", currency="USD", flat_amount=D("10"), taxable=False
+    )
+    result = quote(line("DRILL-1"), ship_to=("GB", ""), ship_method="courier")
+    assert (result.lines[0].shipping, result.lines[0].tax, result.totals.total) == (
+        D("10"),
+        D("20.00"),  # 20 % of the goods only
+        D("130.00"),
+    )
