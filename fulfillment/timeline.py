@@ -51,6 +51,10 @@ SENTENCES: dict[str, str | tuple[str, ...]] = {
     "compensation_reservation_updated": "Reservation updated by a change.",
     "compensation_shipment_canceled": "Shipment canceled by a change.",
     "compensation_purchase_canceled": "Purchase order {was_purchase_order} canceled by a change.",
+    "alert_raised": ("Jeopardy alert raised ({priority}): {reason}.", "Jeopardy alert raised."),
+    "alert_acknowledged": "Jeopardy alert acknowledged.",
+    "alert_assigned": ("Jeopardy alert assigned to {assignee}.", "Jeopardy alert unassigned."),
+    "alert_resolved": ("Jeopardy alert resolved: {note}.", "Jeopardy alert resolved."),
     **{
         f"shipment_{value}": f"Shipment {{shipment}} {label.lower()}."
         for value, label in ShipmentStatus.choices
