@@ -55,6 +55,10 @@ SENTENCES: dict[str, str | tuple[str, ...]] = {
         "What-if alternative chosen: {option} (extra cost {extra_cost} {currency}).",
         "What-if alternative chosen.",
     ),
+    "alert_raised": ("Jeopardy alert raised ({priority}): {reason}.", "Jeopardy alert raised."),
+    "alert_acknowledged": "Jeopardy alert acknowledged.",
+    "alert_assigned": ("Jeopardy alert assigned to {assignee}.", "Jeopardy alert unassigned."),
+    "alert_resolved": ("Jeopardy alert resolved: {note}.", "Jeopardy alert resolved."),
     **{
         f"shipment_{value}": f"Shipment {{shipment}} {label.lower()}."
         for value, label in ShipmentStatus.choices

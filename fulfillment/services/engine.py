@@ -83,6 +83,35 @@ def process_set(process: ProcessInstance, target: str, *, actor: str = "system",
         after={"status": target},
         data={"reason": reason} if reason else None,
     )
+    if target in (ProcessStatus.COMPLETED, ProcessStatus.CANCELED):
+        _alerts_close(process, actor=actor)
+
+
+def _alerts_close(process: ProcessInstance, *, actor: str) -> None:
+    """A process that ended takes its unresolved jeopardy alert with it (resolution `closed`)."""
+    from ..models import JeopardyAlert
+    from ..states import AlertResolution, JeopardyAlertStatus
+
+    now = timezone.now()
+    for alert in JeopardyAlert.objects.filter(
+        process=process, status__in=[JeopardyAlertStatus.OPEN, JeopardyAlertStatus.ACKNOWLEDGED]
+    ):
+        before = alert.status
+        alert.status, alert.resolution, alert.resolved_at = (
+            JeopardyAlertStatus.RESOLVED,
+            AlertResolution.CLOSED,
+            now,
+        )
+        alert.save(update_fields=["status", "resolution", "resolved_at", "updated_at"])
+        fevent(
+            "alert_resolved",
+            line=process.fulfillment_line,
+            process=process,
+            actor=actor,
+            before={"status": before},
+            after={"status": alert.status, "resolution": alert.resolution},
+            data={"alert": alert.pk, "priority": alert.priority, "score": alert.score},
+        )
 
 
 def replan(process: ProcessInstance, line: FulfillmentLine, *, now: datetime) -> None:
