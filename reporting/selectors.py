@@ -139,12 +139,10 @@ def _jeopardy_by_priority() -> dict[str, int]:
 
 
 def exception_counts() -> dict[str, int]:
-    """Open exceptions by kind, for the dashboard and the workbench tabs."""
+    """Open exceptions by kind (one count per queue), for the dashboard and the workbench tabs."""
     holds = _holds_by_code()
-    jeopardy = _jeopardy_by_priority()
     return {
-        "jeopardy": sum(jeopardy.values()),
-        **{f"jeopardy_{p}": n for p, n in jeopardy.items()},
+        "jeopardy": JeopardyAlert.objects.filter(status__in=ALERT_UNRESOLVED).count(),
         "holds": sum(holds.values()),
         "credit": holds.get(CREDIT_HOLD, 0),
         "compliance": holds.get(COMPLIANCE_HOLD, 0),
@@ -156,6 +154,11 @@ def exception_counts() -> dict[str, int]:
             status=FulfillmentLineStatus.AWAITING_SCHEDULING
         ).count(),
     }
+
+
+def jeopardy_by_priority() -> dict[str, int]:
+    """The jeopardy tab's split: unresolved alerts per priority (high, medium, low)."""
+    return _jeopardy_by_priority()
 
 
 def exception_summary() -> dict[str, Any]:

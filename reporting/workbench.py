@@ -255,6 +255,11 @@ PANELS: dict[str, Panel] = {
 }
 
 
+def _jeopardy_split(request: HttpRequest) -> dict[str, int] | None:
+    """Alerts per priority for the jeopardy tab, read only for those who see that tab."""
+    return selectors.jeopardy_by_priority() if has_any_role(request, PANELS["jeopardy"].roles) else None
+
+
 def visible_panels(request: HttpRequest) -> list[Panel]:
     return [p for p in PANELS.values() if has_any_role(request, p.roles)]
 
@@ -310,6 +315,7 @@ def workbench_context(
         "panels": panels,
         "panel": current,
         "counts": selectors.exception_counts(),
+        "jeopardy_split": _jeopardy_split(request),
         "rows": rows,
         "filters": filters,
         "group": (
@@ -348,7 +354,12 @@ def workbench_counts(request: HttpRequest) -> HttpResponse:
     return page(
         request,
         "reporting/partials/workbench_tabs.html",
-        {"panels": visible_panels(request), "panel": current, "counts": selectors.exception_counts()},
+        {
+            "panels": visible_panels(request),
+            "panel": current,
+            "counts": selectors.exception_counts(),
+            "jeopardy_split": _jeopardy_split(request),
+        },
     )
 
 
@@ -449,6 +460,7 @@ def workbench_action(request: HttpRequest, panel: str) -> HttpResponse:
     if request.POST.get("confirm") != "yes":
         context["selected"] = [(pk, found.get(pk, f"#{pk}"), pk in found) for pk in ids]
         context["counts"] = selectors.exception_counts()
+        context["jeopardy_split"] = _jeopardy_split(request)
         return page(request, "reporting/workbench_confirm.html", context)
     actor = Actor.for_user(request.user)
     results: list[RowResult] = []
@@ -471,7 +483,11 @@ def workbench_action(request: HttpRequest, panel: str) -> HttpResponse:
             results.append(RowResult(pk, found[pk], True, done_text))
     done = sum(r.ok for r in results)
     context.update(
-        results=results, done=done, failed=len(results) - done, counts=selectors.exception_counts()
+        results=results,
+        done=done,
+        failed=len(results) - done,
+        counts=selectors.exception_counts(),
+        jeopardy_split=_jeopardy_split(request),
     )
     return page(request, "reporting/workbench_result.html", context)
 
