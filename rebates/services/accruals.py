@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import io
 import json
+import operator
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -34,7 +35,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Case, F, Max, Q, Sum, Value, When
 from django.utils import timezone
 
@@ -197,6 +198,7 @@ class _Fx:
 
     def __init__(self) -> None:
         self._rates: dict[tuple[str, str, date], Decimal] = {}
+        self.functional = functional_currency()
 
     def rate(self, base: str, quote: str, on: date) -> Decimal:
         if base == quote:
@@ -390,6 +392,16 @@ def _copy_text(value) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
+def _encoder(f):
+    """COPY text for one column's values: text escaped, JSON dumped, the rest str() (numbers,
+    dates), None as \\N."""
+    if isinstance(f, models.JSONField):
+        return _copy_text
+    if isinstance(f, models.CharField | models.TextField):
+        return lambda v: "\\N" if v is None else v.translate(_ESCAPE)
+    return lambda v: "\\N" if v is None else str(v)
+
+
 def _insert_accruals(rows: Sequence[NewAccrual]) -> None:
     """Insert the rows: one COPY on PostgreSQL (the ORM's bulk INSERT costs more in Python than
     the database spends storing 100,000 rows); batched INSERTs elsewhere. Same transaction."""
@@ -402,16 +414,24 @@ def _insert_accruals(rows: Sequence[NewAccrual]) -> None:
             [Accrual(**{n: getattr(r, n) for n in own}) for r in rows], batch_size=BATCH
         )
         return
-    # Columns the engine does not set are the same on every row: encoded once.
+    # The engine's columns first (one encoder per column, chosen once), then the columns it does
+    # not set, the same on every row: encoded once, as one suffix.
     now = timezone.now()
-    fixed = {f.attname: _copy_text(now if f.attname == "created_at" else f.get_default()) for f in fields}
-    getters = [(n, None) if n in own else (None, fixed[n]) for n in (f.attname for f in fields)]
+    own_fields = [f for f in fields if f.attname in own]
+    fixed_fields = [f for f in fields if f.attname not in own]
+    suffix = "".join(
+        "\t" + _copy_text(now if f.attname == "created_at" else f.get_default()) for f in fixed_fields
+    )
+    encoders = [_encoder(f) for f in own_fields]
+    values = operator.attrgetter(*(f.attname for f in own_fields))
     buf = io.StringIO()
     write = buf.write
     for r in rows:
-        write("\t".join([_copy_text(getattr(r, n)) if n else c for n, c in getters]))
+        write("\t".join([enc(v) for enc, v in zip(encoders, values(r), strict=True)]))
+        write(suffix)
         write("\n")
     buf.seek(0)
+    fields = own_fields + fixed_fields
     quote = connection.ops.quote_name
     sql = (
         f"COPY {quote(Accrual._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
@@ -520,7 +540,7 @@ def _write(
 
 
 def _functional(fx: _Fx, amount: Decimal, currency: str, on: date) -> tuple[Decimal, str, Decimal]:
-    func = functional_currency()
+    func = fx.functional
     rate = fx.rate(currency, func, on)
     return round_money(amount * rate, func), func, rate
 
@@ -887,17 +907,12 @@ def accrual_reverse(
         else:
             fraction = min(Decimal(1), quantity / source_qty) if source_qty else Decimal(1)
         if fraction is None or fraction * orig.amount >= left_amount:
-            amount, func, qty, value = (
-                left_amount,
-                orig.functional_amount - done_func,
-                orig.quantity - done_qty,
-                None,
-            )
+            # All that is left (the last return reverses the rounding remainders too).
+            amount, func, qty = left_amount, orig.functional_amount - done_func, orig.quantity - done_qty
         else:
             amount = round_money(orig.amount * fraction, orig.currency)
             func = round_money(orig.functional_amount * fraction, orig.functional_currency)
             qty = min(orig.quantity - done_qty, orig.quantity * fraction)
-            value = None
         value = orig.value * (qty / orig.quantity) if orig.quantity else ZERO
         rows.append(
             _row(
