@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oms.kernel.api.errors import ErrorSerializer
+from orders.states import OrderStatus
 from partners.authentication import ChannelPrincipal
 
 from . import operational
@@ -32,9 +33,15 @@ class IsStaff(BasePermission):
 FILTERS = [
     OpenApiParameter("date_from", OpenApiTypes.DATE, description="First day (default: 30 days ago)."),
     OpenApiParameter("date_to", OpenApiTypes.DATE, description="Last day (default: today)."),
-    OpenApiParameter("channel", str, description="A channel code."),
-    OpenApiParameter("warehouse", str, description="A warehouse code."),
-    OpenApiParameter("status", str, many=True, description="Order statuses (repeat the parameter)."),
+    # A blank filter is refused (leave it out to mean any), so the schema says at least one character.
+    OpenApiParameter("channel", {"type": "string", "minLength": 1}, description="A channel code."),
+    OpenApiParameter("warehouse", {"type": "string", "minLength": 1}, description="A warehouse code."),
+    OpenApiParameter(
+        "status",
+        {"type": "array", "items": {"type": "string", "enum": list(OrderStatus.values)}},
+        explode=True,
+        description="Order statuses (repeat the parameter).",
+    ),
     OpenApiParameter("customer_group", str, enum=["standard", "priority", "strategic"]),
 ]
 

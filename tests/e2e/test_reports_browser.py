@@ -41,8 +41,8 @@ def test_opens_a_ranking_changes_the_range_drills_down_to_the_orders_and_exports
     expect(page.locator("#ranking-table")).to_be_visible()
 
     # The week of 8 November: the drill leads with 884.00 against 110.00 the week before.
-    page.get_by_label("From").fill("2026-11-08")
-    page.get_by_label("To").fill("2026-11-14")
+    page.get_by_label("From", exact=True).fill("2026-11-08")
+    page.get_by_label("To", exact=True).fill("2026-11-14")
     page.get_by_role("button", name="Show").click()
     expect(page.locator("#report-period")).to_contain_text("2026-11-08 to 2026-11-14")
     assert "date_from=2026-11-08" in page.url and "date_to=2026-11-14" in page.url  # bookmarkable

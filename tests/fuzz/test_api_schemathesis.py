@@ -55,6 +55,13 @@ POSITIVE_MAY_REFUSE = {
     "/api/v1/stock-positions/": "unknown warehouse",
     "/api/v1/fulfillment/shipment-advice": "unknown shipment or fulfillment line",
     "/api/v1/fulfillment/shipment-status": "unknown shipment",
+    "/api/v1/jeopardy/alerts": "unknown channel, customer, order or assignee in a filter",
+    "/api/v1/rebates/programs/": "unknown customer in a filter",
+    "/api/v1/rebates/accruals/": "unknown customer or program in a filter",
+    "/api/v1/rebates/claims/": "unknown customer or program in a filter; a claim on unknown accruals",
+    "/api/v1/rebates/settlements/": "unknown claim or program in a filter",
+    "/api/v1/reports/rankings": "unknown channel, warehouse or currency (or one without a rate)",
+    "/api/v1/reports/operational/{report}": "unknown channel or warehouse",
 }
 ALL_PHASES = "examples,coverage,fuzzing,stateful"
 POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429"]
