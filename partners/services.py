@@ -406,10 +406,12 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery:
 
 
 def webhook_due_ids(limit: int = 500) -> list[int]:
+    """Pending deliveries that are due, oldest due first; deliveries due at the same moment go in
+    the order they were created, so a channel hears of one order's changes in their order."""
     return list(
         WebhookDelivery.objects.filter(
             status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=timezone.now()
         )
-        .order_by("next_attempt_at")
+        .order_by("next_attempt_at", "id")
         .values_list("id", flat=True)[:limit]
     )
