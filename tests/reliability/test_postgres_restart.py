@@ -74,7 +74,10 @@ def test_a_database_restart_under_load_gives_clean_503s_and_no_half_written_orde
             t.join(timeout=60)
 
     statuses = [r[2] for r in results]
-    assert 500 not in statuses and 0 not in statuses, sorted(set(statuses))
+    unanswered = [
+        (round(at - down_at, 2), body[:200]) for _, at, status, _, body in results if status in (0, 500)
+    ]
+    assert 500 not in statuses and 0 not in statuses, (sorted(set(statuses)), unanswered, web.log_tail())
     assert set(statuses) <= {201, 503}, sorted(set(statuses))
     for _, _, status, headers, body in results:
         if status == 503:

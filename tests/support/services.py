@@ -265,3 +265,9 @@ class WebProcess:
                 os.killpg(self.proc.pid, signal.SIGKILL)
         if getattr(self, "_log", None):
             self._log.close()
+
+    def log_tail(self, n: int = 80) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except FileNotFoundError:
+            return "(no log)"
