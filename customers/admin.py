@@ -1,8 +1,8 @@
 from django.contrib import admin
 from import_export.admin import ImportExportModelAdmin
 
-from .models import Contact, CreditExposure, Customer, CustomerSite
-from .resources import CustomerResource
+from .models import Contact, CreditExposure, Customer, CustomerSite, Lead, LeadEvent
+from .resources import CustomerResource, LeadResource
 
 
 class CustomerSiteInline(admin.StackedInline):
@@ -82,3 +82,36 @@ class CreditExposureAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+class LeadEventInline(admin.TabularInline):
+    model = LeadEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "action", "before", "after", "note", "actor_label"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Lead)
+class LeadAdmin(ImportExportModelAdmin):
+    """Leads: import a list (CSV/XLSX, one new lead per row), export, and repair data. Stage
+    changes and conversion happen in the staff UI (Leads), where the pipeline rules apply."""
+
+    resource_classes = [LeadResource]
+    list_display = [
+        "__str__",
+        "contact_name",
+        "stage",
+        "source",
+        "owner",
+        "estimated_value",
+        "currency",
+        "created_at",
+    ]
+    list_filter = ["stage", "source"]
+    search_fields = ["company", "contact_name", "email"]
+    readonly_fields = ["stage", "lost_reason", "customer", "stage_changed_at", "created_at", "updated_at"]
+    inlines = [LeadEventInline]

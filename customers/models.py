@@ -20,6 +20,8 @@ from django.db.models.lookups import Exact
 from oms.kernel.exceptions import ValidationFailed
 from oms.kernel.money import CurrencyField, MoneyField, validate_currency
 
+from .states import LeadStage
+
 
 class CustomerKind(models.TextChoices):
     B2B = "b2b", "Business account"
@@ -230,3 +232,154 @@ class CreditExposure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.open_orders_amount + self.open_receivables_amount} {self.currency}"
+
+
+# --- relationship management: leads, their history, and interactions with follow-ups ---------------
+
+
+class LeadSource(models.TextChoices):
+    STAFF = "staff", "Entered by staff"
+    WEB_FORM = "web_form", "Web form (API)"
+    IMPORT = "import", "Imported file"
+    REFERRAL = "referral", "Referral"
+    TRADE_SHOW = "trade_show", "Trade show"
+
+
+class Lead(models.Model):
+    """A prospect on its way to an account: who, what they want, what it may be worth, who owns it."""
+
+    company = models.CharField(max_length=200, blank=True, default="")
+    contact_name = models.CharField(max_length=120)
+    email = models.EmailField(blank=True, default="")
+    phone = models.CharField(max_length=40, blank=True, default="")
+    country = models.CharField(max_length=2, blank=True, default="", help_text="ISO 3166-1 alpha-2")
+    city = models.CharField(max_length=100, blank=True, default="")
+    address_line1 = models.CharField(max_length=200, blank=True, default="")
+    postcode = models.CharField(max_length=20, blank=True, default="")
+    interest = models.TextField(blank=True, default="", help_text="What they asked about.")
+    estimated_value = MoneyField(null=True, blank=True, validators=[MinValueValidator(Decimal("0"))])
+    currency = CurrencyField(default="USD")
+    source = models.CharField(max_length=12, choices=LeadSource.choices, default=LeadSource.STAFF)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    stage = models.CharField(max_length=10, choices=LeadStage.choices, default=LeadStage.NEW)
+    lost_reason = models.CharField(max_length=300, blank=True, default="")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="leads",
+        help_text="The account the lead became (set on conversion).",
+    )  # fmt: skip
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    stage_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(stage__in=LeadStage.values), name="lead_stage_valid"),
+            models.CheckConstraint(condition=Q(source__in=LeadSource.values), name="lead_source_valid"),
+            models.CheckConstraint(
+                condition=~Q(stage=LeadStage.LOST) | ~Q(lost_reason=""), name="lead_lost_has_reason"
+            ),
+            models.CheckConstraint(
+                condition=~Q(stage=LeadStage.WON) | Q(customer__isnull=False), name="lead_won_has_customer"
+            ),
+            models.CheckConstraint(
+                condition=Q(estimated_value__isnull=True) | Q(estimated_value__gte=0),
+                name="lead_value_not_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["stage", "owner"], name="lead_stage_owner")]
+
+    def __str__(self) -> str:
+        return f"{self.company or self.contact_name} (lead {self.pk})"
+
+    @property
+    def display_name(self) -> str:
+        return self.company or self.contact_name
+
+    def clean(self) -> None:
+        # A lead is somebody to call back: it needs a way to reach them.
+        if not (self.email or "").strip() and not (self.phone or "").strip():
+            raise ValidationError({"email": "Give an e-mail address or a phone number."})
+        self.country = (self.country or "").strip().upper()
+        if self.country and (len(self.country) != 2 or not self.country.isalpha()):
+            raise ValidationError({"country": "Two letters (ISO 3166-1 alpha-2)."})
+
+
+class LeadEvent(models.Model):
+    """The lead's history: every stage change, assignment and its conversion, never edited."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=20)
+    before = models.CharField(max_length=20, blank=True, default="")
+    after = models.CharField(max_length=20, blank=True, default="")
+    note = models.CharField(max_length=300, blank=True, default="")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, blank=True, default="")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.before}->{self.after}"
+
+
+class InteractionKind(models.TextChoices):
+    CALL = "call", "Call"
+    EMAIL = "email", "E-mail"
+    VISIT = "visit", "Visit"
+    NOTE = "note", "Note"
+
+
+class Interaction(models.Model):
+    """A call, e-mail, visit or note with a customer or a lead, and the follow-up it asks for."""
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="interactions"
+    )
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, null=True, blank=True, related_name="interactions"
+    )
+    kind = models.CharField(max_length=10, choices=InteractionKind.choices)
+    subject = models.CharField(max_length=200)
+    outcome = models.CharField(max_length=300, blank=True, default="")
+    notes = models.TextField(blank=True, default="")
+    occurred_at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    follow_up_on = models.DateField(null=True, blank=True)
+    follow_up_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    follow_up_done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=InteractionKind.values), name="interaction_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(customer__isnull=False) | Q(lead__isnull=False), name="interaction_has_party"
+            ),
+            models.CheckConstraint(
+                condition=Q(follow_up_on__isnull=False) | Q(follow_up_owner__isnull=True),
+                name="interaction_owner_needs_date",
+            ),
+        ]
+        indexes = [
+            # "my follow-ups today" and the dashboard's overdue count read open follow-ups by date.
+            models.Index(
+                fields=["follow_up_owner", "follow_up_on"],
+                condition=Q(follow_up_on__isnull=False, follow_up_done_at__isnull=True),
+                name="interaction_open_follow_up",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.subject}"

@@ -12,7 +12,7 @@ from import_export import fields, resources, widgets
 
 from oms.kernel.importing import ReferenceWidget, StrictDecimalWidget
 
-from .models import Customer, CustomerKind
+from .models import Customer, CustomerKind, Lead, LeadEvent, LeadSource
 
 
 class CustomerResource(resources.ModelResource):
@@ -59,3 +59,43 @@ class CustomerResource(resources.ModelResource):
 
     def get_queryset(self):
         return Customer.objects.select_related("sales_rep")
+
+
+class LeadResource(resources.ModelResource):
+    """Leads from a file (a trade-show list, a purchased list): every row is a new lead, source
+    'import', stage 'new'; a row without an e-mail or phone is that row's error."""
+
+    estimated_value = fields.Field("estimated_value", "estimated_value", StrictDecimalWidget())
+    owner = fields.Field("owner", "owner", ReferenceWidget(get_user_model(), "username"))
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "company",
+            "contact_name",
+            "email",
+            "phone",
+            "country",
+            "city",
+            "address_line1",
+            "postcode",
+            "interest",
+            "estimated_value",
+            "currency",
+            "owner",
+        ]
+        export_order = [*fields, "source", "stage"]
+        import_id_fields = ["id"]
+        clean_model_instances = True
+        skip_unchanged = False
+
+    def before_save_instance(self, instance, row, **kwargs):
+        if instance.pk is None:
+            instance.source = LeadSource.IMPORT
+
+    def after_save_instance(self, instance, row, **kwargs):
+        if not kwargs.get("dry_run") and not instance.events.exists():
+            LeadEvent.objects.create(
+                lead=instance, action="created", after=instance.stage, actor_label="import"
+            )

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
+
+from django.db.models import Count, F, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
 
 from oms.kernel.exceptions import NotFound
 
-from .models import Customer
+from .models import Customer, Interaction, Lead
+from .states import NEXT_STAGE, PIPELINE, LeadStage
 
 
 @dataclass(frozen=True)
@@ -65,3 +70,70 @@ def credit_position_of(customer: Customer) -> CreditPosition:
         open_orders=exposure.open_orders_amount if exposure else Decimal(0),
         open_receivables=exposure.open_receivables_amount if exposure else Decimal(0),
     )
+
+
+# --- leads, interactions and follow-ups ---------------------------------------------------------------
+
+
+def lead_list() -> QuerySet[Lead]:
+    return Lead.objects.select_related("owner", "customer")
+
+
+def lead_pipeline(qs: QuerySet[Lead], *, per_stage: int = 20) -> list[dict]:
+    """The board: per open stage, its count, value and its newest cards (two queries whatever
+    the number of leads)."""
+    totals = {
+        row["stage"]: row
+        for row in qs.filter(stage__in=PIPELINE)
+        .values("stage")
+        .annotate(n=Count("id"), value=Sum("estimated_value"))
+    }
+    ranked = (
+        qs.filter(stage__in=PIPELINE)
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=[F("stage")], order_by=[F("created_at").desc(), F("id").desc()]
+            )
+        )
+        .filter(rank__lte=per_stage)
+        .order_by("stage", "-created_at", "-id")
+    )
+    cards: dict[str, list[Lead]] = {stage: [] for stage in PIPELINE}
+    for lead in ranked:
+        cards[lead.stage].append(lead)
+    return [
+        {
+            "stage": stage,
+            "label": LeadStage(stage).label,
+            "count": totals.get(stage, {}).get("n", 0),
+            "value": totals.get(stage, {}).get("value") or Decimal("0"),
+            "cards": cards[stage],
+            "next": NEXT_STAGE.get(stage),
+            "next_label": LeadStage(NEXT_STAGE[stage]).label if stage in NEXT_STAGE else "",
+        }
+        for stage in PIPELINE
+    ]
+
+
+def interactions_of(*, customer_id: int | None = None, lead_id: int | None = None) -> QuerySet[Interaction]:
+    qs = Interaction.objects.select_related("by", "follow_up_owner", "lead")
+    if customer_id:
+        return qs.filter(customer_id=customer_id)
+    return qs.filter(lead_id=lead_id)
+
+
+def follow_ups_due(*, owner_id: int, today: date) -> QuerySet[Interaction]:
+    """The owner's open follow-ups due today or earlier, oldest first ("my follow-ups today")."""
+    return (
+        Interaction.objects.filter(
+            follow_up_owner_id=owner_id, follow_up_on__lte=today, follow_up_done_at__isnull=True
+        )
+        .select_related("customer", "lead")
+        .order_by("follow_up_on", "id")
+    )
+
+
+def follow_ups_overdue_count(*, owner_id: int, today: date) -> int:
+    return Interaction.objects.filter(
+        follow_up_owner_id=owner_id, follow_up_on__lt=today, follow_up_done_at__isnull=True
+    ).count()

@@ -22,6 +22,7 @@ api_v1 = [
     path("", include("rebates.api.urls")),
     path("", include("rebates.api.claim_urls")),
     path("", include("reporting.reports.api_urls")),
+    path("", include("customers.api.urls")),
 ]
 
 urlpatterns = [
@@ -31,6 +32,7 @@ urlpatterns = [
     path("inventory/", include("inventory.urls")),
     path("fulfillment/", include("fulfillment.urls")),
     path("rebates/", include("rebates.urls")),
+    path("crm/", include("customers.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/2fa/", twofactor.overview, name="2fa-overview"),

@@ -16,8 +16,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from customers.filters import CustomerFilter
+from customers.forms import CustomerEmailForm, InteractionForm
 from customers.models import Customer
-from customers.selectors import credit_position_of
+from customers.selectors import credit_position_of, follow_ups_overdue_count, interactions_of
 from fulfillment.selectors import OPEN_SHIPMENT_STATUSES
 from fulfillment.services import step_retry
 from oms.kernel.accesslog import access_record
@@ -25,6 +26,7 @@ from oms.kernel.exceptions import DomainError
 from oms.kernel.formatting import iso_timestamp
 from oms.kernel.roles import Role
 from oms.kernel.web import (
+    CRM_ROLES,
     CUSTOMER_READERS,
     DASHBOARD_ROLES,
     INVENTORY_ROLES,
@@ -106,6 +108,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "by_channel_chart": json.dumps(by_channel_chart),
             "per_day_chart": json.dumps(per_day_chart),
             "links": _dashboard_links(request),
+            # Overdue follow-ups of the signed-in user, for those who work leads and accounts.
+            "follow_ups_overdue": follow_ups_overdue_count(
+                owner_id=request.user.pk, today=timezone.localdate()
+            )
+            if has_any_role(request, CRM_ROLES)
+            else None,
         },
     )
 
@@ -181,6 +189,10 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "credit": credit,
             "over_limit": max(-credit.available, 0),
             "rebates": rebates,
+            # The latest interactions; the order history below owns the page's pager.
+            "interactions": list(interactions_of(customer_id=customer.pk)[:10]),
+            "interaction_form": InteractionForm(),
+            "email_form": CustomerEmailForm(initial={"to": customer.email}),
         },
     )
 

@@ -80,6 +80,7 @@ ORDER_WRITERS = (Role.ORDER_DESK,)
 WORKBENCH_ROLES = (Role.ORDER_DESK, Role.FULFILLMENT, Role.FINANCE, Role.APPROVER)
 INVENTORY_ROLES = (Role.FULFILLMENT,)
 CUSTOMER_READERS = (Role.ORDER_DESK, Role.FINANCE, Role.APPROVER)
+CRM_ROLES = (Role.ORDER_DESK, Role.APPROVER)  # the sales side: the desk and its managers
 SHIPPING_ROLES = (Role.FULFILLMENT,)
 REBATE_ROLES = (Role.FINANCE,)
 DASHBOARD_ROLES = tuple(Role)
@@ -99,6 +100,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Orders", "ui:order-list", ORDER_READERS, "list"),
     NavItem("Workbench", "ui:workbench", WORKBENCH_ROLES, "alert"),
     NavItem("Customers", "ui:customers", CUSTOMER_READERS, "users"),
+    NavItem("Leads", "customers:pipeline", CRM_ROLES, "target"),
     NavItem("Stock", "inventory:stock", INVENTORY_ROLES, "box"),
     NavItem("Purchasing", "inventory:purchase-orders", INVENTORY_ROLES, "truck"),
     NavItem("Shipments", "fulfillment:shipments", SHIPPING_ROLES, "send"),

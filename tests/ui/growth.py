@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from customers.services import interaction_log, lead_create, lead_stage_change
 from inventory.services import (
     PurchaseLineInput,
     TransferLineInput,
@@ -68,3 +69,15 @@ def grow(ui, k: int, tag: str) -> None:
             endpoint=endpoint, event_id=i, topic="order.submitted", payload={}, attempts=5,
             status=WebhookDeliveryStatus.FAILED, last_error="HTTP 500", created_at=timezone.now(),
         )  # fmt: skip
+        # Leads on the board and in the list, each with an interaction and a follow-up due for
+        # the admin (the user the query-count tests sign in as); the main customer's log grows too.
+        lead = lead_create(
+            company=f"Lead {tag} {i}", contact_name="Kim", email=f"kim{tag}{i}@lead.test",
+            owner=ui.users.admin, estimated_value=Decimal("100"),
+        )  # fmt: skip
+        if i % 2:
+            lead_stage_change(lead_id=lead.pk, to="contacted", user=ui.users.admin)
+        interaction_log(kind="call", subject=f"Call {tag}{i}", lead_id=lead.pk, user=ui.users.admin,
+                        follow_up_on=timezone.localdate())  # fmt: skip
+        interaction_log(kind="note", subject=f"Note {tag}{i}", customer_id=ui.customer.pk, user=desk,
+                        follow_up_on=timezone.localdate(), follow_up_owner_id=ui.users.admin.pk)  # fmt: skip

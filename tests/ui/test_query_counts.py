@@ -32,6 +32,10 @@ LIST_PAGES = {
     "/inventory/reorder/?show=all": 9,
     "/inventory/purchase-orders/": 8,
     "/fulfillment/shipments/": 8,
+    "/crm/leads/": 8,
+    "/crm/leads/?stage=new&q=lead": 8,
+    "/crm/leads/pipeline": 9,
+    "/crm/follow-ups/": 8,
 }
 
 

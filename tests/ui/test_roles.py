@@ -24,6 +24,10 @@ PAGES = {
     "/rebates/": {"finance", "boss"},
     "/rebates/claims/": {"finance", "boss"},
     "/rebates/accruals/": {"finance", "boss"},
+    "/crm/leads/": {"desk", "approver", "boss"},
+    "/crm/leads/pipeline": {"desk", "approver", "boss"},
+    "/crm/follow-ups/": {"desk", "approver", "boss"},
+    "/crm/leads/new": {"desk", "approver", "boss"},
 }
 USERS = ("desk", "approver", "picker", "finance", "pricer", "boss")
 
