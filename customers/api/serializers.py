@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from oms.kernel.api.inputs import StrictInputSerializer
+
 from ..models import Lead, LeadSource
 from ..states import LeadStage
 
 
-class LeadInputSerializer(serializers.Serializer):
+class LeadInputSerializer(StrictInputSerializer):
     """A lead from a web form: who to call back and what they asked about."""
 
     contact_name = serializers.CharField(max_length=120)

@@ -17,6 +17,7 @@ def seed_all(ctx: Context) -> None:
     warehouses = inventory.warehouses(ctx)
     products = catalog.catalog(ctx)
     customers.customers(ctx)
+    customers.leads(ctx)
     inventory.stock(ctx, products, warehouses)
     fulfillment.fulfillment(ctx)
     pricing.pricing(ctx, products)

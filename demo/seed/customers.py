@@ -152,3 +152,121 @@ def customers(ctx: Context) -> None:
     CreditExposure.objects.bulk_create(
         [CreditExposure(customer_id=pk, currency=cur) for pk, cur in missing], ignore_conflicts=True
     )
+
+
+# company, contact, e-mail domain, country, interest, estimated value (USD), stage to reach
+DEMO_LEADS = [
+    (
+        "Riverside Bikes",
+        "Nora Quist",
+        "riverside-bikes.example",
+        "US",
+        "Fleet of 40 e-bikes for rentals",
+        "48000",
+        "new",
+    ),
+    (
+        "Tanaka Outdoor",
+        "Ken Tanaka",
+        "tanaka-outdoor.example",
+        "JP",
+        "Helmets and locks, quarterly",
+        "12500",
+        "new",
+    ),
+    (
+        "Brightline Fitness",
+        "Ama Boateng",
+        "brightline.example",
+        "GB",
+        "Spin bikes for 6 gyms",
+        "30000",
+        "contacted",
+    ),
+    (
+        "Alpenrad GmbH",
+        "Lukas Weber",
+        "alpenrad.example",
+        "DE",
+        "Dealer agreement, Bavaria",
+        "75000",
+        "contacted",
+    ),
+    (
+        "Harbour Couriers",
+        "Sam Ortiz",
+        "harbour-couriers.example",
+        "CA",
+        "Cargo bikes, pilot of 5",
+        "9000",
+        "qualified",
+    ),
+    (
+        "Lion City Rides",
+        "Wei Ling Tan",
+        "lioncity.example",
+        "SG",
+        "Spare parts contract",
+        "22000",
+        "proposal",
+    ),
+    ("Gulf Sports Co.", "Fahad Al-Sabah", "gulfsports.example", "KW", "Indoor trainers", "15000", "lost"),
+    (
+        "Dutch Commuter B.V.",
+        "Eva de Vries",
+        "dutchcommuter.example",
+        "NL",
+        "Folding bikes for staff",
+        "18000",
+        "qualified",
+    ),
+]
+STAGE_PATH = {"new": [], "contacted": ["contacted"], "qualified": ["qualified"],
+              "proposal": ["qualified", "proposal"], "lost": ["contacted", "lost"]}  # fmt: skip
+
+
+def leads(ctx: Context) -> None:
+    """A sales pipeline: leads in every open stage with calls logged and follow-ups due (some
+    overdue, so the dashboard tile and "My follow-ups" have work), one lost, one won."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from customers.models import Lead
+    from customers.services import interaction_log, lead_convert, lead_create, lead_stage_change
+
+    User = get_user_model()
+    owner = User.objects.filter(username="orderdesk").first()
+    today = timezone.localdate()
+    existing = Lead.objects.count()
+    created = 0
+    for n, (company, contact, domain, country, interest, value, stage) in enumerate(DEMO_LEADS):
+        email = f"{contact.split()[0].lower()}@{domain}"
+        if Lead.objects.filter(email=email).exists():
+            continue
+        lead = lead_create(
+            company=company, contact_name=contact, email=email, country=country, interest=interest,
+            estimated_value=Decimal(value), currency="USD", owner=owner,
+            source=("staff", "trade_show", "referral")[n % 3],
+        )  # fmt: skip
+        for step in STAGE_PATH[stage]:
+            lead_stage_change(lead_id=lead.pk, to=step, user=owner, reason="Bought from a competitor")
+        if stage != "new":
+            interaction_log(
+                kind="call", subject=f"Call with {contact}", lead_id=lead.pk, user=owner,
+                outcome="Interested; wants a price list",
+                follow_up_on=(today + timedelta(days=n - 3)) if stage != "lost" else None,
+            )  # fmt: skip
+        created += 1
+    # One lead won by linking it to an account that already buys from us.
+    account = Customer.objects.filter(kind=CustomerKind.B2B).order_by("account_number").first()
+    won_email = "orders@won-lead.example"
+    if account and not Lead.objects.filter(email=won_email).exists():
+        lead = lead_create(company=account.name, contact_name="Pat Reyes", email=won_email, owner=owner,
+                           interest="Second site", estimated_value=Decimal("20000"))  # fmt: skip
+        interaction_log(
+            kind="visit", subject="Site visit", lead_id=lead.pk, user=owner, outcome="Agreed terms"
+        )
+        lead_convert(lead_id=lead.pk, user=owner, customer_id=account.pk)
+        created += 1
+    ctx.progress("leads", Lead.objects.count(), existing + created, created)

@@ -69,6 +69,21 @@ def test_seed_demo_shows_every_feature_and_a_second_run_creates_nothing_new(monk
     assert Channel.objects.count() == 6 and Warehouse.objects.count() == 4
     assert Product.objects.count() == 301 and Customer.objects.count() >= 60  # 300 + a special order
     assert StockPosition.objects.count() > 900
+    # The sales pipeline: every open stage, a lost and a won lead, follow-ups on someone's list.
+    from customers.models import Interaction, Lead
+
+    assert set(Lead.objects.values_list("stage", flat=True)) == {
+        "new",
+        "contacted",
+        "qualified",
+        "proposal",
+        "won",
+        "lost",
+    }
+    assert (
+        Interaction.objects.filter(follow_up_on__isnull=False, follow_up_owner__username="orderdesk").count()
+        >= 3
+    )
     # The ledger was written once: on-hand across the board equals the sum of movements.
     assert (
         StockPosition.objects.aggregate(s=Sum("on_hand"))["s"]

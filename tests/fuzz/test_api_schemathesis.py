@@ -41,6 +41,7 @@ SEED = int(os.environ.get("OMS_FUZZ_SEED") or time.time_ns() % 2**31)
 # documented answer for that (e.g. `unknown_sku`), so positive data acceptance also takes a 400.
 POSITIVE_MAY_REFUSE = {
     "/api/v1/orders": "unknown SKU/customer/channel, reversed date range",
+    "/api/v1/leads": "neither e-mail nor phone (a cross-field rule), a blank name, an unknown currency",
     "/api/v1/quotes": "unknown SKU/customer",
     "/api/v1/prices": "unknown SKU/customer/currency",
     "/api/v1/availability": "unknown SKU or warehouse",
