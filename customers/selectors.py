@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, F, QuerySet, Sum, Window
+from django.db.models import Count, F, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 
 from oms.kernel.exceptions import NotFound
@@ -75,8 +75,14 @@ def credit_position_of(customer: Customer) -> CreditPosition:
 # --- leads, interactions and follow-ups ---------------------------------------------------------------
 
 
-def lead_list() -> QuerySet[Lead]:
-    return Lead.objects.select_related("owner", "customer")
+def lead_list(*, viewer_id: int | None = None, sees_all: bool = True) -> QuerySet[Lead]:
+    """Leads a viewer may see: a manager sees all; a sales rep sees the leads they own and the
+    unassigned ones (a web-form lead waits there for someone to take it). Scoping lives here only,
+    so another rep's lead is a 404 on every screen and in the API."""
+    qs = Lead.objects.select_related("owner", "customer")
+    if sees_all:
+        return qs
+    return qs.filter(Q(owner_id=viewer_id) | Q(owner__isnull=True))
 
 
 def lead_pipeline(qs: QuerySet[Lead], *, per_stage: int = 20) -> list[dict]:

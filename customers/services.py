@@ -299,6 +299,10 @@ def interaction_log(
         lead = Lead.objects.filter(pk=lead_id).first() if lead_id else None
         if lead_id and lead is None:
             raise NotFound("No such lead.", lead_id=lead_id)
+        if follow_up_on is not None and follow_up_on < timezone.localdate():
+            raise ValidationFailed(
+                "A follow-up is for today or later.", fields={"follow_up_on": ["The date is in the past."]}
+            )
         owner_id = follow_up_owner_id or (getattr(user, "pk", None) if follow_up_on else None)
         interaction = Interaction(
             kind=kind, subject=(subject or "").strip(), outcome=(outcome or "").strip(), notes=notes or "",
@@ -311,10 +315,15 @@ def interaction_log(
         return interaction
 
 
-def follow_up_complete(*, interaction_id: int, user=None) -> Interaction:
+def follow_up_complete(*, interaction_id: int, user=None, owner_id: int | None = None) -> Interaction:
+    """Close a follow-up; with `owner_id`, only that owner's (another's is not found)."""
     with transaction.atomic():
         interaction = Interaction.objects.select_for_update(of=("self",)).filter(pk=interaction_id).first()
-        if interaction is None or interaction.follow_up_on is None:
+        if (
+            interaction is None
+            or interaction.follow_up_on is None
+            or (owner_id is not None and interaction.follow_up_owner_id != owner_id)
+        ):
             raise NotFound("No such follow-up.", interaction_id=interaction_id)
         if interaction.follow_up_done_at is None:  # done twice changes nothing twice
             interaction.follow_up_done_at = timezone.now()

@@ -11,7 +11,16 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from oms.kernel.exceptions import DomainError
-from oms.kernel.web import CRM_ROLES, CUSTOMER_READERS, error_text, page, paginate, role_required
+from oms.kernel.web import (
+    CRM_ROLES,
+    CUSTOMER_READERS,
+    LEAD_MANAGERS,
+    error_text,
+    has_any_role,
+    page,
+    paginate,
+    role_required,
+)
 
 from . import selectors, services
 from .filters import LeadFilter
@@ -20,8 +29,12 @@ from .models import Customer, Lead
 from .states import LEAD_TRANSITIONS, LeadStage
 
 
+def _leads_of(request: HttpRequest):
+    return selectors.lead_list(viewer_id=request.user.pk, sees_all=has_any_role(request, LEAD_MANAGERS))
+
+
 def _filtered_leads(request: HttpRequest) -> tuple[LeadFilter, object]:
-    filters = LeadFilter(request.GET or None, queryset=selectors.lead_list(), request=request)
+    filters = LeadFilter(request.GET or None, queryset=_leads_of(request), request=request)
     qs = filters.qs if not filters.is_bound or filters.is_valid() else filters.queryset.none()
     return filters, qs
 
@@ -100,13 +113,13 @@ def _lead_page(request: HttpRequest, lead: Lead, *, status: int = 200, **extra) 
 @require_GET
 @role_required(*CRM_ROLES)
 def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _lead_page(request, get_object_or_404(selectors.lead_list(), pk=pk))
+    return _lead_page(request, get_object_or_404(_leads_of(request), pk=pk))
 
 
 @require_POST
 @role_required(*CRM_ROLES)
 def lead_stage(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = get_object_or_404(Lead, pk=pk)
+    lead = get_object_or_404(_leads_of(request), pk=pk)
     try:
         lead = services.lead_stage_change(
             lead_id=lead.pk,
@@ -130,7 +143,7 @@ def lead_url(pk: int) -> str:
 @require_POST
 @role_required(*CRM_ROLES)
 def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = get_object_or_404(selectors.lead_list(), pk=pk)
+    lead = get_object_or_404(_leads_of(request), pk=pk)
     form = LeadConvertForm(request.POST)
     if not form.is_valid():
         return _lead_page(request, lead, status=400, convert_form=form)
@@ -165,7 +178,7 @@ def _interaction_from(request: HttpRequest, **party) -> tuple[InteractionForm, D
 @require_POST
 @role_required(*CRM_ROLES)
 def lead_interaction(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = get_object_or_404(selectors.lead_list(), pk=pk)
+    lead = get_object_or_404(_leads_of(request), pk=pk)
     form, error = _interaction_from(request, lead_id=lead.pk)
     if error or form.errors:
         if error:
@@ -220,7 +233,7 @@ def follow_ups(request: HttpRequest) -> HttpResponse:
 @role_required(*CRM_ROLES)
 def follow_up_done(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        services.follow_up_complete(interaction_id=pk, user=request.user)
+        services.follow_up_complete(interaction_id=pk, user=request.user, owner_id=request.user.pk)
     except DomainError as exc:
         messages.error(request, error_text(exc))
     else:

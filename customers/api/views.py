@@ -10,6 +10,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from oms.kernel.api.errors import ErrorSerializer
+from oms.kernel.roles import Role, user_has_role
 from partners.authentication import ChannelPrincipal
 
 from .. import selectors, services
@@ -39,7 +40,9 @@ class LeadListCreateApi(GenericAPIView):
     filterset_class = LeadFilter
 
     def get_queryset(self):
-        return selectors.lead_list()
+        user = self.request.user
+        managers = (Role.APPROVER, Role.ADMIN)
+        return selectors.lead_list(viewer_id=user.pk, sees_all=any(user_has_role(user, r) for r in managers))
 
     @extend_schema(
         operation_id="leads_list",

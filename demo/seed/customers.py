@@ -232,7 +232,7 @@ def leads(ctx: Context) -> None:
 
     from django.utils import timezone
 
-    from customers.models import Lead
+    from customers.models import Interaction, Lead
     from customers.services import interaction_log, lead_convert, lead_create, lead_stage_change
 
     User = get_user_model()
@@ -252,11 +252,12 @@ def leads(ctx: Context) -> None:
         for step in STAGE_PATH[stage]:
             lead_stage_change(lead_id=lead.pk, to=step, user=owner, reason="Bought from a competitor")
         if stage != "new":
-            interaction_log(
+            call = interaction_log(
                 kind="call", subject=f"Call with {contact}", lead_id=lead.pk, user=owner,
-                outcome="Interested; wants a price list",
-                follow_up_on=(today + timedelta(days=n - 3)) if stage != "lost" else None,
+                outcome="Interested; wants a price list", follow_up_on=today if stage != "lost" else None,
             )  # fmt: skip
+            if stage != "lost":  # logged days ago: some follow-ups are overdue by now, some ahead
+                Interaction.objects.filter(pk=call.pk).update(follow_up_on=today + timedelta(days=n - 3))
         created += 1
     # One lead won by linking it to an account that already buys from us.
     account = Customer.objects.filter(kind=CustomerKind.B2B).order_by("account_number").first()

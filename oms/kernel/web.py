@@ -81,6 +81,7 @@ WORKBENCH_ROLES = (Role.ORDER_DESK, Role.FULFILLMENT, Role.FINANCE, Role.APPROVE
 INVENTORY_ROLES = (Role.FULFILLMENT,)
 CUSTOMER_READERS = (Role.ORDER_DESK, Role.FINANCE, Role.APPROVER)
 CRM_ROLES = (Role.ORDER_DESK, Role.APPROVER)  # the sales side: the desk and its managers
+LEAD_MANAGERS = (Role.APPROVER,)  # see every rep's leads (admins hold every role)
 SHIPPING_ROLES = (Role.FULFILLMENT,)
 REBATE_ROLES = (Role.FINANCE,)
 DASHBOARD_ROLES = tuple(Role)

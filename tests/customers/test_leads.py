@@ -154,8 +154,13 @@ def test_follow_ups_due_today_or_earlier_are_listed_once_done_they_leave():
     owner = staff_user("rep", Role.ORDER_DESK)
     customer = CustomerFactory()
     today = timezone.localdate()
+    with pytest.raises(ValidationFailed) as past:
+        interaction_log(kind="call", subject="Too late", customer_id=customer.pk, user=owner,
+                        follow_up_on=today - timedelta(days=1))  # fmt: skip
+    assert "follow_up_on" in past.value.fields and not Interaction.objects.exists()
     overdue = interaction_log(kind="call", subject="Chase quote", customer_id=customer.pk, user=owner,
-                              follow_up_on=today - timedelta(days=2))  # fmt: skip
+                              follow_up_on=today)  # fmt: skip
+    Interaction.objects.filter(pk=overdue.pk).update(follow_up_on=today - timedelta(days=2))  # two days on
     due = interaction_log(
         kind="visit", subject="Demo", customer_id=customer.pk, user=owner, follow_up_on=today
     )
@@ -164,7 +169,9 @@ def test_follow_ups_due_today_or_earlier_are_listed_once_done_they_leave():
     interaction_log(kind="note", subject="No task", customer_id=customer.pk, user=owner)
     assert [i.pk for i in follow_ups_due(owner_id=owner.pk, today=today)] == [overdue.pk, due.pk]
     assert follow_ups_overdue_count(owner_id=owner.pk, today=today) == 1
-    follow_up_complete(interaction_id=overdue.pk, user=owner)
+    with pytest.raises(NotFound):  # another user's follow-up is not theirs to close
+        follow_up_complete(interaction_id=overdue.pk, owner_id=owner.pk + 1000)
+    follow_up_complete(interaction_id=overdue.pk, user=owner, owner_id=owner.pk)
     first_done = Interaction.objects.get(pk=overdue.pk).follow_up_done_at
     follow_up_complete(interaction_id=overdue.pk, user=owner)  # twice changes nothing twice
     assert Interaction.objects.get(pk=overdue.pk).follow_up_done_at == first_done
@@ -251,15 +258,25 @@ def test_a_bad_lead_is_a_400_naming_the_field_and_writes_nothing(client, web_key
                        content_type="application/json").status_code in (401, 403)  # fmt: skip
 
 
-def test_staff_list_leads_filtered_by_stage(client):
-    staff = staff_user("desk", Role.ORDER_DESK)
-    _lead()
-    _at(_lead(company="Q", email="q@x.test"), LeadStage.QUALIFIED)
-    login_verified(client, staff)
+def test_staff_list_leads_filtered_by_stage_a_rep_sees_only_theirs_and_the_unassigned(client):
+    rep = staff_user("desk", Role.ORDER_DESK)
+    other = staff_user("desk2", Role.ORDER_DESK)
+    manager = staff_user("manager", Role.APPROVER)
+    _lead(company="Unassigned")
+    _at(_lead(company="Mine", email="q@x.test", owner=rep), LeadStage.QUALIFIED)
+    _at(_lead(company="Theirs", email="t@x.test", owner=other), LeadStage.QUALIFIED)
+    login_verified(client, rep)
     reply = client.get("/api/v1/leads?stage=qualified")
     assert reply.status_code == 200
-    assert [r["company"] for r in reply.json()["results"]] == ["Q"]
+    assert [r["company"] for r in reply.json()["results"]] == ["Mine"]
+    assert {r["company"] for r in client.get("/api/v1/leads").json()["results"]} == {"Mine", "Unassigned"}
     assert client.get("/api/v1/leads?stage=nonsense").status_code == 400
+    login_verified(client, manager)
+    assert {r["company"] for r in client.get("/api/v1/leads").json()["results"]} == {
+        "Mine",
+        "Theirs",
+        "Unassigned",
+    }
 
 
 # --- import -------------------------------------------------------------------------------------------

@@ -58,7 +58,8 @@ def test_follow_ups_list_the_users_due_tasks_and_the_dashboard_counts_the_overdu
     client = login(ui.users.desk)
     today = timezone.localdate()
     late = interaction_log(kind="call", subject="Chase the quote", customer_id=ui.customer.pk,
-                           user=ui.users.desk, follow_up_on=today - timedelta(days=1))  # fmt: skip
+                           user=ui.users.desk, follow_up_on=today)  # fmt: skip
+    Interaction.objects.filter(pk=late.pk).update(follow_up_on=today - timedelta(days=1))  # a day later
     interaction_log(kind="call", subject="Someone else's", customer_id=ui.customer.pk,
                     user=ui.users.approver, follow_up_on=today)  # fmt: skip
     listing = client.get("/crm/follow-ups/")
@@ -96,3 +97,20 @@ def test_the_customer_page_logs_a_call_and_sends_an_email_as_interactions(
     )
     assert b"Enter a valid email address" in bad.content
     assert Interaction.objects.filter(customer=ui.customer).count() == 2
+
+
+def test_a_rep_cannot_open_or_move_another_reps_lead_but_the_manager_can(ui, login):
+    from oms.kernel.roles import Role
+    from tests.ui.world import staff_user
+
+    other_rep = staff_user("rep2", Role.ORDER_DESK)
+    theirs = lead_create(contact_name="Ty", company="Theirs Ltd", email="ty@theirs.test", owner=other_rep)
+    client = login(ui.users.desk)
+    assert client.get(f"/crm/leads/{theirs.pk}/").status_code == 404
+    assert client.post(f"/crm/leads/{theirs.pk}/stage", {"to": "contacted"}).status_code == 404
+    assert client.post(f"/crm/leads/{theirs.pk}/convert", {}).status_code == 404
+    assert b"Theirs Ltd" not in client.get("/crm/leads/").content
+    assert Lead.objects.get(pk=theirs.pk).stage == LeadStage.NEW
+    manager = login(ui.users.approver)
+    assert manager.get(f"/crm/leads/{theirs.pk}/").status_code == 200
+    assert b"Theirs Ltd" in manager.get("/crm/leads/pipeline").content
