@@ -257,7 +257,9 @@ class Lead(models.Model):
     address_line1 = models.CharField(max_length=200, blank=True, default="")
     postcode = models.CharField(max_length=20, blank=True, default="")
     interest = models.TextField(blank=True, default="", help_text="What they asked about.")
-    estimated_value = MoneyField(null=True, blank=True, validators=[MinValueValidator(Decimal("0"))])
+    estimated_value = MoneyField(
+        null=True, blank=True, default=None, validators=[MinValueValidator(Decimal("0"))]
+    )
     currency = CurrencyField(default="USD")
     source = models.CharField(max_length=12, choices=LeadSource.choices, default=LeadSource.STAFF)
     owner = models.ForeignKey(

@@ -88,12 +88,18 @@ def lead_list(*, viewer_id: int | None = None, sees_all: bool = True) -> QuerySe
 def lead_pipeline(qs: QuerySet[Lead], *, per_stage: int = 20) -> list[dict]:
     """The board: per open stage, its count, value and its newest cards (two queries whatever
     the number of leads)."""
-    totals = {
-        row["stage"]: row
-        for row in qs.filter(stage__in=PIPELINE)
-        .values("stage")
+    counts: dict[str, int] = {}
+    values: dict[str, list[tuple[str, Decimal]]] = {stage: [] for stage in PIPELINE}
+    # Estimated values add up per currency: a board never sums euros and yen into one figure.
+    for row in (
+        qs.filter(stage__in=PIPELINE)
+        .values("stage", "currency")
         .annotate(n=Count("id"), value=Sum("estimated_value"))
-    }
+        .order_by("stage", "currency")
+    ):
+        counts[row["stage"]] = counts.get(row["stage"], 0) + row["n"]
+        if row["value"] is not None:
+            values[row["stage"]].append((row["currency"], row["value"]))
     ranked = (
         qs.filter(stage__in=PIPELINE)
         .annotate(
@@ -111,8 +117,8 @@ def lead_pipeline(qs: QuerySet[Lead], *, per_stage: int = 20) -> list[dict]:
         {
             "stage": stage,
             "label": LeadStage(stage).label,
-            "count": totals.get(stage, {}).get("n", 0),
-            "value": totals.get(stage, {}).get("value") or Decimal("0"),
+            "count": counts.get(stage, 0),
+            "values": values[stage],
             "cards": cards[stage],
             "next": NEXT_STAGE.get(stage),
             "next_label": LeadStage(NEXT_STAGE[stage]).label if stage in NEXT_STAGE else "",

@@ -130,7 +130,7 @@ def lead_stage(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, error_text(exc))
     else:
-        messages.success(request, f"{lead.display_name} is now {lead.get_stage_display().lower()}.")
+        messages.success(request, f"{lead.display_name} moved to {lead.get_stage_display()}.")
     return redirect(
         reverse("customers:pipeline") if request.POST.get("next") == "board" else lead_url(lead.pk)
     )

@@ -201,12 +201,17 @@ def test_an_email_to_a_customer_is_sent_once_and_logged_as_an_interaction(django
 def test_the_board_counts_every_lead_per_stage_in_constant_queries(django_assert_max_num_queries):
     for n in range(7):
         _lead(company=f"Co {n}", email=f"c{n}@x.test", estimated_value=Decimal("100.50"))
+    _lead(company="Euro", email="e@x.test", estimated_value=Decimal("40"), currency="EUR")
+    _lead(company="No value", email="n@x.test")
     _at(_lead(company="Q", email="q@x.test"), LeadStage.QUALIFIED)
     with django_assert_max_num_queries(2):
         columns = lead_pipeline(lead_list(), per_stage=5)
     by_stage = {c["stage"]: c for c in columns}
-    assert by_stage["new"]["count"] == 7 and len(by_stage["new"]["cards"]) == 5
-    assert by_stage["new"]["value"] == Decimal("703.50") and by_stage["new"]["next"] == "contacted"
+    assert by_stage["new"]["count"] == 9 and len(by_stage["new"]["cards"]) == 5
+    assert (
+        by_stage["new"]["values"] == [("EUR", Decimal("40")), ("USD", Decimal("703.50"))]
+        and by_stage["new"]["next"] == "contacted"
+    )
     assert by_stage["qualified"]["count"] == 1 and by_stage["contacted"]["count"] == 0
 
 
