@@ -192,7 +192,7 @@ def run() -> dict:
         "figures": figures,
         "target": "checkbook p95 < 300 ms over 1,000,000 accruals",
         "met": p95 < 300,
-        "notes": "2 shared cores, other engineers' test runs on the same machine: figures are noisy.",
+        "notes": "2 cores; when the machine is busy with other test suites, figures are noisy.",
     }
 
 
