@@ -159,6 +159,10 @@ MAIN_PAGES = {
     "reorder": "/inventory/reorder/",
     "purchase-orders": "/inventory/purchase-orders/",
     "shipments": "/fulfillment/shipments/",
+    "leads-pipeline": "/crm/leads/pipeline",
+    "leads": "/crm/leads/",
+    "lead-new": "/crm/leads/new",
+    "follow-ups": "/crm/follow-ups/",
 }
 
 
@@ -166,6 +170,13 @@ def test_main_pages_at_desktop_and_phone_width_have_no_sideways_scrolling(seeded
     pages = dict(MAIN_PAGES)
     pages["order-detail"] = f"/orders/{seeded.held_order.number}/"
     pages["customer-history"] = f"/customers/{seeded.customer.pk}/"
+    from customers.services import interaction_log, lead_create
+
+    lead = lead_create(
+        contact_name="Kim Lee", company="Lee Freight Forwarding International", email="k@lee.test"
+    )
+    interaction_log(kind="call", subject="First call", lead_id=lead.pk, notes="A long note " * 20)
+    pages["lead-detail"] = f"/crm/leads/{lead.pk}/"
     overflowing, failed = {}, {}
     for label, viewport in (
         ("desktop", {"width": 1366, "height": 900}),
