@@ -59,6 +59,9 @@ class Document(models.Model):
     title = models.CharField(max_length=200, blank=True, default="")
     owner_type = models.CharField(max_length=40)
     owner_id = models.CharField(max_length=80)
+    # The business record the document is filed under, e.g. "order:SO-000042": the order page
+    # lists an order's acknowledgement, shipment notices and invoices by it.
+    related_ref = models.CharField(max_length=80, blank=True, default="", db_index=True)
     # The recipient party, for the mail and the customer link: name, email, locale.
     party_name = models.CharField(max_length=200, blank=True, default="")
     party_email = models.EmailField(blank=True, default="")

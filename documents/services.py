@@ -17,8 +17,8 @@ from django.utils import timezone
 from oms.kernel.exceptions import NotFound, ValidationFailed
 
 from . import rendering
-from .models import Document, DocumentEvent
-from .states import DocumentStatus, DocumentType, ensure_document_transition
+from .models import Document, DocumentEvent, DocumentView
+from .states import DocumentStatus, DocumentType, ViewChannel, ViewOutcome, ensure_document_transition
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ def document_issue(
     owner_type: str,
     owner_id: Any,
     context: dict,
+    related_ref: str = "",
     title: str = "",
     party_name: str = "",
     party_email: str = "",
@@ -105,6 +106,7 @@ def document_issue(
                 title=title or DocumentType(doc_type).label,
                 owner_type=owner_type,
                 owner_id=str(owner_id),
+                related_ref=related_ref,
                 party_name=party_name[:200],
                 party_email=party_email,
                 locale=locale or "en",
@@ -143,6 +145,7 @@ def document_reissue(*, document_id: int, actor: str, context: dict | None = Non
         number=old.number,
         owner_type=old.owner_type,
         owner_id=old.owner_id,
+        related_ref=old.related_ref,
         context=old.context if context is None else context,
         title=old.title,
         party_name=old.party_name,
@@ -196,3 +199,39 @@ def _forward_from(status: str) -> set[str]:
     if status not in _ORDER:
         return set()
     return set(_ORDER[_ORDER.index(status) + 1 :])
+
+
+# --- the view log -----------------------------------------------------------------------------
+
+
+def view_record(
+    *,
+    document_id: int | None,
+    channel: str,
+    action: str = "view",
+    user=None,
+    who: str = "",
+    link: str = "",
+    ip: str | None = None,
+    user_agent: str = "",
+    refused: str = "",
+) -> DocumentView:
+    """One row per view, download or refused attempt. A customer's view (link or mail open)
+    moves an issued or sent document to `viewed`."""
+    row = DocumentView.objects.create(
+        document_id=document_id,
+        channel=channel,
+        action=action[:10],
+        outcome=ViewOutcome.REFUSED if refused else ViewOutcome.SHOWN,
+        user=user if getattr(user, "is_authenticated", False) else None,
+        who=who[:200],
+        link=link[:32],
+        ip=ip or None,
+        user_agent=(user_agent or "")[:300],
+        reason=refused[:200],
+    )
+    if not refused and document_id and channel in (ViewChannel.LINK, ViewChannel.EMAIL_OPEN):
+        document_advance(
+            document_id=document_id, to=DocumentStatus.VIEWED, actor=who or channel, note=channel
+        )
+    return row

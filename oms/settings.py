@@ -246,6 +246,10 @@ SPECTACULAR_SETTINGS = {
         "RebateProgramStatusEnum": "rebates.states.ProgramStatus",
         "RebatePeriodEnum": "rebates.models.programs.Period",
         "PeriodEnum": ["month", "quarter", "year"],  # pricing's recurring period, named as before
+        "DocumentStatusEnum": "documents.states.DocumentStatus",
+        "DocumentTypeEnum": "documents.states.DocumentType",
+        "DocumentViewChannelEnum": "documents.states.ViewChannel",
+        "DocumentViewOutcomeEnum": "documents.states.ViewOutcome",
     },
 }
 

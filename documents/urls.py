@@ -1,0 +1,21 @@
+from django.urls import path
+
+from . import views
+
+app_name = "documents"
+
+urlpatterns = [
+    path("", views.document_list_view, name="list"),
+    path("<int:pk>/", views.document_detail_view, name="detail"),
+    path("<int:pk>/file", views.document_file_view, name="file"),
+    path("<int:pk>/<slug:action>", views.document_action_view, name="action"),
+]
+
+# The customer's signed links: no sign-in, the token is the permission (documents.links).
+public_urlpatterns = (
+    [
+        path("<str:token>", views.public_view, name="view"),
+        path("o/<str:token>.gif", views.public_open, name="open"),
+    ],
+    "documents-public",
+)
