@@ -6,6 +6,8 @@ app_name = "documents"
 
 urlpatterns = [
     path("", views.document_list_view, name="list"),
+    path("mail/", views.mail_catcher_view, name="mail"),
+    path("mail/<int:pk>/retry", views.mail_retry_view, name="mail-retry"),
     path("<int:pk>/", views.document_detail_view, name="detail"),
     path("<int:pk>/file", views.document_file_view, name="file"),
     path("<int:pk>/<slug:action>", views.document_action_view, name="action"),

@@ -4,6 +4,7 @@ customer link. Every opening of a file writes one view-log row; so does a refuse
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,7 +18,7 @@ from oms.kernel.web import WORKBENCH_ROLES, error_text, has_any_role, page, pagi
 
 from . import links, selectors
 from .filters import DocumentFilter
-from .models import Document
+from .models import Document, DocumentMail
 from .services import document_reissue, document_transition, view_record
 from .states import DOCUMENT_TRANSITIONS, DocumentStatus, ViewChannel
 
@@ -179,3 +180,33 @@ def public_open(request: HttpRequest, token: str) -> HttpResponse:
             **_meta(request),
         )
     return HttpResponse(PIXEL, content_type="image/gif")
+
+
+# --- the mail catcher (demo: EMAIL_BACKEND=documents.mail.CatcherEmailBackend) ------------------
+
+
+@require_GET
+@role_required(*WORKBENCH_ROLES)
+def mail_catcher_view(request: HttpRequest) -> HttpResponse:
+    return page(
+        request,
+        "documents/mail_catcher.html",
+        {
+            "page_obj": paginate(request, selectors.caught_mails(), per_page=20),
+            "backend": settings.EMAIL_BACKEND,
+        },
+    )
+
+
+@require_POST
+@role_required(*DOCUMENT_WRITERS)
+def mail_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
+    from .mail import mail_retry
+
+    mail = get_object_or_404(DocumentMail, pk=pk)
+    try:
+        mail_retry(mail_id=mail.pk)
+        messages.success(request, f"The mail to {mail.recipient} is queued again.")
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+    return redirect("documents:detail", pk=mail.document_id)

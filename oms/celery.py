@@ -108,6 +108,11 @@ def _beat_schedule() -> dict:
             "schedule": 900.0,
             "options": {"expires": 900},
         },
+        "documents-mail-sweep": {
+            "task": "documents.tasks.mail_sweep",
+            "schedule": 30.0,
+            "options": {"expires": 90},
+        },
         "webhook-sweep": {
             "task": "partners.tasks.webhook_sweep",
             "schedule": 30.0,

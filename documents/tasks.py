@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import mail
+
+
+@shared_task(acks_late=True, ignore_result=True, max_retries=0)
+def mail_send(mail_id: int) -> None:
+    mail.mail_send(mail_id=mail_id)
+
+
+@shared_task(acks_late=True, ignore_result=True, max_retries=0)
+def mail_sweep() -> int:
+    """Periodic: send mails whose kick was lost or whose backoff is over."""
+    ids = mail.mail_due_ids()
+    for mail_id in ids:
+        mail.mail_send(mail_id=mail_id)
+    return len(ids)
