@@ -57,10 +57,11 @@ class CatcherEmailBackend(BaseEmailBackend):
 # --- composing --------------------------------------------------------------------------------
 
 
-def _texts(document: Document, language: str, context: dict) -> tuple[str, str]:
+def _texts(document: Document, language: str, context: dict, variant: str = "") -> tuple[str, str]:
     """(subject, body): an admin-edited MailTemplate for the type and language when there is
-    one, else the files documents/email/<type>.<language>.txt (first line is the subject),
-    falling back to English and then to the generic text."""
+    one, else the files documents/email/[<variant>/]<type>.<language>.txt (first line is the
+    subject; a variant -- the sender's channel -- may have its own), falling back to English and
+    then to the generic text."""
     for lang in dict.fromkeys([language, "en"]):
         edited = MailTemplate.objects.filter(doc_type=document.doc_type, language=lang).first()
         if edited is not None:
@@ -68,8 +69,10 @@ def _texts(document: Document, language: str, context: dict) -> tuple[str, str]:
                 rendering.render_text(edited.subject, context).strip(),
                 rendering.render_text(edited.body, context),
             )
-    names = [f"documents/email/{document.doc_type}.{lang}.txt" for lang in dict.fromkeys([language, "en"])]
-    names += [f"documents/email/generic.{lang}.txt" for lang in dict.fromkeys([language, "en"])]
+    langs = list(dict.fromkeys([language, "en"]))
+    names = [f"documents/email/{variant}/{document.doc_type}.{lang}.txt" for lang in langs if variant]
+    names += [f"documents/email/{document.doc_type}.{lang}.txt" for lang in langs]
+    names += [f"documents/email/generic.{lang}.txt" for lang in langs]
     text = select_template(names).render(context)
     subject, _, body = text.lstrip().partition("\n")
     return subject.strip(), body.lstrip("\n")
@@ -88,7 +91,7 @@ def compose(mail: DocumentMail) -> EmailMultiAlternatives:
         "view_url": view_url,
         "company": settings.OMS_COMPANY_NAME,
     }
-    subject, body = _texts(document, formatting.language_of(mail.language), context)
+    subject, body = _texts(document, formatting.language_of(mail.language), context, mail.variant)
     message = EmailMultiAlternatives(
         subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[mail.recipient]
     )
@@ -120,7 +123,7 @@ def compose(mail: DocumentMail) -> EmailMultiAlternatives:
 
 
 def mail_queue(
-    *, document: Document, recipients: list[str], dedupe_key: str, language: str = ""
+    *, document: Document, recipients: list[str], dedupe_key: str, language: str = "", variant: str = ""
 ) -> list[int]:
     """One queued row per recipient (those already queued for `dedupe_key` are left alone);
     the sends are kicked after the commit. Returns the ids of the rows it added."""
@@ -129,7 +132,7 @@ def mail_queue(
         row, created = DocumentMail.objects.get_or_create(
             dedupe_key=dedupe_key[:120],
             recipient=recipient,
-            defaults={"document": document, "language": language or document.locale},
+            defaults={"document": document, "language": language or document.locale, "variant": variant[:40]},
         )
         if created:
             added.append(row.pk)

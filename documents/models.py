@@ -176,6 +176,7 @@ class DocumentMail(models.Model):
     dedupe_key = models.CharField(max_length=120)
     recipient = models.EmailField()
     language = models.CharField(max_length=15, default="en")
+    variant = models.CharField(max_length=40, blank=True, default="")  # e.g. the channel: its own texts
     subject = models.CharField(max_length=200, blank=True, default="")
     status = models.CharField(max_length=10, choices=MailStatus.choices, default=MailStatus.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
