@@ -235,3 +235,51 @@ def view_record(
             document_id=document_id, to=DocumentStatus.VIEWED, actor=who or channel, note=channel
         )
     return row
+
+
+# --- retention --------------------------------------------------------------------------------
+
+PURGE_BATCH = 500
+
+
+def documents_purge(*, now=None, batch: int = PURGE_BATCH) -> int:
+    """Remove the files of documents whose retention ended (retain_until, set at issue from the
+    type's period). The rows stay -- number, version, status, hash, history, view log and mail
+    log -- with `purged_at` set and the file name cleared, one UPDATE per batch; the files are
+    deleted after that batch commits (a crash in between leaves an unreferenced file, never a
+    row pointing at a missing one)."""
+    from .models import document_storage
+
+    now = now or timezone.now()
+    storage = document_storage()
+    purged = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                Document.objects.select_for_update(of=("self",), skip_locked=True)
+                .filter(retain_until__lt=now, purged_at__isnull=True)
+                .exclude(file="")
+                .order_by("pk")
+                .values_list("pk", "file")[:batch]
+            )
+            if not rows:
+                return purged
+            ids = [pk for pk, _ in rows]
+            Document.objects.filter(pk__in=ids).update(purged_at=now, file="")
+            DocumentEvent.objects.bulk_create(
+                [
+                    DocumentEvent(document_id=pk, kind="purged", actor="retention", note=name)
+                    for pk, name in rows
+                ]
+            )
+            names = [name for _, name in rows]
+            transaction.on_commit(lambda names=names: _delete_files(storage, names))
+        purged += len(rows)
+
+
+def _delete_files(storage, names: list[str]) -> None:
+    for name in names:
+        try:
+            storage.delete(name)
+        except OSError as exc:  # already gone, or the disk refused: the row says purged either way
+            log.warning("document file %s not deleted: %s", name, exc)

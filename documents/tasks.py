@@ -17,3 +17,11 @@ def mail_sweep() -> int:
     for mail_id in ids:
         mail.mail_send(mail_id=mail_id)
     return len(ids)
+
+
+@shared_task(acks_late=True, ignore_result=True, max_retries=0)
+def documents_purge() -> int:
+    """Periodic: remove the files of documents whose retention ended (the rows and logs stay)."""
+    from .services import documents_purge as purge
+
+    return purge()

@@ -113,6 +113,11 @@ def _beat_schedule() -> dict:
             "schedule": 30.0,
             "options": {"expires": 90},
         },
+        "documents-purge": {
+            "task": "documents.tasks.documents_purge",
+            "schedule": 3600.0,
+            "options": {"expires": 3000},
+        },
         "webhook-sweep": {
             "task": "partners.tasks.webhook_sweep",
             "schedule": 30.0,

@@ -152,3 +152,32 @@ def test_retention_is_per_document_type(settings):
     assert retention_days("pick_list") == 10
     document = _issue()
     assert (document.retain_until - document.issued_at).days == retention_days("invoice")
+
+
+def test_the_purge_removes_expired_files_and_keeps_the_rows_and_logs(django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from documents.models import DocumentView, document_storage
+    from documents.services import documents_purge, view_record
+
+    old = _issue(number="INV-OLD")
+    kept = _issue(number="INV-NEW")
+    view_record(document_id=old.pk, channel="staff", who="finance")
+    Document.objects.filter(pk=old.pk).update(retain_until=timezone.now() - timedelta(days=1))
+    name = old.file.name
+    assert document_storage().exists(name)
+    with CaptureQueriesContext(connection) as ctx, django_capture_on_commit_callbacks(execute=True):
+        assert documents_purge() == 1
+    assert len(ctx.captured_queries) <= 8  # set-based: a handful of statements per batch
+    old.refresh_from_db()
+    kept.refresh_from_db()
+    assert old.purged_at is not None and not old.has_file and old.content_hash
+    assert not document_storage().exists(name)
+    assert kept.has_file and document_storage().exists(kept.file.name)
+    assert DocumentView.objects.filter(document=old).count() == 1  # the log stays
+    assert DocumentEvent.objects.filter(document=old, kind="purged").exists()
+    assert documents_purge() == 0
