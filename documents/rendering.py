@@ -68,10 +68,24 @@ def _fetcher():
     return URLFetcher(allowed_protocols=("file", "data"), fail_on_errors=False)
 
 
+_SHARED: dict = {}
+
+
+def _font_config():
+    """One FontConfiguration per process: fontconfig is read once, not for every document."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    if "fonts" not in _SHARED:
+        _SHARED["fonts"] = FontConfiguration()
+    return _SHARED["fonts"]
+
+
 def render_pdf(html: str) -> bytes:
     from weasyprint import HTML
 
-    return HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=_fetcher()).write_pdf()
+    return HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=_fetcher()).write_pdf(
+        font_config=_font_config()
+    )
 
 
 def render(*, doc_type: str, number: str, version: int, locale: str, context: dict) -> Rendered:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 
 from .models import CaughtMail, Document, DocumentEvent, DocumentMail, DocumentView
@@ -72,3 +73,16 @@ def document_mails(document: Document) -> list[DocumentMail]:
 
 def caught_mails() -> QuerySet[CaughtMail]:
     return CaughtMail.objects.order_by("-id")
+
+
+class ViewLogPaginator(Paginator):
+    """A page of the view log in two reads: the page's ids from the index alone (document, -id:
+    an index-only scan walks past the skipped rows without touching the table), then those rows.
+    A deep page of a document viewed 100,000 times costs what a first page costs, nearly."""
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        ids = list(self.object_list.values_list("id", flat=True)[bottom : bottom + self.per_page])
+        rows = list(self.object_list.filter(id__in=ids)) if ids else []
+        return self._get_page(rows, number, self)

@@ -71,7 +71,9 @@ document_list_view.filterset_class = DocumentFilter
 @role_required(*WORKBENCH_ROLES)
 def document_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     document = get_object_or_404(Document, pk=pk)
-    views = paginate(request, selectors.document_view_log(document.pk), per_page=VIEW_LOG_PAGE)
+    views = selectors.ViewLogPaginator(selectors.document_view_log(document.pk), VIEW_LOG_PAGE).get_page(
+        request.GET.get("page") or 1
+    )
     allowed = DOCUMENT_TRANSITIONS[document.status]
     return page(
         request,
