@@ -181,3 +181,17 @@ def test_the_purge_removes_expired_files_and_keeps_the_rows_and_logs(django_capt
     assert DocumentView.objects.filter(document=old).count() == 1  # the log stays
     assert DocumentEvent.objects.filter(document=old, kind="purged").exists()
     assert documents_purge() == 0
+
+
+def test_the_console_refuses_a_mail_template_that_does_not_compile(admin_client):
+    r = admin_client.post(
+        "/admin/documents/mailtemplate/add/",
+        {
+            "doc_type": "invoice",
+            "language": "en",
+            "subject": "Invoice {{ number }}",
+            "body": "Hi\n{% for x in y %}",
+        },
+    )
+    assert r.status_code == 200 and "line 2" in r.content.decode()
+    assert not MailTemplate.objects.exists()
