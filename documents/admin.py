@@ -4,7 +4,7 @@ data repair and support."""
 
 from django.contrib import admin
 
-from .models import Document, DocumentMail, MailTemplate
+from .models import CommunicationPolicy, Document, DocumentMail, MailTemplate, Unsubscribe
 
 
 @admin.register(MailTemplate)
@@ -39,3 +39,23 @@ class DocumentMailAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(CommunicationPolicy)
+class CommunicationPolicyAdmin(admin.ModelAdmin):
+    list_display = [
+        "channel",
+        "doc_type",
+        "enabled",
+        "quiet_start",
+        "quiet_end",
+        "digest_minutes",
+        "marketing",
+    ]
+    list_filter = ["enabled", "marketing", "doc_type"]
+
+
+@admin.register(Unsubscribe)
+class UnsubscribeAdmin(admin.ModelAdmin):
+    list_display = ["email", "created_at"]
+    search_fields = ["email"]

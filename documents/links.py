@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-PURPOSES = ("view", "open")
+PURPOSES = ("view", "open", "unsubscribe")
 
 
 class LinkRefused(Exception):
@@ -71,3 +71,16 @@ def view_url(*, document_id: int, recipient: str, mail_id: int | None = None) ->
 def open_url(*, document_id: int, recipient: str, mail_id: int | None = None) -> str:
     token = link_token(document_id=document_id, recipient=recipient, purpose="open", mail_id=mail_id)
     return absolute(reverse("documents-public:open", kwargs={"token": token}))
+
+
+def unsubscribe_url(*, recipient: str) -> str:
+    token = signing.dumps({"r": recipient}, salt=_salt("unsubscribe"), compress=True)
+    return absolute(reverse("documents-public:unsubscribe", kwargs={"token": token}))
+
+
+def unsubscribe_read(token: str) -> str:
+    """The address an unsubscribe link was made for (it does not expire: a mail may be old)."""
+    try:
+        return str(signing.loads(token, salt=_salt("unsubscribe"))["r"])
+    except (signing.BadSignature, KeyError, TypeError):
+        raise LinkRefused("bad signature") from None

@@ -110,12 +110,56 @@ def compose(mail: DocumentMail) -> EmailMultiAlternatives:
         message.attach_alternative(html, "text/html")
     except TemplateDoesNotExist:
         pass
+    if mail.marketing:
+        unsubscribe = links.unsubscribe_url(recipient=mail.recipient)
+        message.body += f"\n\nNo more messages like this one: {unsubscribe}\n"
+        message.extra_headers["List-Unsubscribe"] = f"<{unsubscribe}>"
     with document.file.open("rb") as fh:
         message.attach(document.filename, fh.read(), "application/pdf")
     message.extra_headers["Message-ID"] = make_msgid(
         domain=settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or None
     )
     message.extra_headers["X-OMS-Document"] = f"{document.doc_type}:{document.number}:v{document.version}"
+    return message
+
+
+def compose_digest(mails: list[DocumentMail]) -> EmailMultiAlternatives:
+    """One message for several documents of one order to one recipient (the policy's digest)."""
+    first = mails[0]
+    documents = [m.document for m in mails]
+    context = {
+        "documents": [
+            {
+                "title": d.title,
+                "number": d.number,
+                "view_url": links.view_url(document_id=d.pk, recipient=first.recipient),
+            }
+            for d in documents
+        ],
+        "reference": documents[0].context.get("reference", ""),
+        "name": documents[0].party_name,
+        "company": settings.OMS_COMPANY_NAME,
+    }
+    lang = formatting.language_of(first.language)
+    text = select_template([f"documents/email/digest.{lang}.txt", "documents/email/digest.en.txt"]).render(
+        context
+    )
+    subject, _, body = text.lstrip().partition("\n")
+    message = EmailMultiAlternatives(
+        subject=subject.strip(),
+        body=body.lstrip("\n"),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[first.recipient],
+    )
+    for document in documents:
+        with document.file.open("rb") as fh:
+            message.attach(document.filename, fh.read(), "application/pdf")
+    message.extra_headers["Message-ID"] = make_msgid(
+        domain=settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or None
+    )
+    message.extra_headers["X-OMS-Document"] = ", ".join(
+        f"{d.doc_type}:{d.number}:v{d.version}" for d in documents
+    )
     return message
 
 
@@ -127,18 +171,34 @@ def mail_queue(
 ) -> list[int]:
     """One queued row per recipient (those already queued for `dedupe_key` are left alone);
     the sends are kicked after the commit. Returns the ids of the rows it added."""
+    from .policy import decide
+
     added: list[int] = []
+    skipped: list[str] = []
     for recipient in dict.fromkeys(r.strip().lower() for r in recipients if r and r.strip()):
+        decision = decide(channel=variant, doc_type=document.doc_type, recipient=recipient)
+        if not decision.send:
+            skipped.append(f"{recipient}: {decision.reason}")
+            continue
         row, created = DocumentMail.objects.get_or_create(
             dedupe_key=dedupe_key[:120],
             recipient=recipient,
-            defaults={"document": document, "language": language or document.locale, "variant": variant[:40]},
+            defaults={
+                "document": document,
+                "language": language or document.locale,
+                "variant": variant[:40],
+                "next_attempt_at": decision.not_before,
+                "group_key": document.related_ref if decision.digest_minutes else "",
+                "marketing": decision.marketing,
+            },
         )
         if created:
             added.append(row.pk)
     if added:
         _record(document, "mail_queued", actor="mail", note=", ".join(sorted({*recipients})))
         transaction.on_commit(lambda: _kick(added), robust=True)
+    if skipped:
+        _record(document, "mail_skipped", actor="mail", note="; ".join(skipped))
     return added
 
 
@@ -167,15 +227,33 @@ def mail_send(*, mail_id: int) -> DocumentMail:
     mail = DocumentMail.objects.select_related("document").get(pk=mail_id)
     if not claimed:
         return mail
+    together = [mail]
+    if mail.group_key:
+        # One digest: the other mails of the same order to the same address queued meanwhile.
+        lease = now + timedelta(seconds=LEASE_SECONDS)
+        others = DocumentMail.objects.filter(
+            status=MailStatus.QUEUED, recipient=mail.recipient, group_key=mail.group_key
+        ).exclude(pk=mail.pk)
+        ids = list(others.filter(next_attempt_at__lte=lease).values_list("pk", flat=True))
+        if ids:
+            DocumentMail.objects.filter(pk__in=ids, status=MailStatus.QUEUED).update(next_attempt_at=lease)
+            together += list(
+                DocumentMail.objects.select_related("document").filter(pk__in=ids).order_by("pk")
+            )
     try:
-        if not mail.document.has_file:
-            raise RuntimeError(f"the document has no file ({mail.document.render_error or 'not rendered'})")
-        message = compose(mail)
+        missing = [m.document for m in together if not m.document.has_file]
+        if missing:
+            raise RuntimeError(f"the document has no file ({missing[0].render_error or 'not rendered'})")
+        message = compose(mail) if len(together) == 1 else compose_digest(together)
         get_connection(fail_silently=False).send_messages([message])
     except Exception as exc:
-        return _failed(mail, f"{type(exc).__name__}: {exc}"[:2000])
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        for m in together:
+            _failed(m, error)
+        mail.refresh_from_db()
+        return mail
     with transaction.atomic():
-        DocumentMail.objects.filter(pk=mail.pk).update(
+        DocumentMail.objects.filter(pk__in=[m.pk for m in together]).update(
             status=MailStatus.SENT,
             sent_at=timezone.now(),
             attempts=F("attempts") + 1,
@@ -183,9 +261,10 @@ def mail_send(*, mail_id: int) -> DocumentMail:
             subject=str(message.subject)[:200],
             message_id=str(message.extra_headers.get("Message-ID", ""))[:200],
         )
-        document_advance(
-            document_id=mail.document_id, to=DocumentStatus.SENT, actor="mail", note=f"to {mail.recipient}"
-        )
+        for m in together:
+            document_advance(
+                document_id=m.document_id, to=DocumentStatus.SENT, actor="mail", note=f"to {m.recipient}"
+            )
     mail.refresh_from_db()
     return mail
 

@@ -177,6 +177,9 @@ class DocumentMail(models.Model):
     recipient = models.EmailField()
     language = models.CharField(max_length=15, default="en")
     variant = models.CharField(max_length=40, blank=True, default="")  # e.g. the channel: its own texts
+    # Mails with the same group (the order) and recipient go out as one digest (policy).
+    group_key = models.CharField(max_length=80, blank=True, default="")
+    marketing = models.BooleanField(default=False)  # carries an unsubscribe link
     subject = models.CharField(max_length=200, blank=True, default="")
     status = models.CharField(max_length=10, choices=MailStatus.choices, default=MailStatus.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
@@ -244,3 +247,43 @@ class CaughtMail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.to}: {self.subject}"
+
+
+class CommunicationPolicy(models.Model):
+    """How one channel (blank: every channel) sends one type of document or message (blank:
+    every type): whether at all, not during quiet hours (they are held until the hours end,
+    in TIME_ZONE), and as one digest per order and recipient within `digest_minutes` instead of
+    a mail each. A marketing-type message carries an unsubscribe link and is never sent to an
+    address that unsubscribed; service messages (confirmations, invoices) always go."""
+
+    channel = models.CharField(max_length=40, blank=True, default="")
+    doc_type = models.CharField(max_length=30, blank=True, default="", choices=DocumentType.choices)
+    enabled = models.BooleanField(default=True)
+    quiet_start = models.TimeField(null=True, blank=True)
+    quiet_end = models.TimeField(null=True, blank=True)
+    digest_minutes = models.PositiveIntegerField(default=0)
+    marketing = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name_plural = "communication policies"
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "doc_type"], name="communication_policy_once"),
+            models.CheckConstraint(
+                condition=(Q(quiet_start__isnull=True) & Q(quiet_end__isnull=True))
+                | (Q(quiet_start__isnull=False) & Q(quiet_end__isnull=False)),
+                name="communication_policy_quiet_both",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel or 'every channel'} / {self.doc_type or 'every type'}"
+
+
+class Unsubscribe(models.Model):
+    """An address that asked for no more marketing-type messages (through its signed link)."""
+
+    email = models.EmailField(unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.email

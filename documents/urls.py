@@ -18,6 +18,7 @@ public_urlpatterns = (
     [
         path("<str:token>", views.public_view, name="view"),
         path("o/<str:token>.gif", views.public_open, name="open"),
+        path("u/<str:token>", views.public_unsubscribe, name="unsubscribe"),
     ],
     "documents-public",
 )

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from oms.kernel.exceptions import DomainError
 from oms.kernel.roles import Role
@@ -18,7 +18,7 @@ from oms.kernel.web import WORKBENCH_ROLES, error_text, has_any_role, page, pagi
 
 from . import links, selectors
 from .filters import DocumentFilter
-from .models import Document, DocumentMail
+from .models import Document, DocumentMail, Unsubscribe
 from .services import document_reissue, document_transition, view_record
 from .states import DOCUMENT_TRANSITIONS, DocumentStatus, ViewChannel
 
@@ -182,6 +182,21 @@ def public_open(request: HttpRequest, token: str) -> HttpResponse:
             **_meta(request),
         )
     return HttpResponse(PIXEL, content_type="image/gif")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def public_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """A marketing mail's unsubscribe link: a page with a button (a POST, so a mail scanner that
+    follows links does not unsubscribe anybody); service mails (invoices, notices) still go."""
+    try:
+        email = links.unsubscribe_read(token)
+    except links.LinkRefused:
+        return render(request, "documents/link_refused.html", {"reason": "bad signature"}, status=403)
+    done = request.method == "POST"
+    if done:
+        Unsubscribe.objects.get_or_create(email=email.lower())
+    return render(request, "documents/unsubscribe.html", {"email": email, "done": done})
 
 
 # --- the mail catcher (demo: EMAIL_BACKEND=documents.mail.CatcherEmailBackend) ------------------
