@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from . import formatting, links, rendering
 from .models import CaughtMail, Document, DocumentMail, MailTemplate
-from .services import _record, document_advance
+from .services import _record, document_advance, document_render_pending
 from .states import DocumentStatus, MailStatus
 
 log = logging.getLogger(__name__)
@@ -240,6 +240,9 @@ def mail_send(*, mail_id: int) -> DocumentMail:
             together += list(
                 DocumentMail.objects.select_related("document").filter(pk__in=ids).order_by("pk")
             )
+    for m in together:
+        if m.document.status == DocumentStatus.DRAFT:  # its render task has not run (yet)
+            m.document = document_render_pending(document_id=m.document_id, actor="mail") or m.document
     try:
         missing = [m.document for m in together if not m.document.has_file]
         if missing:

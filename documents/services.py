@@ -79,9 +79,14 @@ def document_issue(
     party_email: str = "",
     locale: str = "en",
     actor: str = "system",
+    render: bool = True,
 ) -> Document:
     """Render and issue a document as its next version (version 1 the first time). The version
-    before it stays stored and readable; it is no longer the current one."""
+    before it stays stored and readable; it is no longer the current one.
+
+    `render=False` (what event handlers pass) only records the draft and renders it after the
+    commit, in the `documents.tasks.document_render` task (or at the latest when its mail is
+    sent): a PDF takes a few hundred milliseconds, which an outbox batch should not wait for."""
     if doc_type not in DocumentType.values:
         raise ValidationFailed("Unknown document type.", fields={"doc_type": [doc_type]})
     if not number:
@@ -115,7 +120,19 @@ def document_issue(
     except IntegrityError as exc:
         raise ValidationFailed("This document is being issued by another request; try again.") from exc
     _record(document, "created", after=DocumentStatus.DRAFT, actor=actor, note=f"version {document.version}")
+    if not render:
+        transaction.on_commit(lambda: _kick_render(document.pk), robust=True)
+        return document
     return _render_into(document, actor=actor)
+
+
+def _kick_render(document_id: int) -> None:
+    from .tasks import document_render
+
+    try:
+        document_render.apply_async(args=[document_id], retry=False)
+    except Exception as exc:  # the broker is down: the mail send renders it, or staff re-issue
+        log.warning("document render kick failed: %s", exc)
 
 
 @transaction.atomic
@@ -128,8 +145,6 @@ def document_ensure(*, doc_type: str, number: str, **kwargs: Any) -> Document:
         .first()
     )
     if existing is not None:
-        if existing.status == DocumentStatus.DRAFT:
-            return document_render_retry(document_id=existing.pk, actor=kwargs.get("actor", "system"))
         return existing
     return document_issue(doc_type=doc_type, number=number, **kwargs)
 
@@ -162,6 +177,16 @@ def document_render_retry(*, document_id: int, actor: str) -> Document:
         raise NotFound("No such document.")
     ensure_document_transition(document.status, DocumentStatus.ISSUED)
     return _render_into(document, actor=actor)
+
+
+def document_render_pending(*, document_id: int, actor: str = "system") -> Document | None:
+    """Render a draft that is waiting for it; a document already rendered (or void) is left as
+    it is, so a repeated task changes nothing."""
+    with transaction.atomic():
+        document = Document.objects.select_for_update(of=("self",)).filter(pk=document_id).first()
+        if document is None or document.status != DocumentStatus.DRAFT:
+            return document
+        return _render_into(document, actor=actor)
 
 
 @transaction.atomic

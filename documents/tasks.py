@@ -25,3 +25,10 @@ def documents_purge() -> int:
     from .services import documents_purge as purge
 
     return purge()
+
+
+@shared_task(acks_late=True, ignore_result=True, max_retries=0)
+def document_render(document_id: int) -> None:
+    from .services import document_render_pending
+
+    document_render_pending(document_id=document_id)

@@ -75,6 +75,7 @@ def _issue_and_mail(
         party_email=order.customer.email,
         locale=locale_for(order),
         actor="system",
+        render=False,  # rendered after the commit (documents.tasks.document_render)
     )
     if order.customer.email:
         mail_queue(
