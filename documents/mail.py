@@ -167,10 +167,18 @@ def compose_digest(mails: list[DocumentMail]) -> EmailMultiAlternatives:
 
 
 def mail_queue(
-    *, document: Document, recipients: list[str], dedupe_key: str, language: str = "", variant: str = ""
+    *,
+    document: Document,
+    recipients: list[str],
+    dedupe_key: str,
+    language: str = "",
+    variant: str = "",
+    kick: bool = True,
 ) -> list[int]:
     """One queued row per recipient (those already queued for `dedupe_key` are left alone);
-    the sends are kicked after the commit. Returns the ids of the rows it added."""
+    the sends are kicked after the commit (`kick=False`: the sweep sends them, within 30 s; what
+    event handlers pass, so a burst of orders never queues PDF work ahead of the orders' own
+    tasks). Returns the ids of the rows it added."""
     from .policy import decide
 
     added: list[int] = []
@@ -196,7 +204,8 @@ def mail_queue(
             added.append(row.pk)
     if added:
         _record(document, "mail_queued", actor="mail", note=", ".join(sorted({*recipients})))
-        transaction.on_commit(lambda: _kick(added), robust=True)
+        if kick:
+            transaction.on_commit(lambda: _kick(added), robust=True)
     if skipped:
         _record(document, "mail_skipped", actor="mail", note="; ".join(skipped))
     return added

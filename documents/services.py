@@ -84,9 +84,10 @@ def document_issue(
     """Render and issue a document as its next version (version 1 the first time). The version
     before it stays stored and readable; it is no longer the current one.
 
-    `render=False` (what event handlers pass) only records the draft and renders it after the
-    commit, in the `documents.tasks.document_render` task (or at the latest when its mail is
-    sent): a PDF takes a few hundred milliseconds, which an outbox batch should not wait for."""
+    `render=False` (what event handlers pass) only records the draft: the documents sweep
+    renders it (`documents.tasks.mail_sweep`, every 30 s), or its mail when it is sent. A PDF
+    takes a few hundred milliseconds of CPU, which neither an outbox batch nor the worker queue
+    that carries orders should wait for."""
     if doc_type not in DocumentType.values:
         raise ValidationFailed("Unknown document type.", fields={"doc_type": [doc_type]})
     if not number:
@@ -121,18 +122,17 @@ def document_issue(
         raise ValidationFailed("This document is being issued by another request; try again.") from exc
     _record(document, "created", after=DocumentStatus.DRAFT, actor=actor, note=f"version {document.version}")
     if not render:
-        transaction.on_commit(lambda: _kick_render(document.pk), robust=True)
         return document
     return _render_into(document, actor=actor)
 
 
-def _kick_render(document_id: int) -> None:
-    from .tasks import document_render
-
-    try:
-        document_render.apply_async(args=[document_id], retry=False)
-    except Exception as exc:  # the broker is down: the mail send renders it, or staff re-issue
-        log.warning("document render kick failed: %s", exc)
+def render_due_ids(*, limit: int = 50) -> list[int]:
+    """Drafts waiting for their first rendering (a failed one keeps its error until re-issued)."""
+    return list(
+        Document.objects.filter(status=DocumentStatus.DRAFT, render_error="", file="")
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 @transaction.atomic

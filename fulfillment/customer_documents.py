@@ -75,7 +75,7 @@ def _issue_and_mail(
         party_email=order.customer.email,
         locale=locale_for(order),
         actor="system",
-        render=False,  # rendered after the commit (documents.tasks.document_render)
+        render=False,  # rendered by the documents sweep, not inside the outbox batch
     )
     if order.customer.email:
         mail_queue(
@@ -83,6 +83,7 @@ def _issue_and_mail(
             recipients=[order.customer.email],
             dedupe_key=f"{doc_type}:{number}",
             variant=order.channel.code,
+            kick=False,  # the documents sweep renders and sends (every 30 s)
         )
     return document
 

@@ -197,18 +197,17 @@ def test_the_console_refuses_a_mail_template_that_does_not_compile(admin_client)
     assert not MailTemplate.objects.exists()
 
 
-def test_an_event_handlers_document_is_rendered_after_the_commit_by_its_task(
-    django_capture_on_commit_callbacks,
-):
+def test_an_event_handlers_draft_is_rendered_by_the_sweep_once(django_capture_on_commit_callbacks):
     from documents import tasks
 
     with django_capture_on_commit_callbacks() as callbacks:
         draft = _issue(render=False)
-    assert draft.status == DocumentStatus.DRAFT and not draft.file and len(callbacks) == 1
-    tasks.document_render.apply(args=[draft.pk])  # what the kicked task does, in-process
+    assert draft.status == DocumentStatus.DRAFT and not draft.file and callbacks == []
+    tasks.mail_sweep.apply()  # what beat runs every 30 s
     draft.refresh_from_db()
     assert draft.status == DocumentStatus.ISSUED and "INV-100001" in pdf_text(draft)
     first_hash = draft.content_hash
-    tasks.document_render.apply(args=[draft.pk])  # run twice: nothing changes
+    tasks.mail_sweep.apply()
+    tasks.document_render.apply(args=[draft.pk])  # a repeated render changes nothing
     draft.refresh_from_db()
     assert draft.content_hash == first_hash and draft.events.filter(kind="status").count() == 1
