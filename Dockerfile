@@ -19,9 +19,11 @@ WORKDIR /app
 RUN groupadd --system --gid 10001 oms \
  && useradd --system --uid 10001 --gid oms --create-home --home-dir /home/oms --shell /usr/sbin/nologin oms
 
-# WeasyPrint (the rebate claim document as PDF) needs pango, harfbuzz's subsetter and a font.
+# WeasyPrint (documents and the rebate claim as PDF) needs pango, harfbuzz's subsetter and fonts:
+# DejaVu (Latin), WenQuanYi Zen Hei (Chinese, Japanese), Amiri (Arabic).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+ && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+      fonts-dejavu-core fonts-wqy-zenhei fonts-hosny-amiri \
  && rm -rf /var/lib/apt/lists/*
 
 # Dependencies first: this layer is rebuilt only when pyproject.toml changes.

@@ -1,6 +1,7 @@
 """Outbox subscribers: orders' events start and change orchestration; receipts and paid invoices
-wake waiting steps; customer emails go out. One subscriber for the order lifecycle, so a revision or a
-cancellation is applied after the submission it follows (per-subscriber publish order)."""
+wake waiting steps; the customer's documents are issued and mailed. One subscriber for the order
+lifecycle, so a revision or a cancellation is applied after the submission it follows
+(per-subscriber publish order)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from oms.kernel import events
 from orders.models import OrderLine
 from orders.states import OrderStatus
 
+from .customer_documents import invoice_send, order_acknowledgement_send, shipment_notice_send
 from .models import StepInstance
-from .notifications import customer_email_send, jeopardy_digest_send
+from .notifications import jeopardy_digest_send
 from .services import (
     order_cancel_apply,
     order_fulfillment_start,
@@ -99,24 +101,22 @@ def payments(event: events.Event) -> None:
         step_signal(line_id=line_id, event="invoice.paid")
 
 
-@events.subscriber("fulfillment.customer_emails", topics=["order.submitted", "shipment.shipped"])
+@events.subscriber(
+    "fulfillment.customer_emails", topics=["order.submitted", "shipment.shipped", "invoice.issued"]
+)
 def customer_emails(event: events.Event) -> None:
+    """The order's documents, issued and mailed once each (customer_documents)."""
     p = event.payload
     if event.topic == "order.submitted":
-        customer_email_send(
-            kind="order_confirmation", reference=p["number"], order_number=p["number"], context={}
+        order_acknowledgement_send(order_number=p["number"])
+    elif event.topic == "shipment.shipped":
+        shipment_notice_send(
+            shipment_number=p["shipment"],
+            carrier=p.get("carrier", ""),
+            tracking_number=p.get("tracking_number", ""),
         )
     else:
-        customer_email_send(
-            kind="shipment_notice",
-            reference=p["shipment"],
-            order_number=p["number"],
-            context={
-                "shipment": p["shipment"],
-                "carrier": p.get("carrier", ""),
-                "tracking_number": p.get("tracking_number", ""),
-            },
-        )
+        invoice_send(invoice_number=p["invoice"])
 
 
 @events.subscriber("fulfillment.jeopardy_digest", topics=["fulfillment.jeopardy_digest"])

@@ -108,6 +108,16 @@ def _beat_schedule() -> dict:
             "schedule": 900.0,
             "options": {"expires": 900},
         },
+        "documents-mail-sweep": {
+            "task": "documents.tasks.mail_sweep",
+            "schedule": 30.0,
+            "options": {"expires": 90},
+        },
+        "documents-purge": {
+            "task": "documents.tasks.documents_purge",
+            "schedule": 3600.0,
+            "options": {"expires": 3000},
+        },
         "webhook-sweep": {
             "task": "partners.tasks.webhook_sweep",
             "schedule": 30.0,

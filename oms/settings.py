@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "csp",
     "oms.kernel",
     "partners",
+    "documents",
     "catalog",
     "customers",
     "pricing",
@@ -245,6 +246,10 @@ SPECTACULAR_SETTINGS = {
         "RebateProgramStatusEnum": "rebates.states.ProgramStatus",
         "RebatePeriodEnum": "rebates.models.programs.Period",
         "PeriodEnum": ["month", "quarter", "year"],  # pricing's recurring period, named as before
+        "DocumentStatusEnum": "documents.states.DocumentStatus",
+        "DocumentTypeEnum": "documents.states.DocumentType",
+        "DocumentViewChannelEnum": "documents.states.ViewChannel",
+        "DocumentViewOutcomeEnum": "documents.states.ViewOutcome",
     },
 }
 
@@ -337,6 +342,26 @@ OMS_JEOPARDY_FULL_SCAN_EVERY = env.int("OMS_JEOPARDY_FULL_SCAN_EVERY", default=1
 # Default: each email is one INFO record of the `oms.mail` logger (web and worker logs alike).
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="oms.kernel.mail.LogEmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="orders@oms.example")
+# SMTP, when EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend (docs/documents.md).
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
+
+# Documents (docs/documents.md): rendered files, the letterhead, customer links, mail retries.
+OMS_DOCUMENTS_ROOT = env.str("OMS_DOCUMENTS_ROOT", default=str(VAR_DIR / "documents"))
+OMS_COMPANY_NAME = env.str("OMS_COMPANY_NAME", default="OMS Trading Ltd")
+OMS_COMPANY_ADDRESS = env.str("OMS_COMPANY_ADDRESS", default="1 Harbour Road|Rotterdam 3011 AA|Netherlands")
+OMS_COMPANY_LOGO = env.str("OMS_COMPANY_LOGO", default="img/icon.svg")  # a static file
+OMS_PUBLIC_BASE_URL = env.str("OMS_PUBLIC_BASE_URL", default="http://localhost:8000")
+OMS_DOCUMENT_LINK_DAYS = env.int("OMS_DOCUMENT_LINK_DAYS", default=30)
+# Days kept per document type, "invoice=3650,quote=365" (the rest keep documents.retention defaults).
+OMS_DOCUMENT_RETENTION = env.str("OMS_DOCUMENT_RETENTION", default="")
+OMS_MAIL_MAX_ATTEMPTS = env.int("OMS_MAIL_MAX_ATTEMPTS", default=6)
+OMS_MAIL_BACKOFF_SECONDS = env.float("OMS_MAIL_BACKOFF_SECONDS", default=30.0)
 
 # --- Cache (API throttling counters) -----------------------------------------------------------
 # Redis when there is one, so every web process shares the counters; else this process' memory.

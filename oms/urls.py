@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 import oms.openapi  # noqa: F401  (registers the API key schemes with drf-spectacular)
+from documents.urls import public_urlpatterns as public_document_links
 from oms.kernel import twofactor
 from oms.kernel.metrics import metrics_view
 from oms.kernel.security import csp_report
@@ -21,6 +22,7 @@ api_v1 = [
     path("", include("reporting.api.urls")),
     path("", include("rebates.api.urls")),
     path("", include("rebates.api.claim_urls")),
+    path("", include("documents.api.urls")),
     path("", include("reporting.reports.api_urls")),
     path("", include("customers.api.urls")),
 ]
@@ -33,6 +35,8 @@ urlpatterns = [
     path("fulfillment/", include("fulfillment.urls")),
     path("rebates/", include("rebates.urls")),
     path("crm/", include("customers.urls")),
+    path("documents/", include("documents.urls")),
+    path("d/", include(public_document_links)),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/2fa/", twofactor.overview, name="2fa-overview"),

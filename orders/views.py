@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from catalog.models import Product
 from customers.models import Customer, CustomerStatus
+from documents.selectors import documents_related
 from inventory.models import Warehouse
 from inventory.selectors import availability, channel_warehouse_ids
 from oms.kernel.accesslog import access_record
@@ -179,6 +180,7 @@ def _detail_context(request: HttpRequest, order: SalesOrder, failed: dict | None
             None,
         ),
         "can_revise": order.is_current and order.status in EDITABLE and has_any_role(request, ORDER_WRITERS),
+        "documents": documents_related(f"order:{order.number}"),
     }
 
 

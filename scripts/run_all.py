@@ -80,6 +80,15 @@ def stop(children: dict[str, subprocess.Popen], grace: float) -> None:
 def main() -> int:
     var = os.environ.get("OMS_VAR_DIR", "var")
     os.makedirs(var, exist_ok=True)
+    # The demo keeps its mail for the staff UI's mail catcher (Documents > Mail catcher) instead
+    # of printing it to the log; an EMAIL_BACKEND set in the environment or .env wins.
+    dotenv = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".env")
+    in_dotenv = False
+    if os.path.exists(dotenv):
+        with open(dotenv, encoding="utf-8") as fh:
+            in_dotenv = any(line.strip().startswith("EMAIL_BACKEND=") for line in fh)
+    if not in_dotenv:
+        os.environ.setdefault("EMAIL_BACKEND", "documents.mail.CatcherEmailBackend")
     stopping = False
 
     def on_signal(signum, frame):

@@ -11,6 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.generics import ListAPIView
 
 from customers.filters import CustomerFilter
+from documents.filters import DocumentFilter, DocumentViewFilter
 from fulfillment.filters import JeopardyAlertFilter
 from inventory.filters import (
     MovementFilter,
@@ -51,6 +52,9 @@ LISTS = {
     "rebates:claims": ClaimFilter,
     "ui:reports:ranking": SalesFactFilter,
     "ui:reports:orders": SalesFactFilter,
+    "v1:document-list": DocumentFilter,
+    "v1:document-views": DocumentViewFilter,
+    "documents:list": DocumentFilter,
 }
 # The workbench queues that filter (reporting.workbench.PANELS), and their FilterSet.
 QUEUES = {
@@ -121,6 +125,8 @@ def test_the_schema_documents_every_filter_of_every_api_list(client):
         "/api/v1/jeopardy/alerts": JeopardyAlertFilter,
         "/api/v1/rebates/claims/": ClaimFilter,
         "/api/v1/rebates/settlements/": SettlementFilter,
+        "/api/v1/documents/": DocumentFilter,
+        "/api/v1/documents/{id}/views/": DocumentViewFilter,
     }
     for path, filterset in paths.items():
         documented = {p["name"] for p in schema["paths"][path]["get"]["parameters"]}

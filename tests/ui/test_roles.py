@@ -67,7 +67,7 @@ def test_every_ui_view_declares_its_roles():
     def walk(patterns, ns=""):
         for p in patterns:
             if isinstance(p, URLResolver):
-                if p.namespace in {"ui", "orders", "inventory", "fulfillment"}:
+                if p.namespace in {"ui", "orders", "inventory", "fulfillment", "documents"}:
                     walk(p.url_patterns, p.namespace)
             elif isinstance(p, URLPattern) and ns:
                 name = f"{ns}:{p.name}"
