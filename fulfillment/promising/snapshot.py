@@ -39,7 +39,7 @@ SELECT 'sig', NULL, NULL, CAST(NULL AS date), CAST(NULL AS numeric),
   (SELECT CAST(count(*) AS varchar) || '/' || CAST(COALESCE(max(id), 0) AS varchar) || '/'
           || CAST(COALESCE(sum(share_percent), 0) AS varchar) || '/'
           || CAST(COALESCE(sum(release_days_before_receipt), 0) AS varchar) || '/'
-          || CAST(sum(CASE WHEN active THEN 1 ELSE 0 END) AS varchar)
+          || CAST(COALESCE(sum(CASE WHEN active THEN 1 ELSE 0 END), 0) AS varchar)
      FROM inventory_allocationrule)
 """
 
