@@ -28,7 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from inventory.atp import DEMAND_CLASS_RANK, Timeline
 
@@ -428,7 +428,9 @@ class Promiser:
     def _piece(
         self, line: LineRequest, src: Source, fac: Facility, qty: Decimal, mode: str, ship: date
     ) -> Piece:
-        cost = src.shipping_cost + src.transfer_cost + src.unit_cost * qty
+        cost = (src.shipping_cost + src.transfer_cost + src.unit_cost * qty).quantize(
+            _Q, rounding=ROUND_HALF_UP
+        )
         return Piece(
             line_key=line.key,
             warehouse_id=fac.id,
@@ -438,7 +440,7 @@ class Promiser:
             ship_date=ship,
             arrival_date=ship + timedelta(days=src.transit_days),
             cost=cost,
-            margin=line.unit_price * qty - cost,
+            margin=(line.unit_price * qty - cost).quantize(_Q, rounding=ROUND_HALF_UP),
             transit_days=src.transit_days,
         )
 
