@@ -25,10 +25,13 @@ from inventory.selectors import channel_warehouse_ids
 from oms.kernel.exceptions import ValidationFailed
 from orders.models import ChannelOrderPolicy, SalesOrder, ShortagePolicy
 
-from .models import FulfillmentLine, ProductSupply
+from .models import FulfillmentLine, LinePromise, ProductSupply
 from .promising.engine import LineRequest, Mode, Rule, Source
+from .promising.models import PromiseStatus
+from .promising.rebroker import parked_rebroker
 from .promising.records import line_promise_record
 from .promising.services import PromiseDraft, capacity_consume, order_promise
+from .states import FulfillmentLineStatus as FLS
 from .states import FulfillmentMode
 
 
@@ -91,7 +94,30 @@ def source_line(*, line: FulfillmentLine) -> SourcingDecision:
         )
     policy = ChannelOrderPolicy.objects.filter(channel_id=order.channel_id).first()
     split_allowed = policy is None or policy.shortage_policy == ShortagePolicy.BACKORDER
+    parked = _parked(line)
+    if parked is not None:
+        return parked
     return _promise(line, order, ship_to, candidates, split_allowed)
+
+
+def _parked(line: FulfillmentLine) -> SourcingDecision | None:
+    """A parked line waits its turn: re-brokering (oldest first within demand-class priority)
+    decides whether the stock that arrived is its; until then it stays back-ordered."""
+    promise = LinePromise.objects.filter(fulfillment_line_id=line.pk).first()
+    if promise is None:
+        return None
+    rebrokered = promise.status == PromiseStatus.PROMISED and promise.mode == Mode.WAREHOUSE
+    if not (promise.status == PromiseStatus.PARKED or (rebrokered and line.status == FLS.BACKORDERED)):
+        return None
+    if promise.status == PromiseStatus.PARKED:
+        parked_rebroker(product_ids=[line.product_id])
+        promise.refresh_from_db()
+    if promise.status == PromiseStatus.PARKED:
+        return SourcingDecision(FulfillmentMode.WAREHOUSE, None, Decimal(0), _ship_date(line, 0))
+    return SourcingDecision(
+        FulfillmentMode.WAREHOUSE, promise.warehouse_id, line.quantity, promise.scheduled_ship_date,
+        promised_date=promise.promised_date,
+    )  # fmt: skip
 
 
 def _fallback_rule(candidates: list[Warehouse]) -> Rule:
