@@ -6,8 +6,8 @@ already taken from today on, and a signature of the reference data (rules, sourc
 calendars, allocation shares). Being one statement, it is one consistent picture.
 
 The reference data (`Reference`: rules indexed for matching, capacity calendars, allocation) is
-kept in memory per process and rebuilt when the signature moves. A rebuild reads in one
-REPEATABLE READ transaction (never a half-changed rule set) and runs in one thread at a time;
+kept in memory per process and rebuilt when the signature moves. A rebuild reads everything, with
+its own signature, in one statement (never a half-changed rule set) and runs in one thread at a time;
 while it runs, other readers keep answering from the previous reference (`reference_for`), so
 promising never waits on a refresh. Facilities come with every supply read, so a warehouse turned
 inactive is seen at once.
@@ -26,8 +26,7 @@ from django.db import connection
 
 from .engine import Allocation, Facility, ProductInfo, Reference, Rule, Source, Supply
 
-_SIGNATURE_SQL = """
-SELECT 'sig', NULL, NULL, CAST(NULL AS date), CAST(NULL AS numeric),
+_SIGNATURE_EXPR = """
   (SELECT CAST(count(*) AS varchar) || '/' || COALESCE(CAST(max(updated_at) AS varchar), '')
      FROM fulfillment_sourcingrule) || '|' ||
   (SELECT CAST(count(*) AS varchar) || '/' || CAST(COALESCE(max(id), 0) AS varchar) || '/'
@@ -42,6 +41,7 @@ SELECT 'sig', NULL, NULL, CAST(NULL AS date), CAST(NULL AS numeric),
           || CAST(COALESCE(sum(CASE WHEN active THEN 1 ELSE 0 END), 0) AS varchar)
      FROM inventory_allocationrule)
 """
+_SIGNATURE_SQL = f"SELECT 'sig', NULL, NULL, CAST(NULL AS date), CAST(NULL AS numeric), {_SIGNATURE_EXPR}"
 
 
 def _d(value) -> Decimal:
@@ -150,65 +150,63 @@ class _ReferenceCache:
 REFERENCE_CACHE = _ReferenceCache()
 
 
+_REFERENCE_SQL = f"""
+SELECT 'src', r.id, r.product_id, r.category_id, s.warehouse_id, s.rank, s.transit_days, s.lead_time_days,
+       r.effective_from, r.effective_to, r.min_split_quantity, s.shipping_cost, s.transfer_cost, s.unit_cost,
+       r.name, r.country, r.region, r.postcode_from, r.postcode_to, r.ranking
+  FROM fulfillment_sourcingrule r JOIN fulfillment_sourcingrulesource s ON s.rule_id = r.id
+ WHERE r.active = %s
+UNION ALL
+SELECT 'cap', c.warehouse_id, c.daily_limit, NULL, NULL, NULL, NULL, NULL, c.valid_from, c.valid_to,
+       NULL, NULL, NULL, NULL, c.unit, NULL, NULL, NULL, NULL, NULL
+  FROM fulfillment_facilitycapacity c
+UNION ALL
+SELECT 'alloc', a.product_id, a.category_id, a.release_days_before_receipt, NULL, NULL, NULL, NULL,
+       NULL, NULL, a.share_percent, NULL, NULL, NULL, a.demand_class, NULL, NULL, NULL, NULL, NULL
+  FROM inventory_allocationrule a WHERE a.active = %s
+UNION ALL
+SELECT 'sig', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       {_SIGNATURE_EXPR}, NULL, NULL, NULL, NULL, NULL
+"""  # noqa: S608 (constant fragments only)
+
+
 def reference_load() -> Reference:
-    """Rules with their sources, capacity calendars and allocation shares, read as one picture:
-    the reference signature is taken before and after, and a read that saw a change is redone."""
-    for _attempt in range(3):
-        before = _signature()
-        reference = _reference_read(before)
-        if _signature() == before:
-            return reference  # nothing moved while it was read: one consistent picture
-    return reference
-
-
-def _signature() -> str:
+    """Rules with their sources, capacity calendars, allocation shares and the signature they
+    carry, in ONE statement: one consistent picture, never a half-changed rule set."""
     with connection.cursor() as cursor:
-        cursor.execute(_SIGNATURE_SQL)
-        return cursor.fetchone()[5] or ""
-
-
-def _reference_read(signature: str) -> Reference:
-    from inventory.models import AllocationRule
-
-    from .models import FacilityCapacity, SourcingRule, SourcingRuleSource
-
+        cursor.execute(_REFERENCE_SQL, [True, True])
+        rows = cursor.fetchall()
+    rules: dict[int, dict] = {}
     sources: dict[int, list[Source]] = defaultdict(list)
-    for s in SourcingRuleSource.objects.values_list(
-        "rule_id", "warehouse_id", "rank", "transit_days", "lead_time_days", "shipping_cost",
-        "transfer_cost", "unit_cost",
-    ):  # fmt: skip
-        sources[s[0]].append(Source(s[1], s[2], s[3], s[4], s[5], s[6], s[7]))
-    rules = [
-        Rule(
-            id=r["id"],
-            name=r["name"],
-            sources=tuple(sorted(sources.get(r["id"], ()), key=lambda s: s.rank)),
-            country=r["country"].upper(),
-            region=r["region"].upper(),
-            postcode_from=r["postcode_from"].upper().replace(" ", ""),
-            postcode_to=r["postcode_to"].upper().replace(" ", ""),
-            product_id=r["product_id"],
-            category_id=r["category_id"],
-            effective_from=r["effective_from"],
-            effective_to=r["effective_to"],
-            ranking=r["ranking"],
-            min_split=r["min_split_quantity"],
-        )
-        for r in SourcingRule.objects.filter(active=True).values()
-    ]
     capacity: dict[int, list] = defaultdict(list)
-    for c in FacilityCapacity.objects.order_by("valid_from").values_list(
-        "warehouse_id", "valid_from", "valid_to", "unit", "daily_limit"
-    ):
-        capacity[c[0]].append(tuple(c[1:]))
-    allocation = [
-        Allocation(a[0], a[1], a[2], a[3], a[4])
-        for a in AllocationRule.objects.filter(active=True).values_list(
-            "product_id", "category_id", "demand_class", "share_percent", "release_days_before_receipt"
-        )
+    allocation, signature = [], ""
+    for row in rows:
+        kind = row[0]
+        if kind == "src":
+            (_, rid, product_id, category_id, wid, rank, transit, lead, eff_from, eff_to, min_split,
+             ship, transfer, unit, name, country, region, pc_from, pc_to, ranking) = row  # fmt: skip
+            sources[rid].append(Source(wid, rank, transit, lead, _d(ship), _d(transfer), _d(unit)))
+            rules[rid] = {
+                "id": rid, "name": name, "country": country.upper(), "region": region.upper(),
+                "postcode_from": pc_from.upper().replace(" ", ""),
+                "postcode_to": pc_to.upper().replace(" ", ""),
+                "product_id": product_id, "category_id": category_id, "effective_from": _date(eff_from),
+                "effective_to": _date(eff_to), "ranking": ranking, "min_split": _d(min_split),
+            }  # fmt: skip
+        elif kind == "cap":
+            capacity[row[1]].append((_date(row[8]), _date(row[9]), row[14], int(row[2])))
+        elif kind == "alloc":
+            allocation.append(Allocation(row[1], row[2], row[14], _d(row[10]), row[3]))
+        else:
+            signature = row[14] or ""
+    built = [
+        Rule(sources=tuple(sorted(sources[rid], key=lambda s: s.rank)), **fields)
+        for rid, fields in rules.items()
     ]
-    facilities = [Facility(wid, "", capacity=tuple(cal)) for wid, cal in capacity.items()]
-    return Reference.build(rules=rules, facilities=facilities, allocation=allocation, signature=signature)
+    facilities = [
+        Facility(wid, "", capacity=tuple(sorted(cal, key=lambda c: c[0]))) for wid, cal in capacity.items()
+    ]
+    return Reference.build(rules=built, facilities=facilities, allocation=allocation, signature=signature)
 
 
 def reference_for(*, supply_facilities: dict[int, tuple], signature: str) -> Reference:
