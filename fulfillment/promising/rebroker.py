@@ -168,6 +168,19 @@ def _rebroker_portable(*, product_ids, today) -> RebrokerResult:
         if sp.on_hand > sp.reserved:
             pools[sp.product_id].append([sp.on_hand - sp.reserved, sp.warehouse_id, sp.warehouse.code])
     transit = {(s.rule_id, s.warehouse_id): s.transit_days for s in SourcingRuleSource.objects.all()}
+    spoken: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
+    for product_id, warehouse_id, qty in LinePromise.objects.filter(
+        status=PromiseStatus.PROMISED,
+        mode="warehouse",
+        fulfillment_line__reservation__isnull=True,
+        fulfillment_line__status__in=["awaiting_scheduling", "scheduled", "backordered"],
+        product_id__in={p.product_id for p in queue},
+    ).values_list("product_id", "warehouse_id", "quantity"):
+        spoken[(product_id, warehouse_id)] += qty
+    for product_id, pool in pools.items():
+        for entry in pool:
+            entry[0] -= spoken[(product_id, entry[1])]
+        pools[product_id] = [entry for entry in pool if entry[0] > 0]
     cursor: dict[int, Decimal] = defaultdict(Decimal)
     rows = []
     with transaction.atomic():

@@ -84,6 +84,7 @@ def test_a_receipt_promises_parked_lines_oldest_first_within_priority_and_tells_
     assert FulfillmentLine.objects.get(order_number=younger).status == FLS.AWAITING_SHIPPING
 
 
+@pytest.mark.postgres
 def test_rebrokering_is_set_based_whatever_the_number_of_lines(fworld, lamp, django_assert_max_num_queries):
     for i in range(12):
         _park(fworld, f"P-{i}")
