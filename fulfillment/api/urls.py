@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ..promising.api import PromiseApi, PromiseChooseApi
+from ..promising.api import PromiseApi, PromiseChooseApi, PromiseOverrideApi
 from .views import (
     JeopardyAlertAcknowledgeApi,
     JeopardyAlertAssignApi,
@@ -41,6 +41,11 @@ urlpatterns = [
         "jeopardy/alerts/<int:alert_id>/resolve",
         JeopardyAlertResolveApi.as_view(),
         name="jeopardy-alert-resolve",
+    ),
+    path(
+        "orders/<str:number>/fulfillment/lines/<int:line_id>/promise",
+        PromiseOverrideApi.as_view(),
+        name="fulfillment-line-promise-override",
     ),
     path(
         "orders/<str:number>/fulfillment/lines/<int:line_id>/what-if",

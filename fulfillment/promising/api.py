@@ -15,6 +15,7 @@ from customers.models import DemandClass
 from inventory.selectors import channel_warehouse_ids
 from oms.kernel.api.errors import ErrorSerializer, envelope
 from oms.kernel.api.inputs import StrictInputSerializer
+from oms.kernel.exceptions import PermissionDenied, ValidationFailed
 from partners.models import Channel
 
 from .engine import Rule, Source
@@ -212,3 +213,73 @@ class PromiseChooseApi(APIView):
             response.data["options"] = [option_as_dict(o) for o in stale.options]
             return response
         return Response({"option": option_as_dict(chosen), "reservations": reservations})
+
+
+class PromiseOverrideInputSerializer(StrictInputSerializer):
+    promised_date = serializers.DateField()
+    reason = serializers.CharField(max_length=300)
+    warehouse = serializers.CharField(
+        max_length=40, required=False, help_text="A new source (code), for a line not reserved yet."
+    )
+
+
+class PromiseOverriddenSerializer(serializers.Serializer):
+    fulfillment_line = serializers.IntegerField()
+    promised_date = serializers.DateField()
+    warehouse = serializers.CharField(allow_null=True)
+
+
+class PromiseOverrideApi(APIView):
+    """Staff: override a fulfillment line's promised date (and the source of a line not reserved
+    yet) with a reason; audited, and told to the channel (`order.promise_changed`)."""
+
+    permission_classes = [_CanPromise]
+
+    @extend_schema(
+        operation_id="promise_override",
+        request=PromiseOverrideInputSerializer,
+        responses={
+            200: PromiseOverriddenSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="No reason, or an unknown warehouse."),
+            401: OpenApiResponse(ErrorSerializer, description="No credential, or a bad one."),
+            403: OpenApiResponse(ErrorSerializer, description="Only staff override a promise."),
+            404: OpenApiResponse(ErrorSerializer, description="No such line on this order."),
+            409: OpenApiResponse(
+                ErrorSerializer, description="The line is reserved: move it with a what-if."
+            ),
+        },
+    )
+    def post(self, request, number: str, line_id: int):
+        from inventory.models import Warehouse
+
+        from ..services.whatif import whatif_line
+        from .records import promise_override
+
+        if not getattr(request.user, "is_staff", False):
+            raise PermissionDenied("Only staff override a promise.")
+        whatif_line(viewer=request.user, line_id=line_id, number=number)
+        data = PromiseOverrideInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        warehouse_id = None
+        if data.validated_data.get("warehouse"):
+            warehouse_id = (
+                Warehouse.objects.filter(code=data.validated_data["warehouse"])
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if warehouse_id is None:
+                raise ValidationFailed("No such warehouse.", fields={"warehouse": ["Unknown warehouse."]})
+        line = promise_override(
+            line_id=line_id,
+            promised_date=data.validated_data["promised_date"],
+            reason=data.validated_data["reason"],
+            actor=f"user:{request.user.get_username()}",
+            warehouse_id=warehouse_id,
+        )
+        return Response(
+            {
+                "fulfillment_line": line.pk,
+                "promised_date": line.promised_date,
+                "warehouse": line.warehouse.code if line.warehouse_id else None,
+            }
+        )

@@ -184,3 +184,38 @@ def test_the_promise_read_is_one_query_whatever_the_number_of_lines(pworld, djan
     with django_assert_max_num_queries(1):
         options = promise_options(draft=draft)
     assert options[0].lines[19].pieces[0].warehouse_code == "wh-east"
+
+
+def test_staff_override_the_promised_date_with_a_reason_audited_and_told(fworld, admin_client):
+    import json as _json
+
+    from fulfillment.models import FulfillmentEvent, FulfillmentLine, LinePromise
+    from oms.kernel.models import OutboxEvent
+
+    from .conftest import order_body, settle, submit
+
+    number = submit(Client(), fworld, order_body())["number"]
+    settle()
+    fl = FulfillmentLine.objects.get(order_number=number)
+    url = f"/api/v1/orders/{number}/fulfillment/lines/{fl.pk}/promise"
+    day = timezone.localdate() + timedelta(days=12)
+    refused = admin_client.post(url, _json.dumps({"promised_date": day.isoformat(), "reason": " "}),
+                                content_type="application/json")  # fmt: skip
+    assert refused.status_code == 400 and "reason" in refused.json()["fields"]
+    assert (
+        post(Client(), url, {"promised_date": day.isoformat(), "reason": "x"}, fworld.web.key).status_code
+        == 403
+    )
+    body = {"promised_date": day.isoformat(), "reason": "customer asked", "warehouse": "wh-west"}
+    moved = admin_client.post(url, _json.dumps(body), content_type="application/json")
+    assert moved.status_code == 409  # reserved: a source moves through a what-if
+    resp = admin_client.post(url, _json.dumps({"promised_date": day.isoformat(), "reason": "customer asked"}),
+                             content_type="application/json")  # fmt: skip
+    assert resp.status_code == 200, resp.content
+    fl.refresh_from_db()
+    assert fl.promised_date == day
+    assert LinePromise.objects.get(fulfillment_line=fl).trace[-1].endswith(": customer asked")
+    event = FulfillmentEvent.objects.get(kind="promise_overridden")
+    assert event.data == {"reason": "customer asked"} and event.actor.startswith("user:")
+    told = OutboxEvent.objects.get(topic="order.promise_changed")
+    assert told.payload["lines"][0]["promised_date"] == day.isoformat()

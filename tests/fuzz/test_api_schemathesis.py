@@ -64,6 +64,7 @@ POSITIVE_MAY_REFUSE = {
     "/api/v1/reports/operational/{report}": "unknown channel or warehouse",
     "/api/v1/promise": "unknown SKU or channel",
     "/api/v1/promise/choose": "unknown SKU or channel",
+    "/api/v1/orders/{number}/fulfillment/lines/{line_id}/promise": "unknown warehouse",
 }
 ALL_PHASES = "examples,coverage,fuzzing,stateful"
 POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429"]
