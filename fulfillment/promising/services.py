@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.db import connection, transaction
@@ -19,6 +19,7 @@ from oms.kernel.exceptions import Conflict, InsufficientStock, ValidationFailed
 from .engine import Destination, LineRequest, Mode, OrderPromise, Piece, Promiser, Rule
 from .snapshot import reference_for, supply_load
 
+MAX_HORIZON_DAYS = 3650  # a need date further out cannot be promised (nor added to)
 OPTION_KINDS = ("best", "single", "split", "fastest", "cheapest", "drop_ship")
 OPTION_LABELS = {
     "best": "On time from the best source",
@@ -65,6 +66,10 @@ def lines_validate(raw: Sequence[dict]) -> list[LineRequest]:
             qty = Decimal(0)
         if not qty.is_finite() or qty <= 0:
             errors[f"lines[{i}].quantity"] = ["Enter a quantity above zero."]
+            continue
+        need = ln.get("need_date")
+        if need is not None and need > timezone.localdate() + timedelta(days=MAX_HORIZON_DAYS):
+            errors[f"lines[{i}].need_date"] = [f"At most {MAX_HORIZON_DAYS} days ahead."]
             continue
         out.append(
             LineRequest(

@@ -159,6 +159,7 @@ def test_stock_taken_by_someone_else_gets_409_with_fresh_options(pworld):
         ([{"sku": "LAMP-1", "quantity": "1"}, {"sku": "NOPE-9", "quantity": "1"}], "lines[1].sku"),
         ([{"sku": "LAMP-1", "quantity": "0"}], "lines[0].quantity"),
         ([{"sku": "LAMP-1", "quantity": "-2"}], "lines[0].quantity"),
+        ([{"sku": "LAMP-1", "quantity": "1", "need_date": "9999-12-31"}], "lines[0].need_date"),
     ],
 )
 def test_an_unknown_sku_or_a_zero_quantity_is_a_400_naming_the_line(pworld, lines, field):
