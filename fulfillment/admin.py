@@ -453,3 +453,4 @@ class JeopardyScanAdmin(admin.ModelAdmin):
 
 
 from . import cost_admin  # noqa: E402, F401  (the cost-of-change console)
+from .promising import admin as promising_admin  # noqa: E402, F401  (the promising console)

@@ -706,3 +706,10 @@ class JeopardyScan(models.Model):
 
 
 from .cost_rules import ChangeCostPolicy, ChangeCostRule  # noqa: E402, F401  (cost-of-change data)
+from .promising.models import (  # noqa: E402, F401  (promising data)
+    CapacityUsage,
+    FacilityCapacity,
+    LinePromise,
+    SourcingRule,
+    SourcingRuleSource,
+)

@@ -1,11 +1,14 @@
-"""The sourcing policy behind SCHEDULE: one replaceable function.
+"""The sourcing policy behind SCHEDULE: one replaceable function, `source_line`.
 
-Plain policy (a later rule-based sourcing and promising replaces `source_line` without touching
-the engine): a product supplied by drop ship or back-to-back goes that way; otherwise the
-channel's ranked warehouses are tried in this order: those in the ship-to's region, then in its
-country, then the rest of the ranking; the first with enough available stock serves the whole
-line. If none has it all, the line's policy decides: split (take what the best one has, the rest
-waits) or back-order the whole line.
+A product supplied by drop ship or back-to-back (`ProductSupply`) goes that way. Every other line
+is promised by the promising engine (`fulfillment.promising`): the most specific sourcing rule
+for the ship-to and the item gives the ranked sources, time-phased ATP, capacity, allocation by
+demand class and the rule's ranking (rank or profit) choose the source and the dates, and the
+line's promise (source, dates, mode, trace) is recorded. When no rule matches, the channel's
+ranked warehouses stand in as the rule (those in the ship-to's region, then its country, then the
+rest). If no source has it all, the channel's shortage policy decides: split (this slice takes
+what the best source has, the rest is sourced again) or back-order the whole line, dated from
+the first receipt that covers it.
 """
 
 from __future__ import annotations
@@ -14,15 +17,21 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import F
+from django.conf import settings
 from django.utils import timezone
 
-from inventory.models import StockPosition, Warehouse
+from inventory.models import Warehouse
 from inventory.selectors import channel_warehouse_ids
 from oms.kernel.exceptions import ValidationFailed
 from orders.models import ChannelOrderPolicy, SalesOrder, ShortagePolicy
 
-from .models import FulfillmentLine, ProductSupply
+from .models import FulfillmentLine, LinePromise, ProductSupply
+from .promising.engine import LineRequest, Mode, Rule, Source
+from .promising.models import PromiseStatus
+from .promising.rebroker import parked_rebroker
+from .promising.records import line_promise_record
+from .promising.services import PromiseDraft, capacity_consume, order_promise
+from .states import FulfillmentLineStatus as FLS
 from .states import FulfillmentMode
 
 
@@ -33,6 +42,7 @@ class SourcingDecision:
     quantity: Decimal  # what the warehouse serves now (0: back-order the line)
     ship_date: date
     split_allowed: bool = True
+    promised_date: date | None = None  # the promised arrival (None: ship date + default transit)
 
 
 def initial_mode(*, product_id: int) -> str:
@@ -75,26 +85,81 @@ def source_line(*, line: FulfillmentLine) -> SourcingDecision:
         )
     ship_to = line.order_line.ship_to or order.ship_to
     candidates = ranked_warehouses(order=order, ship_to=ship_to)
-    if not candidates:
-        raise ValidationFailed("The channel has no active warehouse to source from.")
     if mode == FulfillmentMode.BACK_TO_BACK:
+        if not candidates:
+            raise ValidationFailed("The channel has no active warehouse to source from.")
         # Bought for this order and received at the best-ranked warehouse for the ship-to.
         return SourcingDecision(
             mode, candidates[0].pk, line.quantity, _ship_date(line, supply.lead_time_days)
         )
-    available = dict(
-        StockPosition.objects.filter(product_id=line.product_id, warehouse_id__in=[w.pk for w in candidates])
-        .annotate(free=F("on_hand") - F("reserved"))
-        .values_list("warehouse_id", "free")
-    )
-    for wh in candidates:
-        if available.get(wh.pk, Decimal(0)) >= line.quantity:
-            return SourcingDecision(mode, wh.pk, line.quantity, _ship_date(line, 0))
     policy = ChannelOrderPolicy.objects.filter(channel_id=order.channel_id).first()
     split_allowed = policy is None or policy.shortage_policy == ShortagePolicy.BACKORDER
-    if split_allowed:
-        for wh in candidates:
-            free = available.get(wh.pk, Decimal(0))
-            if free > 0:
-                return SourcingDecision(mode, wh.pk, free, _ship_date(line, 0))
-    return SourcingDecision(mode, None, Decimal(0), _ship_date(line, 0), split_allowed)
+    parked = _parked(line)
+    if parked is not None:
+        return parked
+    return _promise(line, order, ship_to, candidates, split_allowed)
+
+
+def _parked(line: FulfillmentLine) -> SourcingDecision | None:
+    """A parked line waits its turn: re-brokering (oldest first within demand-class priority)
+    decides whether the stock that arrived is its; until then it stays back-ordered."""
+    promise = LinePromise.objects.filter(fulfillment_line_id=line.pk).first()
+    if promise is None:
+        return None
+    rebrokered = promise.status == PromiseStatus.PROMISED and promise.mode == Mode.WAREHOUSE
+    if not (promise.status == PromiseStatus.PARKED or (rebrokered and line.status == FLS.BACKORDERED)):
+        return None
+    if promise.status == PromiseStatus.PARKED:
+        parked_rebroker(product_ids=[line.product_id])
+        promise.refresh_from_db()
+    if promise.status == PromiseStatus.PARKED:
+        return SourcingDecision(FulfillmentMode.WAREHOUSE, None, Decimal(0), _ship_date(line, 0))
+    return SourcingDecision(
+        FulfillmentMode.WAREHOUSE, promise.warehouse_id, line.quantity, promise.scheduled_ship_date,
+        promised_date=promise.promised_date,
+    )  # fmt: skip
+
+
+def _fallback_rule(candidates: list[Warehouse]) -> Rule:
+    transit = settings.OMS_PLANNING_TRANSIT_DAYS
+    return Rule(
+        id=None,
+        name="the channel's warehouse ranking",
+        sources=tuple(Source(w.pk, rank, transit_days=transit) for rank, w in enumerate(candidates, start=1)),
+    )
+
+
+def _promise(line, order, ship_to, candidates, split_allowed) -> SourcingDecision:
+    request = LineRequest(
+        key=str(line.pk),
+        sku=line.product.sku,
+        quantity=line.quantity,
+        need_date=line.order_line.requested_ship_date,
+        unit_price=line.order_line.unit_net_price,
+        allow_split=split_allowed,
+    )
+    draft = PromiseDraft(
+        ship_to=ship_to or {},
+        lines=[request],
+        demand_class=order.demand_class,
+        fallback=_fallback_rule(candidates) if candidates else None,
+    )
+    # Drop ship needs its own process (a purchase order to the supplier): SCHEDULE keeps to stock.
+    result = order_promise(draft=draft, allow_drop_ship=False).lines[0]
+    if result.rule_id is None and not candidates:
+        raise ValidationFailed("The channel has no active warehouse to source from.")
+    piece = result.pieces[0] if result.pieces else None
+    line_promise_record(line=line, result=result, demand_class=order.demand_class)
+    if piece is None:
+        return SourcingDecision(
+            FulfillmentMode.WAREHOUSE, None, Decimal(0), _ship_date(line, 0), split_allowed
+        )
+    if piece.mode == Mode.BACKORDER:
+        return SourcingDecision(
+            FulfillmentMode.WAREHOUSE, None, Decimal(0), piece.ship_date, split_allowed, piece.arrival_date
+        )
+    capacity_consume(pieces=[piece])
+    return SourcingDecision(
+        FulfillmentMode.WAREHOUSE, piece.warehouse_id, piece.quantity, piece.ship_date, split_allowed,
+        piece.arrival_date,
+    )  # fmt: skip

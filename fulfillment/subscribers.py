@@ -83,6 +83,16 @@ def receipts(event: events.Event) -> None:
         step_signal(line_id=line_id, event="stock.received")
 
 
+@events.subscriber("fulfillment.rebroker", topics=["stock.received"])
+def rebroker(event: events.Event) -> None:
+    """Stock arrived (a receipt, a transfer landing, a return): promise again the parked lines
+    of its product, set-based, oldest first within demand-class priority (their orders get
+    `order.promise_changed`)."""
+    from .promising.rebroker import parked_rebroker
+
+    parked_rebroker(product_ids=[event.payload["product_id"]])
+
+
 @events.subscriber("fulfillment.payments", topics=["invoice.paid"])
 def payments(event: events.Event) -> None:
     """An invoice was paid: wake the WAIT_FOR_PAYMENT steps of the fulfillment lines it bills

@@ -36,3 +36,11 @@ def jeopardy_scan(full: bool | None = None) -> int:
         every = max(settings.OMS_JEOPARDY_FULL_SCAN_EVERY, 1)
         full = (JeopardyScan.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) % every == 0
     return scan(full=full).processes_changed
+
+
+@shared_task(acks_late=True, ignore_result=True, max_retries=0)
+def promise_rebroker() -> int:
+    """The scheduled re-brokering of every parked line (receipts also trigger it per product)."""
+    from .promising.rebroker import parked_rebroker
+
+    return parked_rebroker().lines

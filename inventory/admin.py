@@ -164,7 +164,15 @@ class ChannelWarehouseAdmin(admin.ModelAdmin):
 
 @admin.register(AllocationRule)
 class AllocationRuleAdmin(admin.ModelAdmin):
-    list_display = ["pk", "demand_class", "share_percent", "product", "category", "active"]
+    list_display = [
+        "pk",
+        "demand_class",
+        "share_percent",
+        "release_days_before_receipt",
+        "product",
+        "category",
+        "active",
+    ]
     list_filter = ["demand_class", "active"]
     autocomplete_fields = ["product"]
 

@@ -255,6 +255,9 @@ class AllocationRule(models.Model):
     category = models.ForeignKey(Category, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     demand_class = models.CharField(max_length=20, choices=DemandClass.choices)
     share_percent = models.DecimalField(max_digits=5, decimal_places=2)
+    # The share is released to every class this many days before the next scheduled receipt
+    # (replenishment is near); empty: held until the stock is gone.
+    release_days_before_receipt = models.PositiveIntegerField(null=True, blank=True)
     active = models.BooleanField(default=True)
 
     class Meta:

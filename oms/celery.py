@@ -83,6 +83,11 @@ def _beat_schedule() -> dict:
             "schedule": settings.OMS_REORDER_SCAN_MINUTES * 60,
             "options": {"expires": settings.OMS_REORDER_SCAN_MINUTES * 60},
         },
+        "fulfillment-promise-rebroker": {
+            "task": "fulfillment.tasks.promise_rebroker",
+            "schedule": 900.0,
+            "options": {"expires": 900},
+        },
         "fulfillment-sweep": {
             "task": "fulfillment.tasks.fulfillment_sweep",
             "schedule": settings.OMS_STEP_SWEEP_SECONDS,

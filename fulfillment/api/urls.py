@@ -1,5 +1,6 @@
 from django.urls import path
 
+from ..promising.api import PromiseApi, PromiseChooseApi, PromiseOverrideApi
 from .views import (
     JeopardyAlertAcknowledgeApi,
     JeopardyAlertAssignApi,
@@ -14,6 +15,8 @@ from .views import (
 )
 
 urlpatterns = [
+    path("promise", PromiseApi.as_view(), name="promise-options"),
+    path("promise/choose", PromiseChooseApi.as_view(), name="promise-choose"),
     path("fulfillment/shipment-advice", ShipmentAdviceApi.as_view(), name="fulfillment-shipment-advice"),
     path("fulfillment/shipment-status", ShipmentStatusApi.as_view(), name="fulfillment-shipment-status"),
     path("fulfillment/steps/<int:step_id>/actions", StepActionApi.as_view(), name="fulfillment-step-action"),
@@ -38,6 +41,11 @@ urlpatterns = [
         "jeopardy/alerts/<int:alert_id>/resolve",
         JeopardyAlertResolveApi.as_view(),
         name="jeopardy-alert-resolve",
+    ),
+    path(
+        "orders/<str:number>/fulfillment/lines/<int:line_id>/promise",
+        PromiseOverrideApi.as_view(),
+        name="fulfillment-line-promise-override",
     ),
     path(
         "orders/<str:number>/fulfillment/lines/<int:line_id>/what-if",

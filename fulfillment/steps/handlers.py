@@ -125,6 +125,8 @@ def schedule_run(ctx: StepContext) -> Done | Wait:
     decision = source_line(line=line)
     line.mode = decision.mode
     line.scheduled_ship_date = decision.ship_date
+    if line.promised_date is None and decision.promised_date is not None:
+        line.promised_date = decision.promised_date  # the promising engine's arrival date
     _promise(line)
     if decision.quantity <= 0:
         line.warehouse = None

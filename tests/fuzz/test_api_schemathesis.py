@@ -63,6 +63,9 @@ POSITIVE_MAY_REFUSE = {
     "/api/v1/rebates/settlements/": "unknown claim or program in a filter",
     "/api/v1/reports/rankings": "unknown channel, warehouse or currency (or one without a rate)",
     "/api/v1/reports/operational/{report}": "unknown channel or warehouse",
+    "/api/v1/promise": "unknown SKU or channel",
+    "/api/v1/promise/choose": "unknown SKU or channel",
+    "/api/v1/orders/{number}/fulfillment/lines/{line_id}/promise": "unknown warehouse",
 }
 ALL_PHASES = "examples,coverage,fuzzing,stateful"
 POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429"]
