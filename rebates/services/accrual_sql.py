@@ -286,9 +286,11 @@ def accrue_sql(
         # the period volumes, the budget and the authorizations' quantities read below are
         # those every earlier run committed).
         cur.execute(
-            f"SELECT id FROM {prog} WHERE id IN (SELECT program_id FROM rebate_pair) ORDER BY id FOR UPDATE"  # noqa: S608
+            f"SELECT id, budget_cap IS NOT NULL FROM {prog} "  # noqa: S608
+            "WHERE id IN (SELECT program_id FROM rebate_pair) ORDER BY id FOR UPDATE"
         )
-        locked = [r[0] for r in cur.fetchall()]
+        locked = cur.fetchall()
+        capped = any(has_cap for _pk, has_cap in locked)
         if not locked:
             return run
         cur.execute(
@@ -326,7 +328,7 @@ def accrue_sql(
         if missing:
             raise NotFound(f"No exchange rate from {missing[0]} to {missing[1]} on or before {missing[2]}.")
         cur.execute(
-            _compute_sql(prog, auth),
+            _compute_sql(prog, auth, capped=capped),
             {
                 "amount_off": DebitMethod.AMOUNT_OFF,
                 "new_cost": DebitMethod.NEW_COST,
@@ -443,10 +445,37 @@ def _run_key() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def _compute_sql(prog: str, auth: str) -> str:
+def _compute_sql(prog: str, auth: str, *, capped: bool) -> str:
     """`rebate_new`: one row per accrual to write, with every figure of its basis."""
     tiers = _t(ProgramTier)
     accruals = _t(Accrual)
+    # The budget cap clips on the program's running amount; a run with no capped program skips
+    # that window (one sort of every accrual less).
+    budget = (
+        """
+    budgeted AS (
+        SELECT r.*,
+               r.budget_cap - r.accrued_amount AS left_budget,
+               SUM(r.amount) OVER (PARTITION BY r.program_id ORDER BY r.on_date, r.sid
+                                   ROWS UNBOUNDED PRECEDING) AS running_amount
+        FROM rows r
+    ),
+    capped AS (
+        SELECT b.*,
+               CASE WHEN b.budget_cap IS NULL THEN b.amount
+                    ELSE GREATEST(0, LEAST(b.running_amount, b.left_budget))
+                         - GREATEST(0, LEAST(b.running_amount - b.amount, b.left_budget)) END
+                   AS final_amount,
+               b.budget_cap IS NOT NULL AND b.amount > b.left_budget
+                   - GREATEST(0, LEAST(b.running_amount - b.amount, b.left_budget)) AS was_capped
+        FROM budgeted b
+"""
+        if capped
+        else """
+    capped AS (
+        SELECT r.*, r.amount AS final_amount, FALSE AS was_capped FROM rows r
+"""
+    )
     period_start = """(CASE p.period WHEN 'month' THEN date_trunc('month', r.on_date)
                         WHEN 'quarter' THEN date_trunc('quarter', r.on_date)
                         ELSE date_trunc('year', r.on_date) END)::date"""
@@ -600,23 +629,7 @@ def _compute_sql(prog: str, auth: str) -> str:
                round(quantity * debit, {_minor("cur")})
         FROM granted WHERE quantity > 0
     ),
-    budgeted AS (
-        SELECT r.*,
-               r.budget_cap - r.accrued_amount AS left_budget,
-               SUM(r.amount) OVER (PARTITION BY r.program_id ORDER BY r.on_date, r.sid
-                                   ROWS UNBOUNDED PRECEDING) AS running_amount
-        FROM rows r
-    ),
-    capped AS (
-        SELECT b.*,
-               CASE WHEN b.budget_cap IS NULL THEN b.amount
-                    ELSE GREATEST(0, LEAST(b.running_amount, b.left_budget))
-                         - GREATEST(0, LEAST(b.running_amount - b.amount, b.left_budget)) END
-                   AS final_amount,
-               b.budget_cap IS NOT NULL AND b.amount > b.left_budget
-                   - GREATEST(0, LEAST(b.running_amount - b.amount, b.left_budget)) AS was_capped
-        FROM budgeted b
-    )
+{budget}    )
     SELECT c.program_id, c.sid, c.source_id, c.on_date, c.product_id, c.customer_id, c.warehouse_id,
            c.auth_id, c.document, c.currency_src, c.val, c.cur, c.prog_supplier AS supplier_id,
            c.period_start, c.period_end, c.fx_rate, c.value, c.quantity, c.tier, c.rate,
