@@ -282,7 +282,7 @@ def run() -> dict:
             "world build (not timed in the figure), s": round(build.elapsed, 1),
         },
         "unit": {},
-        "notes": "PostgreSQL, one process; the machine is shared by ~8 people working, so figures are noisy",
+        "notes": "PostgreSQL, one process; figures are noisy when the machine is busy with other test suites",
     }
 
 
