@@ -9,7 +9,7 @@ crosses). 1,000 shipments of 100 lines. The run is timed twice on fresh accruals
 its query count, and once
 more as a redelivery (everything accrued already: nothing written).
 
-Its own database (`oms_bench_rebates`, or OMS_BENCH_DATABASE_URL), rebuilt on every run.
+Its own database (`oms_bench_rebates`, or the one OMS_BENCH_DATABASE_URL names), rebuilt on every run.
 """
 
 from __future__ import annotations
@@ -233,11 +233,12 @@ def run() -> dict:
     _ensure_pg_database(DB)
     import psycopg2
 
+    name = DB.rsplit("/", 1)[-1]
     conn = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
     conn.autocommit = True
     with conn.cursor() as cur:
-        cur.execute("DROP DATABASE IF EXISTS oms_bench_rebates")
-        cur.execute("CREATE DATABASE oms_bench_rebates")
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cur.execute(f'CREATE DATABASE "{name}"')
     conn.close()
     setup_django(database_url=DB)
     from django.db import connection
@@ -281,7 +282,7 @@ def run() -> dict:
             "world build (not timed in the figure), s": round(build.elapsed, 1),
         },
         "unit": {},
-        "notes": "PostgreSQL, one process; the machine is shared by ~8 people working, so figures are noisy",
+        "notes": "PostgreSQL, one process; figures are noisy when the machine is busy with other test suites",
     }
 
 

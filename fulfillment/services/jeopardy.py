@@ -380,6 +380,13 @@ pairs AS (
       FROM pairs
 )"""  # noqa: S608
     scope = "" if full else f"AND (p.jeopardy_dirty = {q.true} OR p.current_step_due < {q.now})"
+    # An overrunning process that was not replanned and keeps its score and priority differs from
+    # what was written only by the clock (its expected end and delay grow with the overrun): an
+    # incremental scan leaves it alone, so it writes only the rows that really changed; a full
+    # scan (every OMS_JEOPARDY_FULL_SCAN_EVERY-th) brings those figures to the scan's time.
+    clock_only = (
+        q.false if full else f"(z.dirty = {q.false} AND z.overrun = {q.true} AND z.old_expected IS NOT NULL)"
+    )
     expected = (
         f"CASE WHEN p.current_step_due < {q.now} THEN {q.pushed('p.plan_end', 'p.current_step_due')} "
         f"ELSE p.plan_end END"
@@ -400,6 +407,7 @@ WITH {policy}, {bands}, cand AS (
            p.jeopardy_score AS old_score, p.jeopardy_priority AS old_priority,
            p.jeopardy_delay_hours AS old_delay, p.expected_end AS old_expected,
            {expected} AS expected_end,
+           CASE WHEN p.current_step_due < {q.now} THEN {q.true} ELSE {q.false} END AS overrun,
            p.current_task_type AS task_type, pol.policy_id
       FROM fulfillment_processinstance p
       JOIN fulfillment_processdefinition d ON d.id = p.definition_id
@@ -419,7 +427,8 @@ WITH {policy}, {bands}, cand AS (
 ), changed AS (
     SELECT z.* FROM ranked z
      WHERE z.dirty = {q.true} OR z.score <> z.old_score OR z.priority <> z.old_priority
-        OR {q.distinct("z.delay", "z.old_delay")} OR {q.distinct("z.expected_end", "z.old_expected")}
+        OR (({q.distinct("z.delay", "z.old_delay")} OR {q.distinct("z.expected_end", "z.old_expected")})
+            AND NOT {clock_only})
 )
 SELECT * FROM changed"""  # noqa: S608
 

@@ -63,6 +63,7 @@ from ..models import (
     TierMode,
 )
 from ..states import ProgramStatus
+from .accrual_sql import accrue_sql, invoice_lines_source, shipment_lines_source
 from .journal import EntrySpec, functional_currency, post_entries_bulk
 
 ZERO = Decimal("0")
@@ -447,7 +448,8 @@ def _insert_accruals(rows: Sequence[NewAccrual]) -> None:
 
 @dataclass
 class AccrualRun:
-    created: list[NewAccrual] = field(default_factory=list)
+    # NewAccrual rows (in-memory engine) or the Accrual rows written (PostgreSQL: read on demand).
+    created: Sequence = field(default_factory=list)
     already: int = 0  # (program, source) pairs that had their accrual already (a redelivery)
 
     @property
@@ -545,6 +547,29 @@ def _functional(fx: _Fx, amount: Decimal, currency: str, on: date) -> tuple[Deci
     return round_money(amount * rate, func), func, rate
 
 
+_PROGRAM_TYPES = {
+    AccrualBasis.SHIPMENTS: [
+        ProgramType.SUPPLIER_REBATE,
+        ProgramType.CUSTOMER_VOLUME,
+        ProgramType.SHIP_AND_DEBIT,
+    ],
+    AccrualBasis.RECEIPTS: [ProgramType.SUPPLIER_REBATE],
+    AccrualBasis.INVOICES: [ProgramType.CUSTOMER_VOLUME],
+}
+
+
+def _in_database() -> bool:
+    """PostgreSQL computes the accruals itself (rebates/services/accrual_sql.py); SQLite, which
+    has no decimal arithmetic, runs the in-memory engine below. Both give the same accruals."""
+    return connection.vendor == "postgresql"
+
+
+def _accrue_in_database(source: tuple[str, list], *, source_type: str, basis: str) -> AccrualRun:
+    with transaction.atomic():
+        done = accrue_sql(source, source_type=source_type, program_types=_PROGRAM_TYPES[basis], basis=basis)
+    return AccrualRun(created=done.created, already=done.already)
+
+
 def accrue_sources(sources: Sequence[Source], *, basis: str) -> AccrualRun:
     """Accrue what `sources` (all of one basis: shipments, receipts or invoices) earn under every
     active program. Idempotent per (program, source line): pairs that have their accrual already
@@ -557,16 +582,7 @@ def _accrue(sources: Sequence[Source], *, basis: str) -> AccrualRun:
     run = AccrualRun()
     if not sources:
         return run
-    types = {
-        AccrualBasis.SHIPMENTS: [
-            ProgramType.SUPPLIER_REBATE,
-            ProgramType.CUSTOMER_VOLUME,
-            ProgramType.SHIP_AND_DEBIT,
-        ],
-        AccrualBasis.RECEIPTS: [ProgramType.SUPPLIER_REBATE],
-        AccrualBasis.INVOICES: [ProgramType.CUSTOMER_VOLUME],
-    }[basis]
-    programs = _load_programs(types, basis)
+    programs = _load_programs(_PROGRAM_TYPES[basis], basis)
     pairs = _matches(programs, sources)
     if not pairs:
         return run
@@ -757,6 +773,12 @@ def shipment_line_sources(*, shipment_line_ids: Sequence[int]) -> list[Source]:
 def accrue_shipment_lines(*, shipment_line_ids: Sequence[int]) -> AccrualRun:
     """Accrue shipped lines (the `shipment.shipped` subscriber's service; the bench calls it
     with 100,000 lines)."""
+    if _in_database():
+        return _accrue_in_database(
+            shipment_lines_source(shipment_line_ids),
+            source_type=SourceType.SHIPMENT_LINE,
+            basis=AccrualBasis.SHIPMENTS,
+        )
     return accrue_sources(
         shipment_line_sources(shipment_line_ids=shipment_line_ids), basis=AccrualBasis.SHIPMENTS
     )
@@ -813,9 +835,8 @@ def accrue_receipt(*, movement_id: int, purchase_order_line_id: int) -> AccrualR
     return accrue_sources([source], basis=AccrualBasis.RECEIPTS)
 
 
-def accrue_invoice(*, invoice_number: str) -> AccrualRun:
-    """An issued invoice's lines (net value, invoice currency) for customer volume rebates based
-    on invoices."""
+def invoice_line_sources(*, invoice_number: str) -> list[Source]:
+    """An issued invoice's lines as sources: net value, invoice currency, dated the issue date."""
     from billing.models import InvoiceLine
 
     rows = (
@@ -833,7 +854,7 @@ def accrue_invoice(*, invoice_number: str) -> AccrualRun:
             "order_line__product__category_id",
         )
     )
-    sources = [
+    return [
         Source(
             source_type=SourceType.INVOICE_LINE,
             source_id=str(pk),
@@ -849,7 +870,18 @@ def accrue_invoice(*, invoice_number: str) -> AccrualRun:
         )
         for pk, qty, net, cur, issued_at, customer, prod, brand, cat in rows
     ]
-    return accrue_sources(sources, basis=AccrualBasis.INVOICES)
+
+
+def accrue_invoice(*, invoice_number: str) -> AccrualRun:
+    """An issued invoice's lines (net value, invoice currency) for customer volume rebates based
+    on invoices."""
+    if _in_database():
+        return _accrue_in_database(
+            invoice_lines_source(invoice_number),
+            source_type=SourceType.INVOICE_LINE,
+            basis=AccrualBasis.INVOICES,
+        )
+    return accrue_sources(invoice_line_sources(invoice_number=invoice_number), basis=AccrualBasis.INVOICES)
 
 
 # --- reversals ------------------------------------------------------------------------------------------
