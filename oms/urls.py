@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("inventory.api.urls")),
     path("", include("orders.api.urls")),
     path("", include("fulfillment.api.urls")),
+    path("", include("billing.api.urls")),
     path("", include("reporting.api.urls")),
     path("", include("rebates.api.urls")),
     path("", include("rebates.api.claim_urls")),

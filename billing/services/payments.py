@@ -822,3 +822,9 @@ def payment_summary(*, order_id: int) -> dict[str, Decimal]:
         )
     )
     return {k: v or Decimal(0) for k, v in agg.items()}
+
+
+def hold_for_missing_authorization(*, order_id: int) -> None:
+    """A capture found no live authorization (declined, expired, voided): hold the order's
+    shipping until a new authorization releases it."""
+    _hold_apply(order_id, "no live payment authorization")
