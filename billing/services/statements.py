@@ -282,7 +282,12 @@ def _post_exact(cur, statement_id: int, now, actor: str) -> int:
                    '{{"status": "paid"}}',
                    'bank statement ' || l.statement_id || ' line ' || l.line_no, %(now)s
               FROM billing_statementline l WHERE {just}
-            UNION ALL
+""",  # noqa: S608 (constant fragments only)
+        args,
+    )
+    cur.execute(
+        f"""INSERT INTO billing_billingevent
+                   (entity, entity_id, kind, actor, before, after, reason, created_at)
             SELECT 'payment', l.payment_id, 'received', %(actor)s, '{{"status": "pending"}}',
                    '{{"status": "captured", "method": "bank_transfer"}}', '', %(now)s
               FROM billing_statementline l WHERE {just}""",  # noqa: S608 (constant fragments only)
