@@ -32,6 +32,7 @@ urlpatterns = [
     path("inventory/", include("inventory.urls")),
     path("fulfillment/", include("fulfillment.urls")),
     path("rebates/", include("rebates.urls")),
+    path("billing/", include("billing.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/2fa/", twofactor.overview, name="2fa-overview"),

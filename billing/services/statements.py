@@ -119,7 +119,13 @@ def parse_camt053(content: bytes) -> list[ParsedLine]:
 
 
 def statement_import(
-    *, content: bytes, format: str, currency: str, filename: str = "", actor: str = "system"
+    *,
+    content: bytes,
+    format: str,
+    currency: str,
+    filename: str = "",
+    actor: str = "system",
+    match: bool = True,
 ) -> BankStatement:
     """Import a statement of the bank account kept in `currency`. Every line is checked first: a
     line in another currency or with more decimals than the currency has refuses the whole file
@@ -165,7 +171,8 @@ def statement_import(
         audit(
             "statement", statement.pk, "imported", actor=actor, after={"lines": len(rows), "format": format}
         )
-    statement_match(statement_id=statement.pk, actor=actor)
+    if match:
+        statement_match(statement_id=statement.pk, actor=actor)
     return statement
 
 
@@ -180,6 +187,8 @@ def statement_match(*, statement_id: int, actor: str = "system") -> dict[str, in
     now = timezone.now()
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
+            # Fresh rows: without statistics the planner would nest loops over the whole table.
+            cur.execute("ANALYZE billing_statementline")
             cur.execute(
                 """SELECT i.id FROM billing_invoice i
                     WHERE i.number IN (SELECT match_key FROM billing_statementline
@@ -187,6 +196,7 @@ def statement_match(*, statement_id: int, actor: str = "system") -> dict[str, in
                       AND i.status = 'issued' ORDER BY i.id FOR UPDATE""",
                 [statement_id],
             )
+        # A reference used by more than one line of the statement is left for a person.
         cur.execute(
             f"""UPDATE billing_statementline AS l
                    SET invoice_id = i.id,
@@ -195,12 +205,14 @@ def statement_match(*, statement_id: int, actor: str = "system") -> dict[str, in
                                            WHEN l.amount = {_OPEN} THEN 'matched'
                                            WHEN l.amount < {_OPEN} THEN 'underpaid'
                                            ELSE 'overpaid' END
-                  FROM billing_invoice AS i
-                 WHERE l.statement_id = %s AND l.match_status = 'unmatched' AND l.match_key <> ''
-                   AND i.number = l.match_key AND i.status = 'issued'
-                   AND NOT EXISTS (SELECT 1 FROM billing_statementline d
-                                    WHERE d.statement_id = l.statement_id AND d.match_key = l.match_key
-                                      AND d.id <> l.id)""",  # noqa: S608 (constant fragments only)
+                  FROM (SELECT id, match_key
+                          FROM (SELECT id, match_key, COUNT(*) OVER (PARTITION BY match_key) AS n
+                                  FROM billing_statementline
+                                 WHERE statement_id = %s AND match_key <> '') AS k
+                         WHERE n = 1) AS u,
+                       billing_invoice AS i
+                 WHERE l.id = u.id AND l.match_status = 'unmatched'
+                   AND i.number = u.match_key AND i.status = 'issued'""",  # noqa: S608 (constant fragments only)
             [statement_id],
         )
         posted = _post_exact(cur, statement_id, now, actor)

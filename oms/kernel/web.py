@@ -103,6 +103,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Purchasing", "inventory:purchase-orders", INVENTORY_ROLES, "truck"),
     NavItem("Shipments", "fulfillment:shipments", SHIPPING_ROLES, "send"),
     NavItem("Rebates", "rebates:checkbook", REBATE_ROLES, "percent"),
+    NavItem("Receivables", "billing:aging", (Role.FINANCE,), "list"),
     NavItem("Reports", "ui:reports:index", DASHBOARD_ROLES, "chart"),
 )
 
