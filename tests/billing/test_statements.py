@@ -124,6 +124,36 @@ def test_statement_matches_by_reference_and_flags_the_rest(fmt):
     assert not StatementLine.objects.filter(statement=again, match_status="posted").exists()
 
 
+def test_the_generic_path_import_then_match_classifies_the_same_way():
+    """The path SQLite takes (lines inserted, then statement_match), run here on PostgreSQL too."""
+    from billing.services.statements import statement_match
+
+    order, inv = _invoices(5)
+    _, (eur,) = _invoices(1, currency="EUR")
+    rows, _ = _rows(inv, eur)
+    statement = statement_import(content=_csv(rows), format="csv", currency="USD", match=False)
+    assert set(StatementLine.objects.filter(statement=statement).values_list("match_status", flat=True)) == {
+        "unmatched"
+    }
+    statement_match(statement_id=statement.pk)
+    status = dict(StatementLine.objects.filter(statement=statement).values_list("line_no", "match_status"))
+    assert status == {
+        1: "posted",
+        2: "underpaid",
+        3: "overpaid",
+        4: "unmatched",
+        5: "unmatched",
+        6: "unmatched",
+        7: "currency",
+    }
+    assert Invoice.objects.get(pk=inv[0].pk).status == "paid"
+    open_now = sum(
+        (i.open_amount for i in Invoice.objects.filter(customer_id=order.customer_id, status="issued")),
+        Decimal(0),
+    )
+    assert CreditExposure.objects.get(customer_id=order.customer_id).open_receivables_amount == open_now
+
+
 def test_a_line_in_another_currency_or_with_too_many_decimals_refuses_the_file():
     _, inv = _invoices(1)
     for rows, match in [
