@@ -13,6 +13,7 @@ from oms.kernel.money import minor_units
 from ..models import BillingEvent, Invoice
 
 CREDIT_QUANTUM = Decimal("0.0001")
+MAX_AMOUNT = Decimal(10) ** 15  # the amount columns hold 16 integer digits
 
 
 def audit(
@@ -57,6 +58,8 @@ def money_in(value: Any, currency: str, *, field: str = "amount", allow_zero: bo
             f"{currency} has {digits} decimals.",
             fields={field: [f"'{value}' has more decimals than {currency} allows ({digits})."]},
         )
+    if amount >= MAX_AMOUNT:
+        raise ValidationFailed("The amount is too large.", fields={field: [f"Below {MAX_AMOUNT:,}."]})
     if amount < 0 or (amount == 0 and not allow_zero):
         raise ValidationFailed("The amount must be positive.", fields={field: ["Must be greater than zero."]})
     return amount

@@ -22,7 +22,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from customers.models import Customer
 from oms.kernel.exceptions import Conflict, NotFound, ValidationFailed
+from oms.kernel.money import validate_currency
 from orders.actors import Actor
 from orders.models import HoldCode, OrderHold, SalesOrder
 from orders.services.holds import hold_apply, hold_release
@@ -583,6 +585,9 @@ def payment_record_offline(
             "A check needs its number and deposit date.",
             fields={"check_number": ["Required."], "deposit_date": ["Required."]},
         )
+    currency = validate_currency(currency)
+    if not Customer.objects.filter(pk=customer_id).exists():
+        raise ValidationFailed("No such customer.", fields={"customer": [str(customer_id)]})
     amount = money_in(amount, currency)
     order = SalesOrder.objects.filter(pk=order_id).first() if order_id else None
     if order is not None and order.currency != currency:

@@ -49,7 +49,11 @@ def match_key(reference: str) -> str:
 def parse_csv(content: bytes) -> list[ParsedLine]:
     """Columns: date (ISO), amount, currency, reference, counterparty; credits only (amount > 0;
     debits are the bank's own business and are skipped)."""
-    reader = csv.DictReader(io.StringIO(content.decode("utf-8-sig")))
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed("The file is not UTF-8 text.", fields={"file": [str(exc)]}) from exc
+    reader = csv.DictReader(io.StringIO(text))
     need = {"date", "amount", "currency", "reference"}
     if not reader.fieldnames or not need <= {f.strip().lower() for f in reader.fieldnames}:
         raise ValidationFailed(
@@ -57,7 +61,9 @@ def parse_csv(content: bytes) -> list[ParsedLine]:
         )
     out = []
     for n, row in enumerate(reader, start=2):
-        row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+        row = {
+            k.strip().lower(): (v or "").strip() for k, v in row.items() if k and isinstance(v, str | None)
+        }
         try:
             booked = date.fromisoformat(row["date"])
         except ValueError as exc:
