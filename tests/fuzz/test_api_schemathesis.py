@@ -62,7 +62,7 @@ POSITIVE_MAY_REFUSE = {
     "/api/v1/rebates/settlements/": "unknown claim or program in a filter",
     "/api/v1/reports/rankings": "unknown channel, warehouse or currency (or one without a rate)",
     "/api/v1/reports/operational/{report}": "unknown channel or warehouse",
-    "/api/v1/orders/{number}/payments": "a method without provider keys for the channel, a token the provider refuses",
+    "/api/v1/orders/{number}/payments": "a method without provider keys for the channel",
     "/api/v1/payments/offline": "unknown customer, invoice or currency; more decimals than the currency has",
     "/api/v1/payments/{number}/refund": "more than was captured, money that pays an invoice",
     "/api/v1/invoices/{number}/credit-memos": "a line of another invoice, more than was invoiced",
