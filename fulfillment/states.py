@@ -17,6 +17,7 @@ class TaskType(models.TextChoices):
     TRANSFER = "transfer", "Transfer"
     PAUSE = "pause", "Pause"
     INVOICE = "invoice", "Invoice"
+    CAPTURE_PAYMENT = "capture_payment", "Capture payment"
     WAIT_FOR_PAYMENT = "wait_for_payment", "Wait for payment"
     CLOSE = "close", "Close"
 

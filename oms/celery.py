@@ -134,6 +134,22 @@ def _beat_schedule() -> dict:
             "schedule": crontab(hour=settings.OMS_REBATES_NIGHTLY_HOUR, minute=15),
             "options": {"expires": 3 * 3600},
         },
+        "payments-reconcile": {
+            # Operations a provider never answered (timeout, lost reply): ask again with the same key.
+            "task": "billing.tasks.payments_reconcile",
+            "schedule": settings.OMS_PAYMENT_RECONCILE_SECONDS,
+            "options": {"expires": settings.OMS_PAYMENT_RECONCILE_SECONDS},
+        },
+        "payments-expire": {
+            "task": "billing.tasks.payments_expire",
+            "schedule": 3600.0,
+            "options": {"expires": 3000},
+        },
+        "dunning-run": {
+            "task": "billing.tasks.dunning_run",
+            "schedule": crontab(hour=settings.OMS_DUNNING_HOUR, minute=30),
+            "options": {"expires": 3 * 3600},
+        },
         "rebates-claims-generate": {
             # Claims for every program's unclaimed accruals (per supplier or customer, currency).
             "task": "rebates.tasks.claims_generate_due",

@@ -471,3 +471,19 @@ OMS_API_KEY_ROTATION_OVERLAP_DAYS = env.int("OMS_API_KEY_ROTATION_OVERLAP_DAYS",
 
 # Access log of staff views of orders, customers, documents and exports; beat prunes old rows.
 OMS_ACCESS_LOG_RETENTION_DAYS = env.int("OMS_ACCESS_LOG_RETENTION_DAYS", default=365)
+
+# Payments (docs/payments.md): per channel code, per method ("card", "paypal"), the provider and its
+# keys as JSON, e.g. {"web": {"card": {"provider": "stripe", "api_key": "sk_...", "webhook_secret":
+# "whsec_..."}, "paypal": {"provider": "paypal", "client_id": "...", "client_secret": "...",
+# "webhook_id": "..."}}}. "api_base" points an adapter at another base URL (the sandbox). A method
+# without keys is off for that channel.
+OMS_PAYMENT_GATEWAYS = env.json("OMS_PAYMENT_GATEWAYS", default={})
+OMS_PAYMENT_TIMEOUT_SECONDS = env.float("OMS_PAYMENT_TIMEOUT_SECONDS", default=10.0)
+# Operations left without an answer this long are asked about by the reconciliation task.
+OMS_PAYMENT_RECONCILE_AFTER_SECONDS = env.float("OMS_PAYMENT_RECONCILE_AFTER_SECONDS", default=60.0)
+OMS_PAYMENT_RECONCILE_SECONDS = env.float("OMS_PAYMENT_RECONCILE_SECONDS", default=120.0)
+# Card authorizations expire after this many days (Stripe: 7; PayPal honours 3, valid 29).
+OMS_PAYMENT_AUTH_VALID_DAYS = env.int("OMS_PAYMENT_AUTH_VALID_DAYS", default=7)
+# Dunning: reminder level -> days overdue; the run is daily at this hour.
+OMS_DUNNING_LEVELS = env.json("OMS_DUNNING_LEVELS", default={"1": 7, "2": 21, "3": 45})
+OMS_DUNNING_HOUR = env.int("OMS_DUNNING_HOUR", default=6)

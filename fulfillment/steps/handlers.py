@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 
 from inventory.models import Demand, PurchaseOrderKind, Reservation
@@ -516,6 +517,63 @@ def wait_for_payment_run(ctx: StepContext) -> Done | Wait:
     return Wait(_recheck(ctx), event="invoice.paid") if unpaid.exists() else Done()
 
 
+def capture_payment_run(ctx: StepContext) -> Done | Wait:
+    """Capture at shipment: each invoice of this line is captured from the order's card or PayPal
+    authorization (a partial capture per shipment; the capture that completes the order's billing
+    is final and releases the rest). The step run's key makes the capture exactly-once; a capture
+    still without an answer waits for the reconciliation. Orders paid otherwise (offline, prepaid)
+    are left to WAIT_FOR_PAYMENT; an order without a live authorization is put on payment hold."""
+    from billing.models import Invoice, Payment
+    from billing.services.payments import hold_for_missing_authorization, payment_capture
+    from billing.states import GATEWAY_METHODS, InvoiceStatus, OperationStatus, PaymentStatus
+
+    line = ctx.line
+    invoices = list(
+        Invoice.objects.filter(lines__fulfillment_ref=f"fl:{line.pk}", status=InvoiceStatus.ISSUED)
+        .distinct()
+        .order_by("pk")
+    )
+    payments = Payment.objects.filter(order_id=line.order_id, method__in=GATEWAY_METHODS)
+    if not invoices or not payments.exists():
+        return Done("nothing to capture")
+    notes = []
+    for invoice in invoices:
+        if invoice.open_amount <= 0:
+            continue
+        live = payments.filter(status__in=[PaymentStatus.AUTHORIZED, PaymentStatus.CAPTURED]).order_by("pk")
+        payment = next((p for p in live if p.capturable > 0), None)
+        if payment is None:
+            hold_for_missing_authorization(order_id=line.order_id)
+            return Wait(_recheck(ctx), event="payment.authorized")
+        amount = min(invoice.open_amount, payment.capturable)
+        final = (
+            amount == payment.capturable
+            or not line.order.lines.exclude(status="canceled")
+            .exclude(billed_quantity__gte=F("quantity"))
+            .exists()
+        )
+        op = payment_capture(
+            payment_id=payment.pk,
+            amount=amount,
+            key=f"{ctx.step.side_effect_key}:inv{invoice.pk}",
+            invoice_id=invoice.pk,
+            final=final,
+        )
+        if op.status == OperationStatus.UNKNOWN:
+            return Wait(_recheck(ctx), event="payment.captured")
+        if op.status == OperationStatus.FAILED:
+            hold_for_missing_authorization(order_id=line.order_id)
+            return Wait(_recheck(ctx), event="payment.authorized")
+        fevent(
+            "payment_captured",
+            line=line,
+            step=ctx.step,
+            after={"invoice": invoice.number, "amount": str(amount)},
+        )
+        notes.append(f"{invoice.number}: {amount}")
+    return Done(", ".join(notes))
+
+
 def close_run(ctx: StepContext) -> Done:
     from orders.services.fulfillment_updates import line_fulfillment_progress
 
@@ -581,5 +639,6 @@ register(
 register(TaskType.TRANSFER, StepType(transfer_run, hold_scope=HoldScope.SCHEDULING))
 register(TaskType.PAUSE, StepType(pause_run))
 register(TaskType.INVOICE, StepType(invoice_run, hold_scope=HoldScope.BILLING))
+register(TaskType.CAPTURE_PAYMENT, StepType(capture_payment_run, hold_scope=HoldScope.BILLING))
 register(TaskType.WAIT_FOR_PAYMENT, StepType(wait_for_payment_run, hold_scope=HoldScope.BILLING))
 register(TaskType.CLOSE, StepType(close_run, hold_scope=HoldScope.ALL))

@@ -107,6 +107,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Shipments", "fulfillment:shipments", SHIPPING_ROLES, "send"),
     NavItem("Rebates", "rebates:checkbook", REBATE_ROLES, "percent"),
     NavItem("Documents", "documents:list", WORKBENCH_ROLES, "list"),
+    NavItem("Receivables", "billing:aging", (Role.FINANCE,), "list"),
     NavItem("Reports", "ui:reports:index", DASHBOARD_ROLES, "chart"),
 )
 

@@ -20,13 +20,14 @@ from django.utils import timezone
 
 from customers.services import credit_exposure_adjust
 from oms.kernel import events
-from oms.kernel.exceptions import NotFound, ValidationFailed
+from oms.kernel.exceptions import Conflict, NotFound, ValidationFailed
 from oms.kernel.money import round_money
 from orders.models import OrderLine, SalesOrder
 from orders.services.fulfillment_updates import line_fulfillment_progress
 
-from .models import INVOICE_NUMBER_PREFIX, Invoice, InvoiceLine, InvoiceNumber
-from .states import InvoiceStatus, ensure_invoice_transition
+from ..models import INVOICE_NUMBER_PREFIX, Invoice, InvoiceLine, InvoiceNumber
+from ..states import InvoiceStatus, ensure_invoice_transition
+from .common import audit, receivable_settle
 
 SEQUENCE = "billing_invoice_number_seq"
 TERM_DAYS = {"PREPAID": 0, "DUE_ON_RECEIPT": 0, "NET15": 15, "NET30": 30, "NET45": 45, "NET60": 60}
@@ -193,6 +194,13 @@ def invoice_issue(*, invoice_id: int) -> Invoice:
     invoice.due_date = due_date_for(invoice.payment_terms, timezone.localdate())
     invoice.credit_amount = _credit_share(invoice, order)
     invoice.save(update_fields=["status", "issued_at", "due_date", "credit_amount"])
+    audit(
+        "invoice",
+        invoice.pk,
+        "issued",
+        before={"status": "draft"},
+        after={"status": "issued", "number": invoice.number, "total": str(invoice.total)},
+    )
     if invoice.credit_amount:
         credit_exposure_adjust(
             customer_id=invoice.customer_id,
@@ -215,18 +223,112 @@ def invoice_issue(*, invoice_id: int) -> Invoice:
     return invoice
 
 
-@transaction.atomic
-def invoice_mark_paid(*, invoice_id: int) -> Invoice:
-    invoice = Invoice.objects.select_for_update(of=("self",)).get(pk=invoice_id)
-    ensure_invoice_transition(invoice.status, InvoiceStatus.PAID)
-    invoice.status = InvoiceStatus.PAID
-    invoice.paid_at = timezone.now()
-    invoice.save(update_fields=["status", "paid_at"])
-    if invoice.credit_amount:
-        credit_exposure_adjust(customer_id=invoice.customer_id, open_receivables_delta=-invoice.credit_amount)
+def _publish_paid(invoice: Invoice) -> None:
     order = SalesOrder.objects.select_related("channel").get(pk=invoice.order_id)
     events.publish(
         "invoice.paid",
+        {
+            "invoice": invoice.number,
+            "number": order.number,
+            "order_id": order.pk,
+            "channel": order.channel.code,
+        },
+        aggregate=("order", order.number),
+    )
+
+
+@transaction.atomic
+def invoice_mark_paid(*, invoice_id: int, actor: str = "system", reason: str = "") -> Invoice:
+    """Paid outside the payment records (or settled in full by them): what is still open in the
+    credit exposure is released."""
+    invoice = Invoice.objects.select_for_update(of=("self",)).get(pk=invoice_id)
+    ensure_invoice_transition(invoice.status, InvoiceStatus.PAID)
+    settled = invoice.amount_paid + invoice.amount_credited
+    invoice.status = InvoiceStatus.PAID
+    invoice.paid_at = timezone.now()
+    invoice.save(update_fields=["status", "paid_at"])
+    receivable_settle(invoice, settled_before=settled, settled_after=invoice.total)
+    audit(
+        "invoice",
+        invoice.pk,
+        "paid",
+        actor=actor,
+        before={"status": "issued"},
+        after={"status": "paid"},
+        reason=reason,
+    )
+    _publish_paid(invoice)
+    return invoice
+
+
+def invoice_settle(
+    invoice: Invoice,
+    *,
+    paid_delta: Decimal = Decimal(0),
+    credited_delta: Decimal = Decimal(0),
+    actor: str = "system",
+) -> Invoice:
+    """Add collected / credited amounts to a locked invoice; a fully settled issued invoice
+    becomes paid. The caller holds the invoice's row lock and owns the transaction."""
+    before_settled = invoice.amount_paid + invoice.amount_credited
+    invoice.amount_paid += paid_delta
+    invoice.amount_credited += credited_delta
+    if invoice.amount_paid < 0 or invoice.open_amount < 0:
+        raise ValidationFailed(
+            "More than the invoice's open amount.",
+            fields={"amount": [f"{invoice.number} has {invoice.total - before_settled} open."]},
+        )
+    fields = ["amount_paid", "amount_credited"]
+    became_paid = invoice.status == InvoiceStatus.ISSUED and invoice.open_amount == 0
+    if became_paid:
+        ensure_invoice_transition(invoice.status, InvoiceStatus.PAID)
+        invoice.status = InvoiceStatus.PAID
+        invoice.paid_at = timezone.now()
+        fields += ["status", "paid_at"]
+    invoice.save(update_fields=fields)
+    receivable_settle(
+        invoice, settled_before=before_settled, settled_after=invoice.amount_paid + invoice.amount_credited
+    )
+    if became_paid:
+        audit(
+            "invoice", invoice.pk, "paid", actor=actor, before={"status": "issued"}, after={"status": "paid"}
+        )
+        _publish_paid(invoice)
+    return invoice
+
+
+@transaction.atomic
+def invoice_void(*, invoice_id: int, actor: str, reason: str) -> Invoice:
+    """Void an unpaid invoice: its number stays used (the sequence never goes back), its billed
+    quantities are left to the credit memo flow of a return, and its open share of the credit
+    exposure is released."""
+    if not reason.strip():
+        raise ValidationFailed("A void needs a reason.", fields={"reason": ["Required."]})
+    invoice = Invoice.objects.select_for_update(of=("self",)).filter(pk=invoice_id).first()
+    if invoice is None:
+        raise NotFound("No such invoice.")
+    if invoice.amount_paid or invoice.amount_credited:
+        raise Conflict("Only an invoice with nothing paid or credited can be voided; issue a credit memo.")
+    before = invoice.status
+    ensure_invoice_transition(invoice.status, InvoiceStatus.VOID)
+    invoice.status = InvoiceStatus.VOID
+    invoice.voided_at = timezone.now()
+    invoice.void_reason = reason.strip()
+    invoice.save(update_fields=["status", "voided_at", "void_reason"])
+    if before == InvoiceStatus.ISSUED:
+        receivable_settle(invoice, settled_before=Decimal(0), settled_after=invoice.total)
+    audit(
+        "invoice",
+        invoice.pk,
+        "voided",
+        actor=actor,
+        before={"status": before},
+        after={"status": "void"},
+        reason=reason,
+    )
+    order = SalesOrder.objects.select_related("channel").get(pk=invoice.order_id)
+    events.publish(
+        "invoice.voided",
         {
             "invoice": invoice.number,
             "number": order.number,
