@@ -22,7 +22,7 @@ from orders.states import LineStatus, OrderStatus
 
 from .models import RollupCursor
 
-BATCH = 2000  # orders per refresh statement group
+BATCH = 10_000  # orders per refresh (one set of statements each)
 CATCH_UP = "order-events"
 _ADVISORY_CLASS = 20_020  # pg_advisory_xact_lock(class, key): only the refreshers take these
 
@@ -51,9 +51,10 @@ DIM_CODES = {
     "campaign": (10, "0", "f.campaign"),
 }
 TEXT_KEYED = frozenset(name for name, (_, key_id, _) in DIM_CODES.items() if key_id == "0")
-_DIM_VALUES = ", ".join(
+_DIM_VALUES_EACH = [
     f"({code}, CAST({kid} AS bigint), CAST({ktx} AS text))" for code, kid, ktx in DIM_CODES.values()
-)
+]
+_DIM_VALUES = ", ".join(_DIM_VALUES_EACH)
 
 # One statement builds the facts of a set of orders (their current revisions) from the order
 # tables, with the rate of each (currency, day) into the report currency, and records those
@@ -109,13 +110,12 @@ SELECT l.id, o.id, o.number, d.day, o.channel_id, l.warehouse_id, o.currency, o.
 
 # The rollups' share of a set of facts, added (sign 1) or taken away (sign -1). Sums of exact
 # products: taking away what was added leaves exactly what was there.
-_ROLLUP_SQL = """
+_DIMS_SQL = """
 WITH f AS MATERIALIZED (
     SELECT f.*, f.revenue * f.rate AS rrev, f.cost * f.rate AS rcost
       FROM reporting_salesfact f WHERE {where}
-),
-dims AS (
-    INSERT INTO reporting_salesrollup AS r (span, period, dim, key_id, key_text, lines, orders, units,
+)
+INSERT INTO reporting_salesrollup AS r (span, period, dim, key_id, key_text, lines, orders, units,
                                             revenue, cost, costed_revenue, costed_lines)
     SELECT s.span, s.period, d.dim, d.key_id, d.key_text, %(sign)s * COUNT(*),
            %(sign)s * COUNT(DISTINCT f.order_number), %(sign)s * SUM(f.quantity),
@@ -135,6 +135,12 @@ dims AS (
         units = r.units + EXCLUDED.units, revenue = r.revenue + EXCLUDED.revenue,
         cost = r.cost + EXCLUDED.cost, costed_revenue = r.costed_revenue + EXCLUDED.costed_revenue,
         costed_lines = r.costed_lines + EXCLUDED.costed_lines
+"""
+
+_DAYS_SQL = """
+WITH f AS MATERIALIZED (
+    SELECT f.*, f.revenue * f.rate AS rrev, f.cost * f.rate AS rcost
+      FROM reporting_salesfact f WHERE {where}
 )
 INSERT INTO reporting_salesdaytotal AS t (day, lines, orders, units, revenue, cost, costed_revenue,
     costed_lines, costed_orders, canceled_lines, canceled_units, canceled_revenue, unrated)
@@ -192,19 +198,22 @@ def _run(cursor, sql: str, params: dict[str, Any]) -> int:
     return cursor.rowcount
 
 
-def _replace(cursor, chunk: list[str] | None) -> int:
-    """Replace the facts of these orders (None: of every order) and their share of the rollups."""
-    where_facts = "f.order_number = ANY(%(numbers)s)" if chunk is not None else "TRUE"
-    where_orders = "o.number = ANY(%(numbers)s)" if chunk is not None else "TRUE"
+def _rollups(cursor, where: str, params: dict[str, Any], dims: str = _DIM_VALUES) -> None:
+    _run(cursor, _DIMS_SQL.format(where=where, dims=dims), params)
+    _run(cursor, _DAYS_SQL.format(where=where), params)
+
+
+def _replace(cursor, chunk: list[str]) -> int:
+    """Replace the facts of these orders and move their share of the rollups by the difference."""
+    where = "f.order_number = ANY(%(numbers)s)"
     p = _params(numbers=chunk, sign=-1)
-    rollup = _ROLLUP_SQL.format(where=where_facts, dims=_DIM_VALUES)
-    if chunk is not None:
-        _run(cursor, rollup, p)  # take the old facts' share away
-        cursor.execute("DELETE FROM reporting_salesordertotal WHERE order_number = ANY(%(numbers)s)", p)
-        cursor.execute("DELETE FROM reporting_salesfact WHERE order_number = ANY(%(numbers)s)", p)
-    written = _run(cursor, _FACTS_SQL.format(where=where_orders), p)
-    _run(cursor, rollup, {**p, "sign": 1})
-    _run(cursor, _ORDERS_SQL.format(where=where_facts), p)
+    cursor.execute("SET LOCAL work_mem = '64MB'")
+    _rollups(cursor, where, p)  # take the old facts' share away
+    cursor.execute("DELETE FROM reporting_salesordertotal WHERE order_number = ANY(%(numbers)s)", p)
+    cursor.execute("DELETE FROM reporting_salesfact WHERE order_number = ANY(%(numbers)s)", p)
+    written = _run(cursor, _FACTS_SQL.format(where="o.number = ANY(%(numbers)s)"), p)
+    _rollups(cursor, where, {**p, "sign": 1})
+    _run(cursor, _ORDERS_SQL.format(where=where), p)
     return written
 
 
@@ -274,22 +283,26 @@ def fx_recheck() -> int:
 
 def facts_rebuild(*, progress=None) -> int:
     """Rebuild every fact and rollup from the base tables (the `reports_rebuild` command), with
-    set-based SQL; the catch-up cursor then starts after the last audit row that existed before."""
+    set-based SQL (one statement for the facts, one per dimension for the rollups); the catch-up
+    cursor then starts after the last audit row that existed before."""
     last_event = OrderEvent.objects.aggregate(m=Max("pk"))["m"] or 0
+    steps = len(DIM_CODES) + 3
     with transaction.atomic(), connection.cursor() as cursor:
         _lock()
+        cursor.execute("SET LOCAL work_mem = '256MB'")
         for table in ("salesfact", "salesrollup", "salesdaytotal", "salesordertotal", "salesfxday"):
             cursor.execute(f"DELETE FROM reporting_{table}")  # noqa: S608 (fixed names)
-        if progress is not None:
-            progress(0, 3)
         written = _run(cursor, _FACTS_SQL.format(where="TRUE"), _params())
-        if progress is not None:
-            progress(1, 3)
-        _run(cursor, _ROLLUP_SQL.format(where="TRUE", dims=_DIM_VALUES), _params(sign=1))
-        if progress is not None:
-            progress(2, 3)
+        cursor.execute("ANALYZE reporting_salesfact")
+        done = 1
+        for value in _DIM_VALUES_EACH:
+            if progress is not None:
+                progress(done, steps)
+            _run(cursor, _DIMS_SQL.format(where="TRUE", dims=value), _params(sign=1))
+            done += 1
+        _run(cursor, _DAYS_SQL.format(where="TRUE"), _params(sign=1))
         _run(cursor, _ORDERS_SQL.format(where="TRUE"), _params())
         if progress is not None:
-            progress(3, 3)
+            progress(steps, steps)
     RollupCursor.objects.update_or_create(name=CATCH_UP, defaults={"last_event_id": last_event})
     return written

@@ -256,9 +256,13 @@ def _build(filters: ReportFilters, dimension: str, metric: str, direction: str, 
                COUNT(*) OVER (PARTITION BY cur) AS n
           FROM agg WHERE {value} IS NOT NULL
     )
-    SELECT c.k, c.rnk, c.n, c.v, c.revenue, c.units, c.orders, c.margin, p.rnk, p.v
-      FROM ranked c LEFT JOIN ranked p ON p.k = c.k AND p.cur = 0
-     WHERE c.cur = 1
+    SELECT c.k, c.rnk, c.n, c.v, c.revenue, c.units, c.orders, c.margin, c.prnk, c.pv
+      FROM (SELECT k, MAX(rnk) FILTER (WHERE cur = 1) AS rnk, MAX(n) FILTER (WHERE cur = 1) AS n,
+                   MAX(v) FILTER (WHERE cur = 1) AS v, MAX(revenue) FILTER (WHERE cur = 1) AS revenue,
+                   MAX(units) FILTER (WHERE cur = 1) AS units, MAX(orders) FILTER (WHERE cur = 1) AS orders,
+                   MAX(margin) FILTER (WHERE cur = 1) AS margin,
+                   MAX(rnk) FILTER (WHERE cur = 0) AS prnk, MAX(v) FILTER (WHERE cur = 0) AS pv
+              FROM ranked GROUP BY k HAVING COUNT(*) FILTER (WHERE cur = 1) > 0) c
      ORDER BY {order}
     """  # noqa: S608
     totals_sql = f"""
@@ -336,9 +340,13 @@ ranked AS (
            COUNT(*) OVER (PARTITION BY cur) AS n
       FROM agg WHERE {value} IS NOT NULL
 )
-SELECT c.k, c.rnk, c.n, c.v, c.revenue, c.units, c.orders, c.margin, p.rnk, p.v
-  FROM ranked c LEFT JOIN ranked p ON p.k = c.k AND p.cur = 0
- WHERE c.cur = 1
+SELECT c.k, c.rnk, c.n, c.v, c.revenue, c.units, c.orders, c.margin, c.prnk, c.pv
+  FROM (SELECT k, MAX(rnk) FILTER (WHERE cur = 1) AS rnk, MAX(n) FILTER (WHERE cur = 1) AS n,
+               MAX(v) FILTER (WHERE cur = 1) AS v, MAX(revenue) FILTER (WHERE cur = 1) AS revenue,
+               MAX(units) FILTER (WHERE cur = 1) AS units, MAX(orders) FILTER (WHERE cur = 1) AS orders,
+               MAX(margin) FILTER (WHERE cur = 1) AS margin,
+               MAX(rnk) FILTER (WHERE cur = 0) AS prnk, MAX(v) FILTER (WHERE cur = 0) AS pv
+          FROM ranked GROUP BY k HAVING COUNT(*) FILTER (WHERE cur = 1) > 0) c
  ORDER BY {order}
 """
 _MARGIN = "CASE WHEN SUM({t}costed_lines) > 0 THEN SUM({t}costed_revenue) - SUM({t}cost) END"
@@ -464,6 +472,13 @@ def _build_orders(
     return _Query(sql, [n, *params, filters.date_from, filters.date_to], _ROLLUP_TOTALS, totals_params)
 
 
+def _tune(cursor) -> None:
+    """For the report's transaction: no JIT compilation (it costs more than these queries save)
+    and room to hash the groups in memory."""
+    if cursor.db.vendor == "postgresql":
+        cursor.execute("SET LOCAL jit = off; SET LOCAL work_mem = '64MB'")
+
+
 def _sums(q: _Query) -> dict[int, tuple]:
     with connections[report_db()].cursor() as cursor:
         cursor.execute(q.totals_sql, q.totals_params)
@@ -506,7 +521,8 @@ def ranking(
     order_by_key: bool = False,
 ) -> Ranking:
     q = _build(filters, dimension, metric, direction, order_by_key)
-    with connections[report_db()].cursor() as cursor:
+    with transaction.atomic(using=report_db()), connections[report_db()].cursor() as cursor:
+        _tune(cursor)
         cursor.execute(q.sql + " LIMIT %s OFFSET %s", [*q.params, limit, offset])
         raw = cursor.fetchall()
         if not raw and offset:
@@ -547,6 +563,8 @@ def ranking_iter(
     totals = _totals(_sums(q).get(1), filters.currency)
     connection = connections[report_db()]
     with transaction.atomic(using=connection.alias):  # a named cursor lives in a transaction
+        with connection.cursor() as plain:
+            _tune(plain)
         cursor = connection.chunked_cursor()
         try:
             cursor.execute(q.sql, q.params)

@@ -14,7 +14,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         def progress(done: int, total: int) -> None:
-            sys.stderr.write(f"\rstep {done}/{total} (facts, rollups, order totals)")
+            sys.stderr.write(f"\rstep {done}/{total} (facts, a rollup per dimension, totals)")
             sys.stderr.flush()
 
         written = facts_rebuild(progress=progress)
