@@ -250,7 +250,7 @@ def write(
                 "created_at": at,
                 "updated_at": at,
             },
-            _SOURCE,
+            _SOURCE + " ORDER BY g.day, g.n",  # in day order, as orders arrive
             params,
         )
         _bar("orders", 2, 4, started)

@@ -58,7 +58,8 @@ _DIM_VALUES = ", ".join(_DIM_VALUES_EACH)
 
 # One statement builds the facts of a set of orders (their current revisions) from the order
 # tables, with the rate of each (currency, day) into the report currency, and records those
-# rates. Each column as the read model documents it (docs/reporting.md).
+# rates. Each column as the read model documents it (docs/reporting.md). Written in day order
+# (as orders arrive), so the days a ranking reads from the facts sit on neighbouring pages.
 _FACTS_SQL = """
 WITH cur AS MATERIALIZED (
     SELECT o.* FROM orders_salesorder o WHERE o.is_current AND {where}
@@ -106,39 +107,48 @@ SELECT l.id, o.id, o.number, d.day, o.channel_id, l.warehouse_id, o.currency, o.
   CROSS JOIN LATERAL (
       SELECT CASE WHEN jsonb_typeof(l.ship_to) = 'object' AND l.ship_to <> '{{}}'::jsonb THEN l.ship_to
                   WHEN jsonb_typeof(o.ship_to) = 'object' THEN o.ship_to END AS address) a
+ ORDER BY d.day, l.id
 """
 
 # The rollups' share of a set of facts, added (sign 1) or taken away (sign -1). Sums of exact
 # products: taking away what was added leaves exactly what was there.
 _DIMS_SQL = """
-WITH f AS MATERIALIZED (
+WITH f AS (
     SELECT f.*, f.revenue * f.rate AS rrev, f.cost * f.rate AS rcost
-      FROM reporting_salesfact f WHERE {where}
+      FROM reporting_salesfact f WHERE NOT f.canceled AND {where}
+),
+m AS (
+    SELECT CAST(date_trunc('month', CAST(f.day AS timestamp)) AS date) AS period, d.dim, d.key_id, d.key_text,
+           COUNT(*) AS lines, COUNT(DISTINCT f.order_number) AS orders, SUM(f.quantity) AS units,
+           COALESCE(SUM(f.rrev), 0) AS revenue, COALESCE(SUM(f.rcost), 0) AS cost,
+           COALESCE(SUM(f.rrev) FILTER (WHERE f.cost IS NOT NULL), 0) AS costed_revenue,
+           COUNT(*) FILTER (WHERE f.cost IS NOT NULL) AS costed_lines
+      FROM f CROSS JOIN LATERAL (VALUES {dims}) d(dim, key_id, key_text)
+     GROUP BY 1, 2, 3, 4
+),
+spans AS (
+    SELECT 'm' AS span, m.* FROM m
+    UNION ALL  -- a quarter is its three months (an order counts in one month only)
+    SELECT 'q', CAST(date_trunc('quarter', CAST(period AS timestamp)) AS date), dim, key_id, key_text,
+           SUM(lines), SUM(orders), SUM(units), SUM(revenue), SUM(cost), SUM(costed_revenue),
+           SUM(costed_lines)
+      FROM m GROUP BY 2, 3, 4, 5
 )
 INSERT INTO reporting_salesrollup AS r (span, period, dim, key_id, key_text, lines, orders, units,
-                                            revenue, cost, costed_revenue, costed_lines)
-    SELECT s.span, s.period, d.dim, d.key_id, d.key_text, %(sign)s * COUNT(*),
-           %(sign)s * COUNT(DISTINCT f.order_number), %(sign)s * SUM(f.quantity),
-           %(sign)s * COALESCE(SUM(f.rrev), 0), %(sign)s * COALESCE(SUM(f.rcost), 0),
-           %(sign)s * COALESCE(SUM(f.rrev) FILTER (WHERE f.cost IS NOT NULL), 0),
-           %(sign)s * COUNT(*) FILTER (WHERE f.cost IS NOT NULL)
-      FROM f
-     CROSS JOIN LATERAL (
-         VALUES ('m', CAST(date_trunc('month', CAST(f.day AS timestamp)) AS date)),
-                ('q', CAST(date_trunc('quarter', CAST(f.day AS timestamp)) AS date))) s(span, period)
-     CROSS JOIN LATERAL (VALUES {dims}) d(dim, key_id, key_text)
-     WHERE NOT f.canceled
-     GROUP BY d.dim, s.span, s.period, d.key_id, d.key_text
-     ORDER BY d.dim, s.span, s.period, d.key_id, d.key_text
-    ON CONFLICT (dim, span, period, key_id, key_text) DO UPDATE SET
-        lines = r.lines + EXCLUDED.lines, orders = r.orders + EXCLUDED.orders,
-        units = r.units + EXCLUDED.units, revenue = r.revenue + EXCLUDED.revenue,
-        cost = r.cost + EXCLUDED.cost, costed_revenue = r.costed_revenue + EXCLUDED.costed_revenue,
-        costed_lines = r.costed_lines + EXCLUDED.costed_lines
+                                        revenue, cost, costed_revenue, costed_lines)
+SELECT span, period, dim, key_id, key_text, %(sign)s * lines, %(sign)s * orders, %(sign)s * units,
+       %(sign)s * revenue, %(sign)s * cost, %(sign)s * costed_revenue, %(sign)s * costed_lines
+  FROM spans
+ ORDER BY dim, span, period, key_id, key_text
+ON CONFLICT (dim, span, period, key_id, key_text) DO UPDATE SET
+    lines = r.lines + EXCLUDED.lines, orders = r.orders + EXCLUDED.orders,
+    units = r.units + EXCLUDED.units, revenue = r.revenue + EXCLUDED.revenue,
+    cost = r.cost + EXCLUDED.cost, costed_revenue = r.costed_revenue + EXCLUDED.costed_revenue,
+    costed_lines = r.costed_lines + EXCLUDED.costed_lines
 """
 
 _DAYS_SQL = """
-WITH f AS MATERIALIZED (
+WITH f AS (
     SELECT f.*, f.revenue * f.rate AS rrev, f.cost * f.rate AS rcost
       FROM reporting_salesfact f WHERE {where}
 )
