@@ -1,11 +1,13 @@
-"""Keeping the sales facts current.
+"""Keeping the sales facts and their rollups current, with set-based SQL.
 
 Every write that changes a figure (capture, revision, approval, cancel, a line's cancel or
 shipment, a status change) publishes an order event; the `reporting.rollups` subscriber refreshes
 that order's facts. A periodic catch-up refreshes the orders whose audit trail grew since it last
-looked (an event that never arrived, a write that publishes none), and `reports_rebuild` rebuilds
-everything. One refresh replaces an order's rows from its current revision, so it can run any
-number of times, in any order, and always converges on the base tables.
+looked (an event that never arrived, a write that publishes none) and those of the days whose
+exchange rate changed, and `reports_rebuild` rebuilds everything. One refresh replaces an order's
+facts from its current revision and moves the rollups (monthly and quarterly per dimension, per
+day, per order) by the difference, so it can run any number of times, in any order, and always
+converges on the base tables.
 """
 
 from __future__ import annotations

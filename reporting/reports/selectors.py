@@ -8,7 +8,9 @@ Figures (docs/reporting.md):
   standard cost over the lines whose cost is known (rows without any are left out);
 - canceled lines and canceled orders are excluded from every figure and counted as excluded;
   the OMS has no returns yet, so nothing is subtracted for them.
-Reads go through `report_db()` (the replica when one is configured).
+Reads go through `report_db()` (the replica when one is configured). In the report currency and
+without channel, warehouse, status or customer-group filters a ranking reads the rollups (whole
+quarters and months pre-summed, the days at the ends from the facts); otherwise the facts.
 """
 
 from __future__ import annotations
