@@ -363,7 +363,7 @@ _ORDER_VALUE = {
     "revenue": "f.revenue",
     "aov": "f.revenue",
     "units": "f.units",
-    "orders": "1",
+    "orders": "CAST(1 AS bigint)",  # an expression: a bare 1 in ORDER BY names the first column
     "margin": "CASE WHEN f.costed_lines > 0 THEN f.costed_revenue - f.cost END",
 }
 
@@ -455,23 +455,22 @@ def _build_orders(
         )
         n = int(cursor.fetchone()[0])
     if direction == "bottom" and not order_by_key:
-        rank, inner, outer = f"%s + 1 - ROW_NUMBER() OVER (ORDER BY {v}, f.order_number DESC)", (
-            f"{v}, f.order_number DESC"), "c.v, c.k DESC"  # fmt: skip
+        rank = f"%s + 1 - ROW_NUMBER() OVER (ORDER BY {v}, f.order_number DESC)"
+        order = f"{v}, f.order_number DESC"
         params: list[Any] = [n]
     else:
-        rank, inner = f"ROW_NUMBER() OVER (ORDER BY {v} DESC, f.order_number)", f"{v} DESC, f.order_number"
-        outer = "c.k" if order_by_key else "c.v DESC, c.k"
+        rank = f"ROW_NUMBER() OVER (ORDER BY {v} DESC, f.order_number)"
+        order = "f.order_number" if order_by_key else f"{v} DESC, f.order_number"
         params = []
+    # No subquery: the page's LIMIT then reaches the plan, which walks the revenue index.
     sql = f"""
-    SELECT c.k, c.rnk, %s, c.v, c.revenue, c.units, 1, c.margin, CAST(NULL AS bigint), CAST(NULL AS numeric)
-      FROM (SELECT f.order_number AS k, {v} AS v, f.revenue, f.units, {_ORDER_VALUE["margin"]} AS margin,
-                   {rank} AS rnk
-              FROM reporting_salesordertotal f
-             WHERE f.day BETWEEN %s AND %s AND {v} IS NOT NULL
-             ORDER BY {inner}) c
-     ORDER BY {outer}
+    SELECT f.order_number, {rank}, %s, {v}, f.revenue, f.units, 1, {_ORDER_VALUE["margin"]},
+           CAST(NULL AS bigint), CAST(NULL AS numeric)
+      FROM reporting_salesordertotal f
+     WHERE f.day BETWEEN %s AND %s AND {v} IS NOT NULL
+     ORDER BY {order}
     """  # noqa: S608 (fixed fragments)
-    return _Query(sql, [n, *params, filters.date_from, filters.date_to], _ROLLUP_TOTALS, totals_params)
+    return _Query(sql, [*params, n, filters.date_from, filters.date_to], _ROLLUP_TOTALS, totals_params)
 
 
 def _tune(cursor) -> None:
