@@ -60,8 +60,7 @@ _DIM_VALUES = ", ".join(_DIM_VALUES_EACH)
 
 # One statement builds the facts of a set of orders (their current revisions) from the order
 # tables, with the rate of each (currency, day) into the report currency, and records those
-# rates. Each column as the read model documents it (docs/reporting.md). Written in day order
-# (as orders arrive), so the days a ranking reads from the facts sit on neighbouring pages.
+# rates. Each column as the read model documents it (docs/reporting.md).
 _FACTS_SQL = """
 WITH cur AS MATERIALIZED (
     SELECT o.* FROM orders_salesorder o WHERE o.is_current AND {where}
@@ -109,7 +108,6 @@ SELECT l.id, o.id, o.number, d.day, o.channel_id, l.warehouse_id, o.currency, o.
   CROSS JOIN LATERAL (
       SELECT CASE WHEN jsonb_typeof(l.ship_to) = 'object' AND l.ship_to <> '{{}}'::jsonb THEN l.ship_to
                   WHEN jsonb_typeof(o.ship_to) = 'object' THEN o.ship_to END AS address) a
- ORDER BY d.day, l.id
 """
 
 # The rollups' share of a set of facts, added (sign 1) or taken away (sign -1). Sums of exact
