@@ -1,6 +1,7 @@
 """The reports' data generator: N order lines over 2 years (default 1,000,000 lines, 5,000
-products, 20,000 customers, 30 countries, 6 channels), written with PostgreSQL COPY into the real
-order tables and, from the same values, into the reports' sales facts. Reusable by any benchmark:
+products, 20,000 customers, 30 countries, 6 channels), written with set-based SQL (generate_series and
+a seeded random()) into the real order tables; the reports' facts and rollups are then rebuilt
+from them by `facts_rebuild` (the `reports_rebuild` command's path). Reusable by any benchmark:
 
     from bench.reports_data import generate
     info = generate(lines=1_000_000)          # after bench._common.setup_django()
@@ -13,13 +14,9 @@ the orders are in EUR or GBP (with dated rates). A progress bar goes to stderr.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import io
 import json
-import random
 import sys
 import time
-from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -74,54 +71,26 @@ def _bar(label: str, done: int, total: int, started: float) -> None:
     sys.stderr.flush()
 
 
-def _text(value: Any) -> str:
-    if value.__class__ in (str, int, Decimal):  # generated values hold no tab, newline or backslash
-        return str(value)
-    if value is None:
-        return r"\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, dict | list):
-        value = json.dumps(value, separators=(",", ":"))
-    elif isinstance(value, dt.datetime | dt.date):
-        value = value.isoformat()
-    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def _copy(
-    cursor, model, rows: Iterable[dict[str, Any]], *, label: str, total: int, chunk: int = 50_000
-) -> int:
-    """COPY rows (dicts by field name, the same keys in every row) into the model's table; the
-    fields a row does not give take the model's default (rendered once). Returns the number written."""
+def _insert(cursor, model, given: dict[str, str], source: str, params: dict[str, Any]) -> int:
+    """INSERT INTO the model's table SELECT the given SQL expressions (by field name) FROM
+    `source`; the other fields take the model's default (one constant per column)."""
     fields = [f for f in model._meta.concrete_fields if not (f.primary_key and f.auto_created)]
-    buffer, n, started = io.StringIO(), 0, time.monotonic()
-    given: list[str] | None = None
-    columns = suffix = ""
-
-    def flush() -> None:
-        buffer.seek(0)
-        cursor.copy_expert(f'COPY "{model._meta.db_table}" ({columns}) FROM STDIN', buffer)
-        buffer.seek(0)
-        buffer.truncate()
-
-    for row in rows:
-        if given is None:  # the columns a row gives first, then the defaults as one constant suffix
-            given = [f.attname for f in fields if f.attname in row]
-            rest = [f for f in fields if f.attname not in row]
-            columns = ", ".join(f'"{model._meta.get_field(a).column}"' for a in given)
-            columns += "".join(f', "{f.column}"' for f in rest)
-            suffix = "".join("\t" + _text(f.get_default() if f.has_default() else None) for f in rest)
-        buffer.write("\t".join([_text(row[a]) for a in given]))
-        buffer.write(suffix)
-        buffer.write("\n")
-        n += 1
-        if n % chunk == 0:
-            flush()
-            _bar(label, n, total, started)
-    if n % chunk:
-        flush()
-    _bar(label, n, total, started)
-    return n
+    columns, exprs = [], []
+    for f in fields:
+        columns.append(f'"{f.column}"')
+        if f.attname in given:
+            exprs.append(given[f.attname])
+        else:
+            default = f.get_default() if f.has_default() else None
+            if isinstance(default, dict | list):
+                default = json.dumps(default)
+            params[f"_d_{f.attname}"] = default
+            exprs.append(f"%(_d_{f.attname})s")
+    sql = (
+        f'INSERT INTO "{model._meta.db_table}" ({", ".join(columns)}) SELECT {", ".join(exprs)} FROM {source}'
+    )
+    cursor.execute(sql, params)
+    return cursor.rowcount
 
 
 def reference(*, products: int = 5000, customers: int = 20000) -> dict[str, Any]:
@@ -194,160 +163,121 @@ def reference(*, products: int = 5000, customers: int = 20000) -> dict[str, Any]
     }
 
 
-@functools.cache
-def _address(country: str, region: str) -> str:
-    return json.dumps({"city": "X", "line1": "1 Main", "region": region, "country": country})
-
-
-def _orders(
-    ref: dict[str, Any], lines: int, *, seed: int, first: int, days: int, start: dt.date
-) -> Iterator[dict]:
-    rng = random.Random(seed)
-    channels = list(ref["channels"].items())
-    for n in range(first, first + lines):
-        day = start + dt.timedelta(days=rng.randrange(days))
-        at = dt.datetime.combine(day, dt.time(rng.randrange(24), rng.randrange(60)), tzinfo=dt.UTC)
-        pid, brand, cat = ref["products"][rng.randrange(len(ref["products"]))]
-        code, channel = channels[n % len(channels)]
-        qty = Decimal(rng.randint(1, 5))
-        price = Decimal(rng.randint(500, 50_000)) / 100
-        net = qty * price
-        canceled = rng.random() < 0.02
-        country = COUNTRIES[rng.randrange(len(COUNTRIES))]
-        yield {
-            "n": n,
-            "at": at,
-            "day": day,
-            "channel": channel,
-            "customer": ref["customers"][rng.randrange(len(ref["customers"]))],
-            "rep": ref["reps"][n % len(ref["reps"])] if n % 3 else None,
-            "currency": CURRENCIES[n % len(CURRENCIES)],
-            "country": country,
-            "region": f"R{rng.randrange(10)}",
-            "product": pid,
-            "brand": brand,
-            "category": cat,
-            "qty": qty,
-            "price": price,
-            "net": net,
-            "canceled": canceled,
-            "page": PAGES[n % len(PAGES)] if code == "web" else "",
-            "campaign": CAMPAIGNS[n % len(CAMPAIGNS)] if code == "web" else "",
-        }
+# The generated history, one row per order (each with one line), drawn by PostgreSQL's seeded
+# random(): the day, hour and minute, product, customer, quantity, price and whether it is canceled.
+_DRAW = """
+CREATE TEMP TABLE bench_draw ON COMMIT DROP AS
+SELECT n, %(prefix)s || n AS number,
+       CAST(%(start)s AS date) + CAST(floor(random() * %(days)s) AS int) AS day,
+       CAST(floor(random() * 24) AS int) AS hh, CAST(floor(random() * 60) AS int) AS mi,
+       1 + CAST(floor(random() * %(n_products)s) AS int) AS pi,
+       1 + CAST(floor(random() * %(n_customers)s) AS int) AS ci,
+       CAST(1 + floor(random() * 5) AS numeric) AS qty,
+       CAST(500 + floor(random() * 49501) AS numeric) / 100 AS price,
+       random() < 0.02 AS canceled,
+       1 + CAST(floor(random() * 30) AS int) AS country_i, CAST(floor(random() * 10) AS int) AS region_i
+  FROM generate_series(CAST(%(first)s AS bigint), CAST(%(last)s AS bigint)) AS n
+"""
+_SOURCE = """
+bench_draw g
+JOIN unnest(CAST(%(product_ids)s AS bigint[])) WITH ORDINALITY AS p(id, i) ON p.i = g.pi
+JOIN unnest(CAST(%(customer_ids)s AS bigint[])) WITH ORDINALITY AS c(id, i) ON c.i = g.ci
+CROSS JOIN LATERAL (SELECT
+    (CAST(%(channel_ids)s AS bigint[]))[1 + g.n %% 6] AS channel_id,
+    (CAST(%(channel_codes)s AS text[]))[1 + g.n %% 6] AS channel_code,
+    (CAST(%(currencies)s AS text[]))[1 + g.n %% 5] AS currency,
+    CASE WHEN g.n %% 3 = 0 THEN NULL ELSE (CAST(%(reps)s AS bigint[]))[1 + g.n %% 25] END AS rep,
+    (CAST(%(countries)s AS text[]))[g.country_i] AS country,
+    g.qty * g.price AS net) x
+"""
 
 
 def write(
     ref: dict[str, Any], *, lines: int, seed: int, first: int, days: int, start: dt.date, facts: bool = True
 ) -> list[str]:
-    """COPY `lines` one-line orders (numbers BR-<first>...) into the order tables and, when
-    `facts`, into the sales facts. Returns the order numbers."""
+    """Insert `lines` one-line orders (numbers BR-<first>...) into the order tables with
+    set-based SQL (generate_series and seeded random()), and, when `facts`, rebuild the sales
+    facts and rollups from them (`facts_rebuild`, the command's path). Returns the order numbers."""
     from django.db import connection, transaction
 
     from orders.models import OrderLine, SalesOrder
-    from reporting.models import SalesFact
+    from reporting.reports.rollups import facts_rebuild
 
-    rows = list(_orders(ref, lines, seed=seed, first=first, days=days, start=start))
+    params: dict[str, Any] = {
+        "prefix": PREFIX,
+        "start": start,
+        "days": days,
+        "first": first,
+        "last": first + lines - 1,
+        "n_products": len(ref["products"]),
+        "n_customers": len(ref["customers"]),
+        "product_ids": [p for p, _, _ in ref["products"]],
+        "customer_ids": list(ref["customers"]),
+        "channel_ids": [ref["channels"][c] for c in CHANNELS],
+        "channel_codes": CHANNELS,
+        "currencies": CURRENCIES,
+        "reps": ref["reps"],
+        "countries": COUNTRIES,
+        "pages": PAGES,
+        "campaigns": CAMPAIGNS,
+        "warehouse": ref["warehouse"],
+    }
+    started = time.monotonic()
     with transaction.atomic(), connection.cursor() as cursor:
-        raw = cursor.cursor
-        _copy(
-            raw,
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SELECT setseed(%s)", [(seed % 1000) / 1000])
+        cursor.execute(_DRAW, params)
+        _bar("drawn", 1, 4, started)
+        at = "(CAST(g.day AS timestamp) + make_interval(hours => g.hh, mins => g.mi)) AT TIME ZONE 'UTC'"
+        web = "x.channel_code = 'web'"
+        _insert(
+            cursor,
             SalesOrder,
-            (
-                {
-                    "number": f"{PREFIX}{r['n']}",
-                    "channel_id": r["channel"],
-                    "source_order_id": f"{PREFIX}{r['n']}",
-                    "status": "canceled" if r["canceled"] else "open",
-                    "customer_id": r["customer"],
-                    "ship_to": _address(r["country"], r["region"]),
-                    "currency": r["currency"],
-                    "sales_rep_id": r["rep"],
-                    "subtotal": r["net"],
-                    "total": r["net"],
-                    "source_page": r["page"],
-                    "campaign": r["campaign"],
-                    "created_at": r["at"].isoformat(),
-                    "updated_at": r["at"].isoformat(),
-                }
-                for r in rows
-            ),
-            label="orders",
-            total=lines,
+            {
+                "number": "g.number",
+                "channel_id": "x.channel_id",
+                "source_order_id": "g.number",
+                "status": "CASE WHEN g.canceled THEN 'canceled' ELSE 'open' END",
+                "customer_id": "c.id",
+                "ship_to": "jsonb_build_object('city', 'X', 'line1', '1 Main', 'region', 'R' || g.region_i, "
+                "'country', x.country)",
+                "currency": "x.currency",
+                "sales_rep_id": "x.rep",
+                "subtotal": "x.net",
+                "total": "x.net",
+                "source_page": f"CASE WHEN {web} THEN (CAST(%(pages)s AS text[]))[1 + g.n %% 7] ELSE '' END",
+                "campaign": f"CASE WHEN {web} THEN (CAST(%(campaigns)s AS text[]))[1 + g.n %% 6] ELSE '' END",
+                "created_at": at,
+                "updated_at": at,
+            },
+            _SOURCE + " ORDER BY g.day, g.n",  # in day order, as orders arrive
+            params,
         )
-        ids = (
-            dict(
-                SalesOrder.objects.filter(
-                    number__startswith=PREFIX, number__in=[f"{PREFIX}{r['n']}" for r in rows]
-                ).values_list("number", "pk")
-            )
-            if lines <= 50_000
-            else dict(SalesOrder.objects.filter(number__startswith=PREFIX).values_list("number", "pk"))
-        )
-        _copy(
-            raw,
+        _bar("orders", 2, 4, started)
+        _insert(
+            cursor,
             OrderLine,
-            (
-                {
-                    "order_id": ids[f"{PREFIX}{r['n']}"],
-                    "line_number": 1,
-                    "source_line_id": "1",
-                    "product_id": r["product"],
-                    "quantity": r["qty"],
-                    "uom": "EA",
-                    "unit_list_price": r["price"],
-                    "unit_net_price": r["price"],
-                    "price_breakdown": {"net": str(r["net"])},
-                    "line_total": r["net"],
-                    "status": "canceled" if r["canceled"] else "open",
-                    "warehouse_id": ref["warehouse"],
-                }
-                for r in rows
-            ),
-            label="order lines",
-            total=lines,
+            {
+                "order_id": "o.id",
+                "line_number": "1",
+                "source_line_id": "'1'",
+                "product_id": "p.id",
+                "quantity": "g.qty",
+                "uom": "'EA'",
+                "unit_list_price": "g.price",
+                "unit_net_price": "g.price",
+                "price_breakdown": "jsonb_build_object('net', CAST(x.net AS text))",
+                "line_total": "x.net",
+                "status": "CASE WHEN g.canceled THEN 'canceled' ELSE 'open' END",
+                "warehouse_id": "%(warehouse)s",
+            },
+            _SOURCE + " JOIN orders_salesorder o ON o.number = g.number",
+            params,
         )
-        if facts:
-            line_ids = (
-                dict(OrderLine.objects.filter(order_id__in=list(ids.values())).values_list("order_id", "pk"))
-                if lines <= 50_000
-                else dict(
-                    OrderLine.objects.filter(order__number__startswith=PREFIX).values_list("order_id", "pk")
-                )
-            )
-            _copy(
-                raw,
-                SalesFact,
-                (
-                    {
-                        "line_id": line_ids[ids[f"{PREFIX}{r['n']}"]],
-                        "order_id": ids[f"{PREFIX}{r['n']}"],
-                        "order_number": f"{PREFIX}{r['n']}",
-                        "day": r["day"],
-                        "channel_id": r["channel"],
-                        "warehouse_id": ref["warehouse"],
-                        "currency": r["currency"],
-                        "status": "canceled" if r["canceled"] else "open",
-                        "customer_group": "standard",
-                        "customer_id": r["customer"],
-                        "seller_id": r["rep"],
-                        "country": r["country"],
-                        "region": r["region"],
-                        "source_page": r["page"],
-                        "campaign": r["campaign"],
-                        "product_id": r["product"],
-                        "brand_id": r["brand"],
-                        "category_id": r["category"],
-                        "quantity": r["qty"],
-                        "revenue": r["net"],
-                        "cost": None,
-                        "canceled": r["canceled"],
-                    }
-                    for r in rows
-                ),
-                label="sales facts",
-                total=lines,
-            )
-    return [f"{PREFIX}{r['n']}" for r in rows]
+        _bar("order lines", 3, 4, started)
+    if facts:
+        facts_rebuild(progress=lambda done, total: _bar("facts+rollups", done, total, started))
+    return [f"{PREFIX}{n}" for n in range(first, first + lines)]
 
 
 def generate(*, lines: int = 1_000_000, products: int = 5000, customers: int = 20000) -> dict[str, Any]:
@@ -366,7 +296,11 @@ def generate(*, lines: int = 1_000_000, products: int = 5000, customers: int = 2
         started = time.monotonic()
         write(ref, lines=lines, seed=42, first=0, days=730, start=ref["start"])
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE orders_salesorder; ANALYZE orders_orderline; ANALYZE reporting_salesfact")
+            cursor.execute(
+                "ANALYZE orders_salesorder; ANALYZE orders_orderline; ANALYZE reporting_salesfact;"
+                " ANALYZE reporting_salesrollup; ANALYZE reporting_salesdaytotal;"
+                " ANALYZE reporting_salesordertotal"
+            )
         ref["generated_seconds"] = round(time.monotonic() - started, 1)
     ref["lines"] = lines
     return ref

@@ -26,4 +26,13 @@ class SavedSearch(models.Model):
 
 
 # The reports' read model lives in its own module; Django finds the models through this import.
-from .reports.models import ProductCost, RollupCursor, SalesFact, ScheduledReport  # noqa: E402, F401
+from .reports.models import (  # noqa: E402, F401
+    ProductCost,
+    RollupCursor,
+    SalesDayTotal,
+    SalesFact,
+    SalesFxDay,
+    SalesOrderTotal,
+    SalesRollup,
+    ScheduledReport,
+)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .reports.rollups import facts_catch_up
+from .reports.rollups import facts_catch_up, fx_recheck
 
 
 @shared_task(acks_late=True, ignore_result=True, max_retries=0)
 def rollups_catch_up() -> int:
-    """Periodic: refresh the sales facts of orders whose audit trail grew since the last run."""
-    return facts_catch_up()
+    """Periodic: refresh the sales facts of orders whose audit trail grew since the last run,
+    then those of the days whose exchange rate changed since they were converted."""
+    return facts_catch_up() + fx_recheck()
 
 
 @shared_task(acks_late=True, ignore_result=True, max_retries=0)

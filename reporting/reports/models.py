@@ -8,11 +8,14 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from oms.kernel.money import CurrencyField, MoneyField
 
 QUANTITY = {"max_digits": 14, "decimal_places": 4}
+RATE = {"max_digits": 32, "decimal_places": 20}
+# An amount times a rate, summed: exact (4 + 20 decimal places), rounded only when shown.
+CONVERTED = {"max_digits": 48, "decimal_places": 24, "default": Decimal(0)}
 
 
 class SalesFact(models.Model):
@@ -41,6 +44,11 @@ class SalesFact(models.Model):
     revenue = MoneyField(help_text="Net of discounts, before tax and shipping, in the order currency.")
     cost = MoneyField(null=True, help_text="Standard cost x quantity, when the cost is known.")
     canceled = models.BooleanField(default=False, help_text="Left out of every figure, counted as excluded.")
+    rate = models.DecimalField(
+        **RATE,
+        null=True,
+        help_text="Pricing's dated rate of the day into OMS_REPORT_CURRENCY when refreshed (null: no rate).",
+    )
 
     class Meta:
         indexes = [
@@ -52,6 +60,95 @@ class SalesFact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_number} line {self.line_id} on {self.day}"
+
+
+class SalesRollup(models.Model):
+    """The sales facts summed per calendar month (`span` m) and quarter (`span` q) and per key of
+    one ranking dimension (`dim`, see rollups.DIM_CODES), amounts converted into
+    OMS_REPORT_CURRENCY at each fact's recorded rate. Canceled lines are not in it. Kept by
+    deltas: a refresh subtracts an order's old facts and adds its new ones."""
+
+    span = models.CharField(max_length=1)
+    period = models.DateField(help_text="The first day of the month or quarter.")
+    dim = models.PositiveSmallIntegerField()
+    key_id = models.BigIntegerField(default=0)
+    key_text = models.CharField(max_length=520, blank=True, default="")
+    lines = models.IntegerField(default=0)
+    orders = models.IntegerField(default=0, help_text="Distinct orders (an order has one day).")
+    units = models.DecimalField(**QUANTITY, default=Decimal(0))
+    revenue = models.DecimalField(**CONVERTED)
+    cost = models.DecimalField(**CONVERTED)
+    costed_revenue = models.DecimalField(**CONVERTED, help_text="Revenue of the lines whose cost is known.")
+    costed_lines = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dim", "span", "period", "key_id", "key_text"], name="salesrollup_one_per_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dim} {self.key_id or self.key_text} {self.span} {self.period}"
+
+
+class SalesDayTotal(models.Model):
+    """The sales facts summed per day (all dimensions): the totals, the exclusion and the date
+    rankings; `unrated` counts facts with no rate into OMS_REPORT_CURRENCY."""
+
+    day = models.DateField(unique=True)
+    lines = models.IntegerField(default=0)
+    orders = models.IntegerField(default=0)
+    units = models.DecimalField(**QUANTITY, default=Decimal(0))
+    revenue = models.DecimalField(**CONVERTED)
+    cost = models.DecimalField(**CONVERTED)
+    costed_revenue = models.DecimalField(**CONVERTED)
+    costed_lines = models.IntegerField(default=0)
+    costed_orders = models.IntegerField(default=0)
+    canceled_lines = models.IntegerField(default=0)
+    canceled_units = models.DecimalField(**QUANTITY, default=Decimal(0))
+    canceled_revenue = models.DecimalField(**CONVERTED)
+    unrated = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.lines} lines"
+
+
+class SalesOrderTotal(models.Model):
+    """One row per order with lines not canceled: the largest-orders ranking reads it through
+    its revenue index and stops after the page."""
+
+    order_number = models.CharField(max_length=30, unique=True)
+    day = models.DateField()
+    units = models.DecimalField(**QUANTITY, default=Decimal(0))
+    revenue = models.DecimalField(**CONVERTED)
+    cost = models.DecimalField(**CONVERTED)
+    costed_revenue = models.DecimalField(**CONVERTED)
+    costed_lines = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(F("revenue").desc(), "order_number", name="salesordertotal_revenue"),
+            models.Index(fields=["day"], name="salesordertotal_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_number}: {self.revenue}"
+
+
+class SalesFxDay(models.Model):
+    """The rate each (currency, day) of the facts was converted at: the catch-up compares it
+    with pricing's current rates and refreshes the orders of the days whose rate changed."""
+
+    currency = CurrencyField()
+    day = models.DateField()
+    rate = models.DecimalField(**RATE, null=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["currency", "day"], name="salesfxday_one_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.day}: {self.rate}"
 
 
 class ProductCost(models.Model):

@@ -10,7 +10,8 @@ through the report database (the replica when configured) and answers a table pl
 - hold_durations: holds applied in the range by hold code, percentiles of the time to release;
 - po_lead_time: purchase-order lines against their expected date (the line's, else the PO's):
   received on time, mean days late, mean absolute error, by supplier.
-Jeopardy counts over time and rebates earned vs claimed are not here yet (docs/reporting.md).
+- jeopardy: the jeopardy alerts raised per day by priority, resolved, and open at each day's end;
+- rebates: rebate accruals earned in the range by program against what is on claims and settled.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from statistics import quantiles
 from typing import Any
 
-from django.db.models import Min, Q
+from django.db import connections
+from django.db.models import Min, Q, Sum
 from django.utils import timezone
 
 from billing.models import Invoice
@@ -31,6 +33,8 @@ from inventory.models import Demand, MovementKind, PurchaseOrderLine, StockMovem
 from oms.kernel.exceptions import NotFound
 from orders.models import OrderHold, OrderLine, SalesOrder
 from orders.states import LineStatus
+from rebates.models import Accrual, ClaimLine
+from rebates.states import ClaimStatus
 
 from .router import report_db
 from .selectors import ReportFilters
@@ -351,6 +355,110 @@ def po_lead_time(f: ReportFilters) -> OperationalReport:
     )
 
 
+_JEOPARDY_SQL = """
+WITH days AS (
+    SELECT CAST(d AS date) AS day
+      FROM generate_series(CAST(%(start)s AS date), CAST(%(end)s AS date), interval '1 day') AS d
+),
+alerts AS (
+    SELECT a.priority, CAST(a.raised_at AT TIME ZONE %(tz)s AS date) AS raised_on,
+           CAST(a.resolved_at AT TIME ZONE %(tz)s AS date) AS resolved_on
+      FROM fulfillment_jeopardyalert a
+      {channel_join}
+     WHERE a.raised_at < %(until)s AND (a.resolved_at IS NULL OR a.resolved_at >= %(since)s) {channel_where}
+)
+SELECT d.day,
+       COUNT(*) FILTER (WHERE a.raised_on = d.day AND a.priority = 'low'),
+       COUNT(*) FILTER (WHERE a.raised_on = d.day AND a.priority = 'medium'),
+       COUNT(*) FILTER (WHERE a.raised_on = d.day AND a.priority = 'high'),
+       COUNT(*) FILTER (WHERE a.resolved_on = d.day),
+       COUNT(*) FILTER (WHERE a.raised_on IS NOT NULL AND (a.resolved_on IS NULL OR a.resolved_on > d.day))
+  FROM days d
+  LEFT JOIN alerts a ON a.raised_on <= d.day AND (a.resolved_on IS NULL OR a.resolved_on >= d.day)
+ GROUP BY d.day
+ ORDER BY d.day
+"""
+
+
+def jeopardy_over_time(f: ReportFilters) -> OperationalReport:
+    """Per day: the jeopardy alerts raised (by priority), resolved, and still open at the end of
+    the day (an alert superseded by a higher one counts as resolved when the scan resolved it)."""
+    since, until = _range(f)
+    channel_join = channel_where = ""
+    params: dict[str, Any] = {
+        "start": f.date_from,
+        "end": f.date_to,
+        "since": since,
+        "until": until,
+        "tz": timezone.get_current_timezone_name(),
+    }
+    if f.channel:
+        channel_join = "JOIN partners_channel c ON c.id = a.channel_id"
+        channel_where = "AND c.code = %(channel)s"
+        params["channel"] = f.channel
+    with connections[report_db()].cursor() as cursor:
+        cursor.execute(_JEOPARDY_SQL.format(channel_join=channel_join, channel_where=channel_where), params)
+        table = [list(row) for row in cursor.fetchall()]
+    return OperationalReport(
+        "jeopardy",
+        "Jeopardy alerts over time",
+        f,
+        ["day", "raised_low", "raised_medium", "raised_high", "resolved", "open_at_end_of_day"],
+        table,
+        {
+            "raised": sum(r[1] + r[2] + r[3] for r in table),
+            "resolved": sum(r[4] for r in table),
+            "open_at_end": table[-1][5] if table else 0,
+        },
+        "Alerts the jeopardy scan raised, by day (in TIME_ZONE) and priority; resolved ones by the day "
+        "they were resolved; open at the end of the day: raised by then and not yet resolved.",
+    )
+
+
+def rebates_earned_vs_claimed(f: ReportFilters) -> OperationalReport:
+    """By rebate program (code and currency): the accruals earned in the range (by the source
+    event's date; reversals and re-rating adjustments count with their sign), how much of that
+    is on live claims (not canceled), settled, and still unclaimed."""
+    db = report_db()
+    accruals = Accrual.objects.using(db).filter(source_date__gte=f.date_from, source_date__lte=f.date_to)
+    if f.warehouse:
+        accruals = accruals.filter(warehouse__code=f.warehouse)
+    earned = {
+        (code, cur): amount
+        for code, cur, amount in accruals.values("program__code", "currency")
+        .annotate(total=Sum("amount"))
+        .values_list("program__code", "currency", "total")
+    }
+    live = (
+        ClaimLine.objects.using(db).filter(accrual__in=accruals).exclude(claim__status=ClaimStatus.CANCELED)
+    )
+    claimed = {
+        (code, cur): (amount, settled)
+        for code, cur, amount, settled in live.values("accrual__program__code", "accrual__currency")
+        .annotate(
+            total=Sum("amount"),
+            settled=Sum("amount", filter=Q(claim__status=ClaimStatus.SETTLED)),
+        )
+        .values_list("accrual__program__code", "accrual__currency", "total", "settled")
+    }
+    table = []
+    for key in sorted(set(earned) | set(claimed)):
+        got = earned.get(key) or Decimal(0)
+        on_claims, settled = claimed.get(key, (Decimal(0), None))
+        on_claims, settled = on_claims or Decimal(0), settled or Decimal(0)
+        table.append([key[0], key[1], got, on_claims, settled, got - on_claims, _rate(on_claims, got)])
+    return OperationalReport(
+        "rebates",
+        "Rebates earned vs claimed",
+        f,
+        ["program", "currency", "earned", "claimed", "settled", "unclaimed", "claimed_rate"],
+        table,
+        {"programs": len({r[0] for r in table}), "currencies": len({r[1] for r in table})},
+        "Accruals by the date of the event that earned them, in the program currency (reversals and "
+        "adjustments with their sign); claimed = on claims not canceled, settled = on settled claims.",
+    )
+
+
 REPORTS = {
     "on_time": on_time,
     "fill_rate": fill_rate,
@@ -358,6 +466,8 @@ REPORTS = {
     "cycle_times": cycle_times,
     "hold_durations": hold_durations,
     "po_lead_time": po_lead_time,
+    "jeopardy": jeopardy_over_time,
+    "rebates": rebates_earned_vs_claimed,
 }
 TITLES = {
     "on_time": "On-time shipment rate",
@@ -366,6 +476,8 @@ TITLES = {
     "cycle_times": "Order cycle time",
     "hold_durations": "Hold durations",
     "po_lead_time": "PO lead-time accuracy",
+    "jeopardy": "Jeopardy over time",
+    "rebates": "Rebates earned vs claimed",
 }
 
 

@@ -1,142 +1,243 @@
-"""Keeping the sales facts current.
+"""Keeping the sales facts and their rollups current, with set-based SQL.
 
 Every write that changes a figure (capture, revision, approval, cancel, a line's cancel or
 shipment, a status change) publishes an order event; the `reporting.rollups` subscriber refreshes
 that order's facts. A periodic catch-up refreshes the orders whose audit trail grew since it last
-looked (an event that never arrived, a write that publishes none), and `reports_rebuild` rebuilds
-everything. One refresh replaces an order's rows from its current revision, so it can run any
-number of times, in any order, and always converges on the base tables.
+looked (an event that never arrived, a write that publishes none) and those of the days whose
+exchange rate changed, and `reports_rebuild` rebuilds everything. One refresh replaces an order's
+facts from its current revision and moves the rollups (monthly and quarterly per dimension, per
+day, per order) by the difference, so it can run any number of times, in any order, and always
+converges on the base tables.
 """
 
 from __future__ import annotations
 
-import zlib
-from collections.abc import Iterable, Sequence
-from decimal import Decimal
+from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, Min
-from django.utils import timezone
+from django.db.models import Max
 
-from orders.models import OrderEvent, OrderLine, SalesOrder
+from orders.models import OrderEvent
 from orders.states import LineStatus, OrderStatus
 
-from .models import ProductCost, RollupCursor, SalesFact
+from .models import RollupCursor
 
-BATCH = 2000  # orders per refresh statement group
+BATCH = 10_000  # orders per refresh (one set of statements each)
 CATCH_UP = "order-events"
 _ADVISORY_CLASS = 20_020  # pg_advisory_xact_lock(class, key): only the refreshers take these
 
 
-def _lock_numbers(numbers: Sequence[str]) -> None:
-    """Serialize refreshes of one order (an event handler and the catch-up at once) without
-    touching any row other writers lock: a transaction-scoped advisory lock per order number,
-    taken in key order so two refreshers never wait on each other in a cycle."""
-    if connection.vendor != "postgresql" or not numbers:
-        return
-    keys = sorted({zlib.crc32(n.encode()) - 2**31 for n in numbers})
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s, k) FROM unnest(%s::int[]) AS k ORDER BY k",
-            [_ADVISORY_CLASS, keys],
-        )
+def _lock() -> None:
+    """Serialize the refreshes (an event handler, the catch-up, a rebuild): they move shared
+    rollup rows by deltas, so two at once would wait on each other's rows in a cycle. A
+    transaction-scoped advisory lock that no other writer takes: no order, line or reference
+    row is locked, and a refresh holds it for a fraction of a second."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [_ADVISORY_CLASS])
 
 
-def _revenue(breakdown: dict[str, Any] | None, line_net: Decimal, quantity: Decimal) -> Decimal:
-    """The line's net amount as pricing computed it (after line and order discounts, before tax
-    and shipping); the rounded unit net price times the quantity where no breakdown was stored."""
-    net = (breakdown or {}).get("net")
-    return Decimal(net) if net not in (None, "") else line_net * quantity
+# The ranking dimensions summed in SalesRollup: code, (key_id, key_text) over the facts `f`.
+DIM_CODES = {
+    "product": (1, "f.product_id", "''"),
+    "customer": (2, "f.customer_id", "''"),
+    "country": (3, "0", "f.country"),
+    "region": (4, "0", "f.country || '-' || f.region"),
+    "brand": (5, "f.brand_id", "''"),
+    "category": (6, "f.category_id", "''"),
+    "seller": (7, "COALESCE(f.seller_id, 0)", "''"),
+    "channel": (8, "f.channel_id", "''"),
+    "page": (9, "0", "f.source_page"),
+    "campaign": (10, "0", "f.campaign"),
+}
+TEXT_KEYED = frozenset(name for name, (_, key_id, _) in DIM_CODES.items() if key_id == "0")
+_DIM_VALUES_EACH = [
+    f"({code}, CAST({kid} AS bigint), CAST({ktx} AS text))" for code, kid, ktx in DIM_CODES.values()
+]
+_DIM_VALUES = ", ".join(_DIM_VALUES_EACH)
+
+# One statement builds the facts of a set of orders (their current revisions) from the order
+# tables, with the rate of each (currency, day) into the report currency, and records those
+# rates. Each column as the read model documents it (docs/reporting.md).
+_FACTS_SQL = """
+WITH cur AS MATERIALIZED (
+    SELECT o.* FROM orders_salesorder o WHERE o.is_current AND {where}
+),
+firsts AS MATERIALIZED (
+    SELECT s.number, CAST(MIN(s.created_at) AT TIME ZONE %(tz)s AS date) AS day
+      FROM orders_salesorder s WHERE s.number IN (SELECT number FROM cur) GROUP BY s.number
+),
+pairs AS (SELECT DISTINCT c.currency, d.day FROM cur c JOIN firsts d ON d.number = c.number),
+rates AS MATERIALIZED (
+    SELECT p.currency, p.day,
+           CASE WHEN p.currency = %(rc)s THEN 1 ELSE COALESCE(
+               (SELECT e.rate FROM pricing_exchangerate e
+                 WHERE e.base = p.currency AND e.quote = %(rc)s AND e.valid_on <= p.day
+                 ORDER BY e.valid_on DESC LIMIT 1),
+               (SELECT ROUND(1 / e.rate, 20) FROM pricing_exchangerate e
+                 WHERE e.base = %(rc)s AND e.quote = p.currency AND e.valid_on <= p.day
+                 ORDER BY e.valid_on DESC LIMIT 1)) END AS rate
+      FROM pairs p
+),
+recorded AS (
+    INSERT INTO reporting_salesfxday (currency, day, rate) SELECT currency, day, rate FROM rates
+    ON CONFLICT (currency, day) DO UPDATE SET rate = EXCLUDED.rate
+)
+INSERT INTO reporting_salesfact (
+    line_id, order_id, order_number, day, channel_id, warehouse_id, currency, status, customer_group,
+    customer_id, seller_id, country, region, source_page, campaign, product_id, brand_id, category_id,
+    quantity, revenue, cost, canceled, rate)
+SELECT l.id, o.id, o.number, d.day, o.channel_id, l.warehouse_id, o.currency, o.status, o.demand_class,
+       o.customer_id, o.sales_rep_id,
+       LEFT(COALESCE(a.address ->> 'country', ''), 2), LEFT(COALESCE(a.address ->> 'region', ''), 60),
+       o.source_page, o.campaign, l.product_id, p.brand_id, p.category_id, l.quantity,
+       CASE WHEN COALESCE(l.price_breakdown ->> 'net', '') = '' THEN l.unit_net_price * l.quantity
+            ELSE CAST(l.price_breakdown ->> 'net' AS numeric) END,
+       CASE WHEN l.uom = u.code THEN pc.unit_cost * l.quantity END,
+       l.status = %(line_canceled)s OR o.status = %(order_canceled)s,
+       r.rate
+  FROM cur o
+  JOIN firsts d ON d.number = o.number
+  JOIN rates r ON r.currency = o.currency AND r.day = d.day
+  JOIN orders_orderline l ON l.order_id = o.id
+  JOIN catalog_product p ON p.id = l.product_id
+  JOIN catalog_unitofmeasure u ON u.id = p.uom_id
+  LEFT JOIN reporting_productcost pc ON pc.product_id = l.product_id AND pc.currency = o.currency
+  CROSS JOIN LATERAL (
+      SELECT CASE WHEN jsonb_typeof(l.ship_to) = 'object' AND l.ship_to <> '{{}}'::jsonb THEN l.ship_to
+                  WHEN jsonb_typeof(o.ship_to) = 'object' THEN o.ship_to END AS address) a
+"""
+
+# The rollups' share of a set of facts, added (sign 1) or taken away (sign -1). Sums of exact
+# products: taking away what was added leaves exactly what was there.
+_DIMS_SQL = """
+WITH f AS (
+    SELECT f.*, f.revenue * f.rate AS rrev, f.cost * f.rate AS rcost
+      FROM reporting_salesfact f WHERE NOT f.canceled AND {where}
+),
+m AS (
+    SELECT CAST(date_trunc('month', CAST(f.day AS timestamp)) AS date) AS period, d.dim, d.key_id, d.key_text,
+           COUNT(*) AS lines, COUNT(DISTINCT f.order_number) AS orders, SUM(f.quantity) AS units,
+           COALESCE(SUM(f.rrev), 0) AS revenue, COALESCE(SUM(f.rcost), 0) AS cost,
+           COALESCE(SUM(f.rrev) FILTER (WHERE f.cost IS NOT NULL), 0) AS costed_revenue,
+           COUNT(*) FILTER (WHERE f.cost IS NOT NULL) AS costed_lines
+      FROM f CROSS JOIN LATERAL (VALUES {dims}) d(dim, key_id, key_text)
+     GROUP BY 1, 2, 3, 4
+),
+spans AS (
+    SELECT 'm' AS span, m.* FROM m
+    UNION ALL  -- a quarter is its three months (an order counts in one month only)
+    SELECT 'q', CAST(date_trunc('quarter', CAST(period AS timestamp)) AS date), dim, key_id, key_text,
+           SUM(lines), SUM(orders), SUM(units), SUM(revenue), SUM(cost), SUM(costed_revenue),
+           SUM(costed_lines)
+      FROM m GROUP BY 2, 3, 4, 5
+)
+INSERT INTO reporting_salesrollup AS r (span, period, dim, key_id, key_text, lines, orders, units,
+                                        revenue, cost, costed_revenue, costed_lines)
+SELECT span, period, dim, key_id, key_text, %(sign)s * lines, %(sign)s * orders, %(sign)s * units,
+       %(sign)s * revenue, %(sign)s * cost, %(sign)s * costed_revenue, %(sign)s * costed_lines
+  FROM spans
+ ORDER BY dim, span, period, key_id, key_text
+ON CONFLICT (dim, span, period, key_id, key_text) DO UPDATE SET
+    lines = r.lines + EXCLUDED.lines, orders = r.orders + EXCLUDED.orders,
+    units = r.units + EXCLUDED.units, revenue = r.revenue + EXCLUDED.revenue,
+    cost = r.cost + EXCLUDED.cost, costed_revenue = r.costed_revenue + EXCLUDED.costed_revenue,
+    costed_lines = r.costed_lines + EXCLUDED.costed_lines
+"""
+
+_DAYS_SQL = """
+WITH f AS (
+    SELECT f.*, f.revenue * f.rate AS rrev, f.cost * f.rate AS rcost
+      FROM reporting_salesfact f WHERE {where}
+)
+INSERT INTO reporting_salesdaytotal AS t (day, lines, orders, units, revenue, cost, costed_revenue,
+    costed_lines, costed_orders, canceled_lines, canceled_units, canceled_revenue, unrated)
+SELECT f.day,
+       %(sign)s * COUNT(*) FILTER (WHERE NOT f.canceled),
+       %(sign)s * COUNT(DISTINCT f.order_number) FILTER (WHERE NOT f.canceled),
+       %(sign)s * COALESCE(SUM(f.quantity) FILTER (WHERE NOT f.canceled), 0),
+       %(sign)s * COALESCE(SUM(f.rrev) FILTER (WHERE NOT f.canceled), 0),
+       %(sign)s * COALESCE(SUM(f.rcost) FILTER (WHERE NOT f.canceled), 0),
+       %(sign)s * COALESCE(SUM(f.rrev) FILTER (WHERE NOT f.canceled AND f.cost IS NOT NULL), 0),
+       %(sign)s * COUNT(*) FILTER (WHERE NOT f.canceled AND f.cost IS NOT NULL),
+       %(sign)s * COUNT(DISTINCT f.order_number) FILTER (WHERE NOT f.canceled AND f.cost IS NOT NULL),
+       %(sign)s * COUNT(*) FILTER (WHERE f.canceled),
+       %(sign)s * COALESCE(SUM(f.quantity) FILTER (WHERE f.canceled), 0),
+       %(sign)s * COALESCE(SUM(f.rrev) FILTER (WHERE f.canceled), 0),
+       %(sign)s * COUNT(*) FILTER (WHERE f.rate IS NULL)
+  FROM f GROUP BY f.day ORDER BY f.day
+ON CONFLICT (day) DO UPDATE SET
+    lines = t.lines + EXCLUDED.lines, orders = t.orders + EXCLUDED.orders, units = t.units + EXCLUDED.units,
+    revenue = t.revenue + EXCLUDED.revenue, cost = t.cost + EXCLUDED.cost,
+    costed_revenue = t.costed_revenue + EXCLUDED.costed_revenue,
+    costed_lines = t.costed_lines + EXCLUDED.costed_lines,
+    costed_orders = t.costed_orders + EXCLUDED.costed_orders,
+    canceled_lines = t.canceled_lines + EXCLUDED.canceled_lines,
+    canceled_units = t.canceled_units + EXCLUDED.canceled_units,
+    canceled_revenue = t.canceled_revenue + EXCLUDED.canceled_revenue,
+    unrated = t.unrated + EXCLUDED.unrated
+"""
+
+_ORDERS_SQL = """
+INSERT INTO reporting_salesordertotal (order_number, day, units, revenue, cost, costed_revenue, costed_lines)
+SELECT f.order_number, f.day, SUM(f.quantity), COALESCE(SUM(f.revenue * f.rate), 0),
+       COALESCE(SUM(f.cost * f.rate), 0),
+       COALESCE(SUM(f.revenue * f.rate) FILTER (WHERE f.cost IS NOT NULL), 0),
+       COUNT(*) FILTER (WHERE f.cost IS NOT NULL)
+  FROM reporting_salesfact f
+ WHERE NOT f.canceled AND {where}
+ GROUP BY f.order_number, f.day
+"""
 
 
-def _facts_for(numbers: Sequence[str]) -> list[SalesFact]:
-    first_day = {
-        row["number"]: timezone.localtime(row["first"]).date()
-        for row in SalesOrder.objects.filter(number__in=numbers)
-        .values("number")
-        .annotate(first=Min("created_at"))
+def _params(**extra: Any) -> dict[str, Any]:
+    return {
+        "tz": settings.TIME_ZONE,
+        "rc": settings.OMS_REPORT_CURRENCY,
+        "line_canceled": LineStatus.CANCELED.value,
+        "order_canceled": OrderStatus.CANCELED.value,
+        "dims": None,
+        **extra,
     }
-    lines = list(
-        OrderLine.objects.filter(order__number__in=numbers, order__is_current=True).values(
-            "id",
-            "order_id",
-            "order__number",
-            "order__channel_id",
-            "order__currency",
-            "order__status",
-            "order__demand_class",
-            "order__customer_id",
-            "order__sales_rep_id",
-            "order__ship_to",
-            "order__source_page",
-            "order__campaign",
-            "ship_to",
-            "warehouse_id",
-            "product_id",
-            "product__brand_id",
-            "product__category_id",
-            "product__uom__code",
-            "uom",
-            "quantity",
-            "unit_net_price",
-            "price_breakdown",
-            "status",
-        )
-    )
-    costs = {
-        (c.product_id, c.currency): c.unit_cost
-        for c in ProductCost.objects.filter(product_id__in={line["product_id"] for line in lines})
-    }
-    facts = []
-    for line in lines:
-        address = line["ship_to"] or line["order__ship_to"] or {}
-        currency, quantity = line["order__currency"], line["quantity"]
-        unit_cost = costs.get((line["product_id"], currency))
-        costed = unit_cost is not None and line["uom"] == line["product__uom__code"]
-        facts.append(
-            SalesFact(
-                line_id=line["id"],
-                order_id=line["order_id"],
-                order_number=line["order__number"],
-                day=first_day[line["order__number"]],
-                channel_id=line["order__channel_id"],
-                warehouse_id=line["warehouse_id"],
-                currency=currency,
-                status=line["order__status"],
-                customer_group=line["order__demand_class"],
-                customer_id=line["order__customer_id"],
-                seller_id=line["order__sales_rep_id"],
-                country=(address.get("country") or "")[:2],
-                region=(address.get("region") or "")[:60],
-                source_page=line["order__source_page"],
-                campaign=line["order__campaign"],
-                product_id=line["product_id"],
-                brand_id=line["product__brand_id"],
-                category_id=line["product__category_id"],
-                quantity=quantity,
-                revenue=_revenue(line["price_breakdown"], line["unit_net_price"], quantity),
-                cost=unit_cost * quantity if costed else None,
-                canceled=line["status"] == LineStatus.CANCELED
-                or line["order__status"] == OrderStatus.CANCELED,
-            )
-        )
-    return facts
+
+
+def _run(cursor, sql: str, params: dict[str, Any]) -> int:
+    cursor.execute(sql, params)
+    return cursor.rowcount
+
+
+def _rollups(cursor, where: str, params: dict[str, Any], dims: str = _DIM_VALUES) -> None:
+    _run(cursor, _DIMS_SQL.format(where=where, dims=dims), params)
+    _run(cursor, _DAYS_SQL.format(where=where), params)
+
+
+def _replace(cursor, chunk: list[str]) -> int:
+    """Replace the facts of these orders and move their share of the rollups by the difference."""
+    where = "f.order_number = ANY(%(numbers)s)"
+    p = _params(numbers=chunk, sign=-1)
+    cursor.execute("SET LOCAL work_mem = '64MB'")
+    _rollups(cursor, where, p)  # take the old facts' share away
+    cursor.execute("DELETE FROM reporting_salesordertotal WHERE order_number = ANY(%(numbers)s)", p)
+    cursor.execute("DELETE FROM reporting_salesfact WHERE order_number = ANY(%(numbers)s)", p)
+    written = _run(cursor, _FACTS_SQL.format(where="o.number = ANY(%(numbers)s)"), p)
+    _rollups(cursor, where, {**p, "sign": 1})
+    _run(cursor, _ORDERS_SQL.format(where=where), p)
+    return written
 
 
 def facts_refresh(*, numbers: Iterable[str]) -> int:
-    """Replace the facts of these orders (by number) with their current revisions' lines.
-    Returns the number of fact rows written. Idempotent; safe beside another refresh."""
+    """Replace the facts of these orders (by number) with their current revisions' lines, and
+    move the rollups by the difference. Returns the number of fact rows written. Idempotent;
+    safe beside another refresh."""
     numbers = sorted(set(numbers))
     written = 0
     for start in range(0, len(numbers), BATCH):
         chunk = numbers[start : start + BATCH]
-        with transaction.atomic():
-            _lock_numbers(chunk)
-            SalesFact.objects.filter(order_number__in=chunk).delete()
-            facts = _facts_for(chunk)
-            SalesFact.objects.bulk_create(facts, batch_size=1000)
-            written += len(facts)
+        with transaction.atomic(), connection.cursor() as cursor:
+            _lock()
+            written += _replace(cursor, chunk)
     return written
 
 
@@ -157,18 +258,61 @@ def facts_catch_up(*, limit: int = 20_000) -> int:
         return len(numbers)
 
 
+_STALE_RATES_SQL = """
+SELECT x.currency, x.day FROM reporting_salesfxday x
+ CROSS JOIN LATERAL (
+     SELECT CASE WHEN x.currency = %(rc)s THEN 1 ELSE COALESCE(
+         (SELECT e.rate FROM pricing_exchangerate e
+           WHERE e.base = x.currency AND e.quote = %(rc)s AND e.valid_on <= x.day
+           ORDER BY e.valid_on DESC LIMIT 1),
+         (SELECT ROUND(1 / e.rate, 20) FROM pricing_exchangerate e
+           WHERE e.base = %(rc)s AND e.quote = x.currency AND e.valid_on <= x.day
+           ORDER BY e.valid_on DESC LIMIT 1)) END AS rate) now
+ WHERE now.rate IS DISTINCT FROM x.rate
+"""
+
+
+def fx_recheck() -> int:
+    """Refresh the orders of every (currency, day) whose recorded rate is no longer pricing's
+    rate of that day (a rate added or corrected after the facts were written; one query over
+    the few recorded days). Returns the number of orders refreshed."""
+    with connection.cursor() as cursor:
+        cursor.execute(_STALE_RATES_SQL, _params())
+        stale = cursor.fetchall()
+        if not stale:
+            return 0
+        cursor.execute(
+            "SELECT DISTINCT f.order_number FROM reporting_salesfact f JOIN unnest(%s::text[], %s::date[])"
+            " AS s(currency, day) ON s.currency = f.currency AND s.day = f.day",
+            [[c for c, _ in stale], [d for _, d in stale]],
+        )
+        numbers = [row[0] for row in cursor.fetchall()]
+    facts_refresh(numbers=numbers)
+    return len(numbers)
+
+
 def facts_rebuild(*, progress=None) -> int:
-    """Rebuild every fact from the base tables (the `reports_rebuild` command): all orders, in
-    batches; the catch-up cursor then starts after the last audit row that existed before."""
+    """Rebuild every fact and rollup from the base tables (the `reports_rebuild` command), with
+    set-based SQL (one statement for the facts, one per dimension for the rollups); the catch-up
+    cursor then starts after the last audit row that existed before."""
     last_event = OrderEvent.objects.aggregate(m=Max("pk"))["m"] or 0
-    numbers = list(
-        SalesOrder.objects.filter(is_current=True).order_by("number").values_list("number", flat=True)
-    )
-    SalesFact.objects.exclude(order_number__in=SalesOrder.objects.values("number")).delete()
-    written = 0
-    for start in range(0, len(numbers), BATCH):
-        written += facts_refresh(numbers=numbers[start : start + BATCH])
+    steps = len(DIM_CODES) + 3
+    with transaction.atomic(), connection.cursor() as cursor:
+        _lock()
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        for table in ("salesfact", "salesrollup", "salesdaytotal", "salesordertotal", "salesfxday"):
+            cursor.execute(f"DELETE FROM reporting_{table}")  # noqa: S608 (fixed names)
+        written = _run(cursor, _FACTS_SQL.format(where="TRUE"), _params())
+        cursor.execute("ANALYZE reporting_salesfact")
+        done = 1
+        for value in _DIM_VALUES_EACH:
+            if progress is not None:
+                progress(done, steps)
+            _run(cursor, _DIMS_SQL.format(where="TRUE", dims=value), _params(sign=1))
+            done += 1
+        _run(cursor, _DAYS_SQL.format(where="TRUE"), _params(sign=1))
+        _run(cursor, _ORDERS_SQL.format(where="TRUE"), _params())
         if progress is not None:
-            progress(min(start + BATCH, len(numbers)), len(numbers))
+            progress(steps, steps)
     RollupCursor.objects.update_or_create(name=CATCH_UP, defaults={"last_event_id": last_event})
     return written

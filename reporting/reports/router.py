@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from django.conf import settings
 
-READ_MODELS = frozenset({"salesfact", "productcost"})
+READ_MODELS = frozenset(
+    {"salesfact", "productcost", "salesrollup", "salesdaytotal", "salesordertotal", "salesfxday"}
+)
 
 
 def report_db() -> str:

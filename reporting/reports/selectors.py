@@ -8,7 +8,9 @@ Figures (docs/reporting.md):
   standard cost over the lines whose cost is known (rows without any are left out);
 - canceled lines and canceled orders are excluded from every figure and counted as excluded;
   the OMS has no returns yet, so nothing is subtracted for them.
-Reads go through `report_db()` (the replica when one is configured).
+Reads go through `report_db()` (the replica when one is configured). In the report currency and
+without channel, warehouse, status or customer-group filters a ranking reads the rollups (whole
+quarters and months pre-summed, the days at the ends from the facts); otherwise the facts.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connections, transaction
 from django.db.models import Count, Q, QuerySet, Sum
@@ -32,6 +35,7 @@ from partners.models import Channel
 from pricing.models import ExchangeRate
 
 from .models import SalesFact
+from .rollups import DIM_CODES, TEXT_KEYED
 from .router import report_db
 
 DIMENSIONS = {
@@ -225,6 +229,8 @@ def _build(filters: ReportFilters, dimension: str, metric: str, direction: str, 
         raise ValidationFailed("Unknown dimension.", fields={"dimension": [f"One of {sorted(DIMENSIONS)}."]})
     if metric not in METRICS:
         raise ValidationFailed("Unknown metric.", fields={"metric": [f"One of {list(METRICS)}."]})
+    if reads_rollups(filters):
+        return _build_rollups(filters, dimension, metric, direction, order_by_key)
     prev_from, _ = filters.previous
     where, params = _where(filters, prev_from, filters.date_to)
     fx, fx_params = _fx_cte(filters, where, params, prev_from, filters.date_to)
@@ -252,9 +258,13 @@ def _build(filters: ReportFilters, dimension: str, metric: str, direction: str, 
                COUNT(*) OVER (PARTITION BY cur) AS n
           FROM agg WHERE {value} IS NOT NULL
     )
-    SELECT c.k, c.rnk, c.n, c.v, c.revenue, c.units, c.orders, c.margin, p.rnk, p.v
-      FROM ranked c LEFT JOIN ranked p ON p.k = c.k AND p.cur = 0
-     WHERE c.cur = 1
+    SELECT c.k, c.rnk, c.n, c.v, c.revenue, c.units, c.orders, c.margin, c.prnk, c.pv
+      FROM (SELECT k, MAX(rnk) FILTER (WHERE cur = 1) AS rnk, MAX(n) FILTER (WHERE cur = 1) AS n,
+                   MAX(v) FILTER (WHERE cur = 1) AS v, MAX(revenue) FILTER (WHERE cur = 1) AS revenue,
+                   MAX(units) FILTER (WHERE cur = 1) AS units, MAX(orders) FILTER (WHERE cur = 1) AS orders,
+                   MAX(margin) FILTER (WHERE cur = 1) AS margin,
+                   MAX(rnk) FILTER (WHERE cur = 0) AS prnk, MAX(v) FILTER (WHERE cur = 0) AS pv
+              FROM ranked GROUP BY k HAVING COUNT(*) FILTER (WHERE cur = 1) > 0) c
      ORDER BY {order}
     """  # noqa: S608
     totals_sql = f"""
@@ -277,6 +287,197 @@ def _build(filters: ReportFilters, dimension: str, metric: str, direction: str, 
     """  # noqa: S608
     common = [*fx_params, filters.date_from, *params]
     return _Query(sql, common, totals_sql, common)
+
+
+# --- the rollup path -------------------------------------------------------------------------
+def reads_rollups(filters: ReportFilters) -> bool:
+    """The rollups hold every figure converted into OMS_REPORT_CURRENCY and summed over all
+    channels, warehouses, statuses and customer groups: a ranking in that currency without those
+    filters reads them; any other reads the facts (the same figures, slower at scale)."""
+    return (
+        getattr(settings, "OMS_REPORTS_ROLLUPS", True)
+        and filters.currency == settings.OMS_REPORT_CURRENCY
+        and not (filters.channel or filters.warehouse or filters.status or filters.customer_group)
+    )
+
+
+def _add_months(d: date, n: int) -> date:
+    m = d.month - 1 + n
+    return date(d.year + m // 12, m % 12 + 1, 1)
+
+
+def _whole(a: date, b: date, months: int) -> tuple[date, date] | None:
+    """The first and last starts of the whole months (1) or quarters (3) inside [a, b]."""
+    start = date(a.year, (a.month - 1) // months * months + 1, 1)
+    if start < a:
+        start = _add_months(start, months)
+    last, nxt = None, start
+    while _add_months(nxt, months) - timedelta(days=1) <= b:
+        last, nxt = nxt, _add_months(nxt, months)
+    return (start, last) if last is not None else None
+
+
+def cover(a: date, b: date, months: int = 3) -> list[tuple[str, date, date]]:
+    """[a, b] as pieces the rollups answer: ("q", first, last quarter start) for the whole
+    quarters, ("m", ...) for the whole months beside them, ("d", first, last day) for the rest."""
+    if a > b:
+        return []
+    whole = _whole(a, b, months)
+    if whole is None:
+        return cover(a, b, 1) if months == 3 else [("d", a, b)]
+    first, last = whole
+    end = _add_months(last, months) - timedelta(days=1)
+    inner = cover if months == 3 else (lambda x, y, m=1: [("d", x, y)] if x <= y else [])
+    return [
+        ("q" if months == 3 else "m", first, last),
+        *inner(a, first - timedelta(days=1), 1),
+        *inner(end + timedelta(days=1), b, 1),
+    ]
+
+
+_RANKED = """
+ranked AS (
+    SELECT k, cur, revenue, units, orders, margin, {value} AS v,
+           ROW_NUMBER() OVER (PARTITION BY cur ORDER BY {value} DESC, k) AS rnk,
+           COUNT(*) OVER (PARTITION BY cur) AS n
+      FROM agg WHERE {value} IS NOT NULL
+)
+SELECT c.k, c.rnk, c.n, c.v, c.revenue, c.units, c.orders, c.margin, c.prnk, c.pv
+  FROM (SELECT k, MAX(rnk) FILTER (WHERE cur = 1) AS rnk, MAX(n) FILTER (WHERE cur = 1) AS n,
+               MAX(v) FILTER (WHERE cur = 1) AS v, MAX(revenue) FILTER (WHERE cur = 1) AS revenue,
+               MAX(units) FILTER (WHERE cur = 1) AS units, MAX(orders) FILTER (WHERE cur = 1) AS orders,
+               MAX(margin) FILTER (WHERE cur = 1) AS margin,
+               MAX(rnk) FILTER (WHERE cur = 0) AS prnk, MAX(v) FILTER (WHERE cur = 0) AS pv
+          FROM ranked GROUP BY k HAVING COUNT(*) FILTER (WHERE cur = 1) > 0) c
+ ORDER BY {order}
+"""
+_MARGIN = "CASE WHEN SUM({t}costed_lines) > 0 THEN SUM({t}costed_revenue) - SUM({t}cost) END"
+_ROLLUP_TOTALS = f"""
+SELECT cur, SUM(revenue), SUM(units), CAST(SUM(orders) AS bigint), {_MARGIN.format(t="")},
+       SUM(canceled_lines), SUM(canceled_units), SUM(canceled_revenue), SUM(unrated)
+  FROM (SELECT CASE WHEN t.day >= %s THEN 1 ELSE 0 END AS cur, t.*
+          FROM reporting_salesdaytotal t WHERE t.day BETWEEN %s AND %s) t
+ GROUP BY cur
+"""  # noqa: S608 (fixed fragments)
+_ORDER_VALUE = {
+    "revenue": "f.revenue",
+    "aov": "f.revenue",
+    "units": "f.units",
+    "orders": "CAST(1 AS bigint)",  # an expression: a bare 1 in ORDER BY names the first column
+    "margin": "CASE WHEN f.costed_lines > 0 THEN f.costed_revenue - f.cost END",
+}
+
+
+def _refuse_unrated(filters: ReportFilters, start: date, end: date) -> None:
+    with connections[report_db()].cursor() as cursor:
+        cursor.execute(
+            "SELECT x.currency, x.day FROM reporting_salesfxday x"
+            " JOIN reporting_salesdaytotal t ON t.day = x.day WHERE t.unrated > 0 AND x.rate IS NULL"
+            " AND x.day BETWEEN %s AND %s ORDER BY x.day LIMIT 1",
+            [start, end],
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        raise ValidationFailed(
+            "No exchange rate for the report currency over the whole range.",
+            fields={"currency": [f"No {row[0]} to {filters.currency} rate on or before {row[1]}."]},
+        )
+
+
+def _build_rollups(
+    filters: ReportFilters, dimension: str, metric: str, direction: str, order_by_key: bool
+) -> _Query:
+    prev_from, prev_to = filters.previous
+    _refuse_unrated(filters, prev_from, filters.date_to)
+    totals_params = [filters.date_from, prev_from, filters.date_to]
+    value = _METRIC_SQL[metric]
+    order = "c.k" if order_by_key else ("c.rnk DESC" if direction == "bottom" else "c.rnk")
+    if dimension == "order":
+        return _build_orders(filters, metric, direction, order_by_key, totals_params)
+    if dimension in DATE_DIMENSIONS:
+        sql = f"""
+        WITH agg AS (
+            SELECT {DIMENSIONS[dimension][0]} AS k, CASE WHEN f.day >= %s THEN 1 ELSE 0 END AS cur,
+                   SUM(f.revenue) AS revenue, SUM(f.units) AS units, CAST(SUM(f.orders) AS bigint) AS orders,
+                   {_MARGIN.format(t="f.")} AS margin
+              FROM reporting_salesdaytotal f WHERE f.day BETWEEN %s AND %s
+             GROUP BY 1, 2 HAVING SUM(f.lines) > 0
+        ),
+        {_RANKED.format(value=value, order=order)}"""  # noqa: S608 (fixed fragments)
+        params: list[Any] = [filters.date_from, prev_from, filters.date_to]
+        return _Query(sql, params, _ROLLUP_TOTALS, totals_params)
+    code = DIM_CODES[dimension][0]
+    pieces = cover(prev_from, prev_to) + cover(filters.date_from, filters.date_to)
+    spans = [p for p in pieces if p[0] != "d"]
+    days = [p for p in pieces if p[0] == "d"]
+    span_sql = " OR ".join(["(r.span = %s AND r.period BETWEEN %s AND %s)"] * len(spans)) or "FALSE"
+    day_sql = " OR ".join(["f.day BETWEEN %s AND %s"] * len(days)) or "FALSE"
+    key_col = "r.key_text" if dimension in TEXT_KEYED else "r.key_id"
+    sql = f"""
+    WITH u AS (
+        SELECT {key_col} AS k, CASE WHEN r.period >= %s THEN 1 ELSE 0 END AS cur, r.lines, r.orders, r.units,
+               r.revenue, r.cost, r.costed_revenue, r.costed_lines
+          FROM reporting_salesrollup r WHERE r.dim = %s AND ({span_sql})
+        UNION ALL
+        SELECT k, cur, COUNT(*), COUNT(DISTINCT order_number), SUM(quantity), SUM(rrev),
+               COALESCE(SUM(rcost), 0), COALESCE(SUM(rrev) FILTER (WHERE costed), 0),
+               COUNT(*) FILTER (WHERE costed)
+          FROM (SELECT {DIMENSIONS[dimension][0]} AS k, CASE WHEN f.day >= %s THEN 1 ELSE 0 END AS cur,
+                       f.order_number, f.quantity, f.revenue * f.rate AS rrev, f.cost * f.rate AS rcost,
+                       f.cost IS NOT NULL AS costed
+                  FROM reporting_salesfact f WHERE NOT f.canceled AND ({day_sql})) e
+         GROUP BY k, cur
+    ),
+    agg AS (
+        SELECT k, cur, SUM(revenue) AS revenue, SUM(units) AS units, CAST(SUM(orders) AS bigint) AS orders,
+               {_MARGIN.format(t="")} AS margin
+          FROM u GROUP BY k, cur HAVING SUM(lines) > 0
+    ),
+    {_RANKED.format(value=value, order=order)}"""  # noqa: S608 (fixed fragments)
+    params = [filters.date_from, code]
+    params += [x for span, first, last in spans for x in (span, first, last)]
+    params.append(filters.date_from)
+    params += [x for _, first, last in days for x in (first, last)]
+    return _Query(sql, params, _ROLLUP_TOTALS, totals_params)
+
+
+def _build_orders(
+    filters: ReportFilters, metric: str, direction: str, order_by_key: bool, totals_params: list[Any]
+) -> _Query:
+    """The largest orders: an order has one day, so it has no previous rank; the order totals'
+    revenue index gives the first page without sorting the period."""
+    v = _ORDER_VALUE[metric]
+    counted = "costed_orders" if metric == "margin" else "orders"
+    with connections[report_db()].cursor() as cursor:
+        cursor.execute(
+            f"SELECT COALESCE(SUM({counted}), 0) FROM reporting_salesdaytotal WHERE day BETWEEN %s AND %s",  # noqa: S608
+            [filters.date_from, filters.date_to],
+        )
+        n = int(cursor.fetchone()[0])
+    if direction == "bottom" and not order_by_key:
+        rank = f"%s + 1 - ROW_NUMBER() OVER (ORDER BY {v}, f.order_number DESC)"
+        order = f"{v}, f.order_number DESC"
+        params: list[Any] = [n]
+    else:
+        rank = f"ROW_NUMBER() OVER (ORDER BY {v} DESC, f.order_number)"
+        order = "f.order_number" if order_by_key else f"{v} DESC, f.order_number"
+        params = []
+    # No subquery: the page's LIMIT then reaches the plan, which walks the revenue index.
+    sql = f"""
+    SELECT f.order_number, {rank}, %s, {v}, f.revenue, f.units, 1, {_ORDER_VALUE["margin"]},
+           CAST(NULL AS bigint), CAST(NULL AS numeric)
+      FROM reporting_salesordertotal f
+     WHERE f.day BETWEEN %s AND %s AND {v} IS NOT NULL
+     ORDER BY {order}
+    """  # noqa: S608 (fixed fragments)
+    return _Query(sql, [*params, n, filters.date_from, filters.date_to], _ROLLUP_TOTALS, totals_params)
+
+
+def _tune(cursor) -> None:
+    """For the report's transaction: no JIT compilation (it costs more than these queries save)
+    and room to hash the groups in memory."""
+    if cursor.db.vendor == "postgresql":
+        cursor.execute("SET LOCAL jit = off; SET LOCAL work_mem = '64MB'")
 
 
 def _sums(q: _Query) -> dict[int, tuple]:
@@ -321,7 +522,8 @@ def ranking(
     order_by_key: bool = False,
 ) -> Ranking:
     q = _build(filters, dimension, metric, direction, order_by_key)
-    with connections[report_db()].cursor() as cursor:
+    with transaction.atomic(using=report_db()), connections[report_db()].cursor() as cursor:
+        _tune(cursor)
         cursor.execute(q.sql + " LIMIT %s OFFSET %s", [*q.params, limit, offset])
         raw = cursor.fetchall()
         if not raw and offset:
@@ -362,6 +564,8 @@ def ranking_iter(
     totals = _totals(_sums(q).get(1), filters.currency)
     connection = connections[report_db()]
     with transaction.atomic(using=connection.alias):  # a named cursor lives in a transaction
+        with connection.cursor() as plain:
+            _tune(plain)
         cursor = connection.chunked_cursor()
         try:
             cursor.execute(q.sql, q.params)

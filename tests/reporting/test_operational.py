@@ -69,3 +69,60 @@ def test_backorder_aging_buckets_open_backorders_by_age(sales):
         ("over 60 days", 2, D("11")),
     ]
     assert r.summary["open_backorders"] == 6 and r.summary["as_of"] == today
+
+
+def test_jeopardy_over_time_counts_raised_resolved_and_open_at_each_days_end(wb):
+    from fulfillment.models import JeopardyAlert
+
+    from .workbench_world import raise_alert
+
+    tz = timezone.get_current_timezone()
+    lines = iter([wb.wb.east, wb.wb.west, wb.wb.failing, wb.wb.held])  # one unresolved alert per process
+
+    def alert(priority, raised, resolved=None):
+        a = raise_alert(next(lines), priority, 50, "late")
+        JeopardyAlert.objects.filter(pk=a.pk).update(
+            raised_at=dt.datetime.combine(raised, dt.time(9), tzinfo=tz),
+            resolved_at=resolved and dt.datetime.combine(resolved, dt.time(17), tzinfo=tz),
+            status="resolved" if resolved else "open",
+        )
+
+    JeopardyAlert.objects.all().delete()
+    d = dt.date(2026, 11, 8)
+    alert(
+        "low", d - dt.timedelta(days=3), d + dt.timedelta(days=1)
+    )  # open before the range, resolved on the 9th
+    alert("high", d, d)  # raised and resolved on the 8th
+    alert("medium", d + dt.timedelta(days=1))  # raised on the 9th, still open
+    alert("high", d + dt.timedelta(days=20))  # after the range
+    r = operational.run("jeopardy", filters=WEEK)
+    rows = {row[0]: row[1:] for row in r.rows}
+    assert len(r.rows) == 7
+    assert rows[d] == [0, 0, 1, 1, 1]  # the low one is still open at the end of the 8th
+    assert rows[d + dt.timedelta(days=1)] == [0, 1, 0, 1, 1]
+    assert rows[d + dt.timedelta(days=6)] == [0, 0, 0, 0, 1]
+    assert r.summary == {"raised": 2, "resolved": 2, "open_at_end": 1}
+
+
+def test_rebates_earned_vs_claimed_by_program(db):
+    from rebates.models import Claim, ClaimLine
+    from tests.rebates.claims_support import accrue, program
+
+    p = program(code="SR-9")
+    a1 = accrue(p, "100", on=dt.date(2026, 11, 9))
+    a2 = accrue(p, "50", on=dt.date(2026, 11, 10))
+    accrue(p, "-20", on=dt.date(2026, 11, 12), kind="reversal", reverses=a2)
+    out = accrue(p, "30", on=dt.date(2026, 11, 20))  # after the range
+
+    def claim(status, accrual, amount, settled="0"):
+        money = {"amount": D(amount), "original_amount": D(amount), "settled_amount": D(settled)}
+        c = Claim.objects.create(program=p, supplier=p.supplier, status=status, currency="USD", **money)
+        ClaimLine.objects.create(claim=c, accrual=accrual, amount=D(amount))
+
+    claim("settled", a1, "100", settled="100")
+    claim("canceled", a2, "50")  # canceled: not claimed
+    claim("submitted", out, "30")  # its accrual is outside the range
+    r = operational.run("rebates", filters=WEEK)
+    # earned 100 + 50 - 20 = 130; claimed 100 (settled); unclaimed 30
+    assert r.rows == [["SR-9", "USD", D("130.0000"), D("100.0000"), D("100.0000"), D("30.0000"), D("0.7692")]]
+    assert r.summary == {"programs": 1, "currencies": 1}

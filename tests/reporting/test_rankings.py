@@ -6,9 +6,13 @@ import datetime as dt
 from decimal import Decimal as D
 
 import pytest
+from django.test import override_settings
 
+from oms.kernel.exceptions import ValidationFailed
+from pricing.models import ExchangeRate
 from reporting.models import SalesFact
-from reporting.reports.selectors import ReportFilters, ranking
+from reporting.reports.rollups import fx_recheck
+from reporting.reports.selectors import DIMENSIONS, ReportFilters, cover, ranking, reads_rollups
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.django_db]
 
@@ -146,3 +150,54 @@ def test_report_currency_eur_through_the_dated_rates(sales):
     r = ranking(filters=eur, dimension="product", metric="revenue")
     assert r.rows[0].value == D("787.88")
     assert r.rows[1].value == D("267.27")  # 50/1.1 + 200/1.1 + 40 = 227.2727.. + 40
+
+
+NOVEMBER = ReportFilters(date_from=dt.date(2026, 11, 1), date_to=dt.date(2026, 11, 30), currency="USD")
+QUARTER = ReportFilters(date_from=dt.date(2026, 10, 1), date_to=dt.date(2026, 12, 31), currency="USD")
+
+
+def test_a_whole_month_reads_the_monthly_rollups(sales):
+    # Both weeks: the drill 884 + 110 (P2: 100 EUR at 1.10 on the 5th); the saw 294 + 500 (P1).
+    assert cover(NOVEMBER.date_from, NOVEMBER.date_to) == [("m", dt.date(2026, 11, 1), dt.date(2026, 11, 1))]
+    r = ranking(filters=NOVEMBER, dimension="product", metric="revenue")
+    assert [(x.key, x.value, x.units, x.orders) for x in r.rows] == [
+        (str(sales.drill.pk), D("994.00"), D("10"), 6),
+        (str(sales.saw.pk), D("794.00"), D("16"), 4),
+    ]
+    assert r.totals["revenue"] == D("1788.00") and r.totals["orders"] == 7
+    assert r.excluded["canceled_lines"] == 2 and r.excluded["canceled_revenue"] == D("600.00")
+    quarter = ranking(filters=QUARTER, dimension="customer", metric="revenue")
+    assert [(x.label, x.value) for x in quarter.rows] == [
+        (sales.customer.name, D("1350.00")), (sales.eu.name, D("438.00"))]  # fmt: skip
+
+
+@pytest.mark.parametrize("dimension", sorted(DIMENSIONS))
+def test_the_rollups_give_every_ranking_the_facts_give(sales, dimension):
+    """Every dimension and metric, over ranges read from the facts (a week), the monthly
+    rollups (November), the quarterly ones (Q4) and a mix (16 Oct - 30 Nov): the same rows."""
+    # The facts path wants a rate for every day of both periods (Q4's previous period starts in July).
+    ExchangeRate.objects.create(base="EUR", quote="USD", rate=D("1.05"), valid_on=dt.date(2026, 6, 1))
+    mixed = ReportFilters(date_from=dt.date(2026, 10, 16), date_to=dt.date(2026, 11, 30), currency="USD")
+    ranges = [WEEK, NOVEMBER, QUARTER, mixed]
+    for filters in ranges:
+        assert reads_rollups(filters)
+        for metric in ("revenue", "units", "orders", "aov", "margin"):
+            for direction in ("top", "bottom"):
+                got = ranking(filters=filters, dimension=dimension, metric=metric, direction=direction)
+                with override_settings(OMS_REPORTS_ROLLUPS=False):
+                    assert not reads_rollups(filters)
+                    want = ranking(filters=filters, dimension=dimension, metric=metric, direction=direction)
+                assert got.rows == want.rows, (filters, metric, direction)
+                assert (got.count, got.totals, got.previous_totals, got.excluded) == (
+                    want.count, want.totals, want.previous_totals, want.excluded)  # fmt: skip
+
+
+def test_a_missing_rate_is_refused_naming_the_currency_on_the_rollups_too(sales):
+    ExchangeRate.objects.filter(base="EUR", valid_on=dt.date(2026, 10, 1)).delete()
+    assert fx_recheck() == 2  # O3 (the 9th) and P2 (the 5th) lost their rate; the 1.20 days keep theirs
+    with pytest.raises(ValidationFailed) as refused:
+        ranking(filters=WEEK, dimension="product", metric="revenue")
+    assert "EUR" in refused.value.fields["currency"][0]
+    ExchangeRate.objects.create(base="EUR", quote="USD", rate=D("1.10"), valid_on=dt.date(2026, 10, 1))
+    assert fx_recheck() == 2 and fx_recheck() == 0
+    assert ranking(filters=NOVEMBER, dimension="product", metric="revenue").rows[0].value == D("994.00")

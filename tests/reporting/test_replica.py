@@ -27,7 +27,7 @@ WEEK = ReportFilters(date_from=dt.date(2026, 11, 8), date_to=dt.date(2026, 11, 1
 
 
 def _facts_sql(ctx) -> list[str]:
-    return [q["sql"] for q in ctx.captured_queries if "reporting_salesfact" in q["sql"]]
+    return [q["sql"] for q in ctx.captured_queries if "reporting_sales" in q["sql"]]  # facts and rollups
 
 
 def test_reports_read_from_the_replica_alias_when_it_is_configured():

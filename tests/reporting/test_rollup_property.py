@@ -1,6 +1,8 @@
 """Property: after any history of captures, revisions, cancellations (of orders and of lines:
 the OMS has no returns, a canceled line stands in for one) and shipments, the rankings read from
-the sales facts equal the same figures computed straight from the order tables.
+the rollups (today from the facts, the month from the monthly rollups, the quarter from the
+quarterly ones; the totals from the day totals; the largest orders from the order totals) equal
+the same figures computed straight from the order tables.
 
 The facts are kept current by the outbox subscriber, or by the beat catch-up alone (as if every
 event had been lost), or rebuilt from scratch; all three must agree with the base tables."""
@@ -27,7 +29,7 @@ from orders.services.fulfillment_updates import line_fulfillment_progress
 from orders.states import LineStatus, OrderStatus
 from pricing.models import ExchangeRate
 from reporting.reports.rollups import facts_catch_up, facts_rebuild
-from reporting.reports.selectors import ReportFilters, ranking
+from reporting.reports.selectors import ReportFilters, _add_months, ranking, reads_rollups
 from tests.orders.conftest import build_world
 
 from .conftest import submit
@@ -89,6 +91,15 @@ def _apply(w, history, sources, after_each):
     after_each()
 
 
+def _raw_exact() -> list[Decimal]:
+    """The revenue (USD, unrounded) of every line counted."""
+    lines = OrderLine.objects.filter(order__is_current=True).exclude(status=LineStatus.CANCELED)
+    return [
+        Decimal(line.price_breakdown["net"]) * (RATE if line.order.currency == "EUR" else Decimal(1))
+        for line in lines.exclude(order__status=OrderStatus.CANCELED).select_related("order")
+    ]
+
+
 def _raw(dimension: str) -> dict[str, tuple[Decimal, Decimal, int]]:
     """Revenue (USD), units and orders per key, straight from the current orders and lines."""
     revenue, units, orders = defaultdict(Decimal), defaultdict(Decimal), defaultdict(set)
@@ -98,6 +109,7 @@ def _raw(dimension: str) -> dict[str, tuple[Decimal, Decimal, int]]:
             "product": line.product_id,
             "customer": line.order.customer_id,
             "channel": line.order.channel.pk,
+            "order": line.order.number,
         }[dimension]
         rate = RATE if line.order.currency == "EUR" else Decimal(1)
         revenue[str(key)] += Decimal(line.price_breakdown["net"]) * rate
@@ -106,11 +118,27 @@ def _raw(dimension: str) -> dict[str, tuple[Decimal, Decimal, int]]:
     return {k: (round_money(revenue[k], "USD"), units[k], len(orders[k])) for k in revenue}
 
 
-def _from_facts(dimension: str) -> dict[str, tuple[Decimal, Decimal, int]]:
+def _periods() -> list[tuple[dt.date, dt.date]]:
+    """Today (read from the facts), its month (the monthly rollups) and its quarter (the
+    quarterly rollups)."""
     today = timezone.localdate()
-    filters = ReportFilters(date_from=today, date_to=today, currency="USD")
+    month = today.replace(day=1)
+    quarter = month.replace(month=(month.month - 1) // 3 * 3 + 1)
+    return [(today, today), (month, _add_months(month, 1) - dt.timedelta(days=1)),
+            (quarter, _add_months(quarter, 3) - dt.timedelta(days=1))]  # fmt: skip
+
+
+def _from_reports(dimension: str, period: tuple[dt.date, dt.date]) -> dict[str, tuple[Decimal, Decimal, int]]:
+    filters = ReportFilters(date_from=period[0], date_to=period[1], currency="USD")
+    assert reads_rollups(filters)
     r = ranking(filters=filters, dimension=dimension, metric="revenue", limit=100)
     return {row.key: (row.revenue, row.units, row.orders) for row in r.rows}
+
+
+def _totals(period: tuple[dt.date, dt.date]) -> tuple[Decimal, Decimal, int]:
+    filters = ReportFilters(date_from=period[0], date_to=period[1], currency="USD")
+    t = ranking(filters=filters, dimension="day", metric="revenue").totals
+    return t["revenue"], t["units"], t["orders"]
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -125,6 +153,14 @@ def test_rollups_after_random_histories_equal_the_raw_query(world, history, refr
         _apply(world, history, [], steps[refresh])
         if refresh == "rebuild":
             facts_rebuild()
-        for dimension in ("product", "customer", "channel"):
-            assert _from_facts(dimension) == _raw(dimension), (dimension, history)
+        for period in _periods():
+            for dimension in ("product", "customer", "channel", "order"):
+                assert _from_reports(dimension, period) == _raw(dimension), (dimension, period, history)
+            by_order = _raw("order").values()
+            raw_totals = (
+                round_money(sum(_raw_exact(), Decimal(0)), "USD"),
+                sum((u for _, u, _ in by_order), Decimal(0)),
+                len(by_order),
+            )
+            assert _totals(period) == raw_totals, (period, history)
         transaction.set_rollback(True)

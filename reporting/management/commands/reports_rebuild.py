@@ -10,11 +10,11 @@ from reporting.reports.rollups import facts_rebuild
 
 
 class Command(BaseCommand):
-    help = "Rebuild every sales fact the reports read from the current order revisions."
+    help = "Rebuild every sales fact and rollup the reports read from the current order revisions."
 
     def handle(self, *args, **options) -> None:
         def progress(done: int, total: int) -> None:
-            sys.stderr.write(f"\r{done}/{total} orders")
+            sys.stderr.write(f"\rstep {done}/{total} (facts, a rollup per dimension, totals)")
             sys.stderr.flush()
 
         written = facts_rebuild(progress=progress)
