@@ -130,7 +130,7 @@ def run() -> dict:
         "figures": figures,
         "unit": {k: "ms" for k in figures if k.endswith(("p50", "p95"))},
         "notes": f"{PREFIX} data, last 365 days with previous-period comparison; "
-        f"machine shared with other engineers while measured; total {round(time.monotonic() - started)} s",
+        f"a busy machine makes figures noisy; total {round(time.monotonic() - started)} s",
     }
 
 
