@@ -119,6 +119,22 @@ def test_reserving_from_an_inactive_warehouse_is_refused(stocked, warehouse):
     assert not Reservation.objects.exists() and _pos(a, warehouse).reserved == 0
 
 
+def test_a_refusal_for_inactive_warehouses_names_each_of_them(stocked, warehouse):
+    north, south = WarehouseFactory(code="WH-N"), WarehouseFactory(code="WH-S")
+    (a,) = stocked(1, at=north)
+    stock_receive(product_id=a.pk, warehouse_id=south.pk, quantity=Decimal(5), reference="OPEN")
+    stock_receive(product_id=a.pk, warehouse_id=warehouse.pk, quantity=Decimal(5), reference="OPEN")
+    for closed in (south, north):
+        closed.active = False
+        closed.save()
+    lines = [_line(a, south, 1, "1"), _line(a, warehouse, 1, "2"), _line(a, north, 1, "3")]
+    with pytest.raises(WarehouseInactive) as err:
+        stock_reserve(lines=lines, allow_partial=True)
+    assert err.value.message == "Warehouse(s) WH-N, WH-S are not active."
+    assert err.value.fields == {"warehouse": ["WH-N", "WH-S"]}
+    assert not Reservation.objects.exists()
+
+
 @pytest.mark.parametrize("qty", ["0", "-1", "NaN"])
 def test_reserving_a_non_positive_quantity_is_refused(stocked, warehouse, qty):
     (a,) = stocked(1)
