@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from django.db import transaction
 
+from customers.models import DemandClass
 from inventory.errors import WarehouseInactive
 from inventory.models import (
     ChannelWarehouse,
@@ -62,9 +64,34 @@ def test_partial_mode_keeps_what_fits_and_reports_the_shortfall(stocked, warehou
     )
     assert [s.index for s in result.shortfalls] == [1]
     assert result.shortfalls[0].requested == 6
+    # The shortfall names what the caller back-orders: the product and the warehouse.
+    assert (result.shortfalls[0].product_id, result.shortfalls[0].warehouse_id) == (b.pk, warehouse.pk)
     assert result.reservations[1] is None
     assert _pos(a, warehouse).reserved == 5 and _pos(b, warehouse).reserved == 0
     assert Reservation.objects.count() == 2
+
+
+def test_a_reservation_keeps_its_demand_its_class_and_its_need_date(stocked, warehouse):
+    (a,) = stocked(1, qty=5)
+    need = date(2026, 7, 1)
+    lines = [
+        ReserveLine(a.pk, warehouse.pk, Decimal(2), "transfer_line", "T-9", DemandClass.PRIORITY, need),
+        ReserveLine(a.pk, warehouse.pk, Decimal(1), "order_line", "42"),
+    ]
+    stock_reserve(lines=lines)
+    stored = Reservation.objects.order_by("pk").values_list(
+        "position__product_id",
+        "position__warehouse_id",
+        "quantity",
+        "demand_type",
+        "demand_id",
+        "demand_class",
+        "need_date",
+    )
+    assert list(stored) == [
+        (a.pk, warehouse.pk, Decimal(2), "transfer_line", "T-9", "priority", need),
+        (a.pk, warehouse.pk, Decimal(1), "order_line", "42", "standard", None),
+    ]
 
 
 def test_lines_on_the_same_position_add_up(stocked, warehouse):
