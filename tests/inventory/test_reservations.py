@@ -52,7 +52,8 @@ def test_all_or_nothing_reserves_every_line_or_none(stocked, warehouse):
     assert _pos(a, warehouse).reserved == 3 and _pos(b, warehouse).reserved == 5
     with pytest.raises(InsufficientStock) as err:
         stock_reserve(lines=[_line(a, warehouse, 2, "2"), _line(b, warehouse, 1, "2")])
-    assert "lines[1].quantity" in err.value.fields
+    assert err.value.fields == {"lines[1].quantity": ["Not enough stock available."]}
+    assert err.value.message == "Not enough stock for every line."
     assert _pos(a, warehouse).reserved == 3  # the line that fitted was rolled back too
     assert Reservation.objects.count() == 2
 
