@@ -95,6 +95,19 @@ def test_a_reservation_keeps_its_demand_its_class_and_its_need_date(stocked, war
     ]
 
 
+def test_an_update_that_disagrees_with_the_locked_rows_reserves_nothing(stocked, warehouse, monkeypatch):
+    """The safety net: should the conditional UPDATE find less than the locked rows showed, the
+    whole reservation is given up inside the transaction (which must then roll back)."""
+    from inventory.services import reservations
+
+    (a,) = stocked(1, qty=5)
+    monkeypatch.setattr(reservations, "_reserve_positions", lambda totals: set())
+    with pytest.raises(InsufficientStock) as err, transaction.atomic():
+        stock_reserve(lines=[_line(a, warehouse, 2)])
+    assert err.value.message == "Stock changed under a lock; nothing is reserved."
+    assert not Reservation.objects.exists() and _pos(a, warehouse).reserved == 0
+
+
 def test_lines_on_the_same_position_add_up(stocked, warehouse):
     (a,) = stocked(1, qty=5)
     with pytest.raises(InsufficientStock):
