@@ -179,8 +179,9 @@ def test_a_refusal_for_inactive_warehouses_names_each_of_them(stocked, warehouse
 @pytest.mark.parametrize("qty", ["0", "-1", "NaN"])
 def test_reserving_a_non_positive_quantity_is_refused(stocked, warehouse, qty):
     (a,) = stocked(1)
-    with pytest.raises(ValidationFailed):
-        stock_reserve(lines=[_line(a, warehouse, qty)])
+    with pytest.raises(ValidationFailed) as err:
+        stock_reserve(lines=[_line(a, warehouse, 1, "1"), _line(a, warehouse, qty, "2")])
+    assert list(err.value.fields) == ["lines[1].quantity"]  # the refused line, by its index
     assert not Reservation.objects.exists()
 
 
