@@ -185,6 +185,17 @@ def test_reserving_a_non_positive_quantity_is_refused(stocked, warehouse, qty):
     assert not Reservation.objects.exists()
 
 
+@pytest.mark.parametrize(("demand_type", "demand_id"), [("", "7"), ("order_line", ""), ("", "")])
+def test_a_line_without_its_demand_type_or_id_is_refused(stocked, warehouse, demand_type, demand_id):
+    (a,) = stocked(1)
+    lines = [_line(a, warehouse, 1), ReserveLine(a.pk, warehouse.pk, Decimal(1), demand_type, demand_id)]
+    with pytest.raises(ValidationFailed) as err:
+        stock_reserve(lines=lines)
+    assert err.value.message == "Each line needs its demand reference."
+    assert err.value.fields == {"lines[1]": ["demand"]}
+    assert not Reservation.objects.exists()
+
+
 def test_release_consume_and_the_transition_table(stocked, warehouse):
     (a,) = stocked(1, qty=10)
     r1, r2 = stock_reserve(lines=[_line(a, warehouse, 4, "1"), _line(a, warehouse, 3, "2")]).reservations
