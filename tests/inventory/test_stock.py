@@ -191,3 +191,22 @@ def test_receive_takes_only_receipts_and_returns_and_records_no_reason_unless_gi
     )
     moves = StockMovement.objects.order_by("pk").values_list("kind", "quantity", "reason")
     assert list(moves) == [("receipt", Decimal(2), ""), ("return", Decimal(1), "")]
+
+
+@pytest.mark.django_db
+def test_receive_refuses_a_fraction_of_a_counted_unit_and_records_the_reason_given(warehouse):
+    each = ProductFactory(uom=UnitOfMeasureFactory(code="EA"))  # counted: no decimals
+    with pytest.raises(ValidationFailed) as refused:
+        stock_receive(
+            product_id=each.pk, warehouse_id=warehouse.pk, quantity=Decimal("2.5"), reference="PO-9"
+        )
+    assert list(refused.value.fields) == ["quantity"]
+    assert not StockMovement.objects.exists()
+    stock_receive(
+        product_id=each.pk,
+        warehouse_id=warehouse.pk,
+        quantity=Decimal(2),
+        reference="PO-9",
+        reason="late pallet",
+    )
+    assert StockMovement.objects.get().reason == "late pallet"
