@@ -165,3 +165,37 @@ def test_the_position_of_a_customer_read_with_its_exposure_costs_no_query(django
     unloaded = Customer.objects.get(pk=fresh.pk)
     with django_assert_num_queries(1):
         assert credit_position_of(unloaded).available == Decimal("7")
+
+
+@pytest.mark.django_db
+def test_a_zero_adjustment_opens_the_row_of_a_new_customer_and_changes_nothing():
+    customer = CustomerFactory(credit_currency="CHF")
+    assert not CreditExposure.objects.filter(customer=customer).exists()
+    exposure = credit_exposure_adjust(customer_id=customer.pk)
+    assert (exposure.customer_id, exposure.currency) == (customer.pk, "CHF")
+    assert (exposure.open_orders_amount, exposure.open_receivables_amount) == (0, 0)
+    credit_exposure_adjust(customer_id=customer.pk, open_orders_delta=Decimal("40"))
+    again = credit_exposure_adjust(customer_id=customer.pk, open_orders_delta=Decimal("0"))
+    assert (again.customer_id, again.open_orders_amount) == (customer.pk, Decimal("40"))
+    assert CreditExposure.objects.filter(customer=customer).count() == 1
+
+
+@pytest.mark.django_db
+def test_receivables_are_released_down_to_exactly_zero_and_a_larger_release_says_what_was_refused():
+    """An invoice paid releases its receivable; the last cent goes, one more is refused."""
+    customer = CustomerFactory()
+    credit_exposure_adjust(customer_id=customer.pk, open_receivables_delta=Decimal("300"))
+    exposure = credit_exposure_adjust(customer_id=customer.pk, open_receivables_delta=Decimal("-100"))
+    assert exposure.open_receivables_amount == Decimal("200")
+    exposure = credit_exposure_adjust(customer_id=customer.pk, open_receivables_delta=Decimal("-200"))
+    assert exposure.open_receivables_amount == 0
+    with pytest.raises(Conflict) as excinfo:
+        credit_exposure_adjust(customer_id=customer.pk, open_receivables_delta=Decimal("-0.01"))
+    assert excinfo.value.message == "The release is larger than the open exposure."
+    assert excinfo.value.context == {
+        "customer_id": customer.pk,
+        "open_orders_delta": "0",
+        "open_receivables_delta": "-0.01",
+    }
+    exposure = CreditExposure.objects.get(customer=customer)
+    assert (exposure.open_orders_amount, exposure.open_receivables_amount) == (0, 0)

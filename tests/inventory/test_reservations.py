@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from django.db import transaction
 
+from customers.models import DemandClass
 from inventory.errors import WarehouseInactive
 from inventory.models import (
     ChannelWarehouse,
@@ -50,7 +52,8 @@ def test_all_or_nothing_reserves_every_line_or_none(stocked, warehouse):
     assert _pos(a, warehouse).reserved == 3 and _pos(b, warehouse).reserved == 5
     with pytest.raises(InsufficientStock) as err:
         stock_reserve(lines=[_line(a, warehouse, 2, "2"), _line(b, warehouse, 1, "2")])
-    assert "lines[1].quantity" in err.value.fields
+    assert err.value.fields == {"lines[1].quantity": ["Not enough stock available."]}
+    assert err.value.message == "Not enough stock for every line."
     assert _pos(a, warehouse).reserved == 3  # the line that fitted was rolled back too
     assert Reservation.objects.count() == 2
 
@@ -62,9 +65,47 @@ def test_partial_mode_keeps_what_fits_and_reports_the_shortfall(stocked, warehou
     )
     assert [s.index for s in result.shortfalls] == [1]
     assert result.shortfalls[0].requested == 6
+    # The shortfall names what the caller back-orders: the product and the warehouse.
+    assert (result.shortfalls[0].product_id, result.shortfalls[0].warehouse_id) == (b.pk, warehouse.pk)
     assert result.reservations[1] is None
     assert _pos(a, warehouse).reserved == 5 and _pos(b, warehouse).reserved == 0
     assert Reservation.objects.count() == 2
+
+
+def test_a_reservation_keeps_its_demand_its_class_and_its_need_date(stocked, warehouse):
+    (a,) = stocked(1, qty=5)
+    need = date(2026, 7, 1)
+    lines = [
+        ReserveLine(a.pk, warehouse.pk, Decimal(2), "transfer_line", "T-9", DemandClass.PRIORITY, need),
+        ReserveLine(a.pk, warehouse.pk, Decimal(1), "order_line", "42"),
+    ]
+    stock_reserve(lines=lines)
+    stored = Reservation.objects.order_by("pk").values_list(
+        "position__product_id",
+        "position__warehouse_id",
+        "quantity",
+        "demand_type",
+        "demand_id",
+        "demand_class",
+        "need_date",
+    )
+    assert list(stored) == [
+        (a.pk, warehouse.pk, Decimal(2), "transfer_line", "T-9", "priority", need),
+        (a.pk, warehouse.pk, Decimal(1), "order_line", "42", "standard", None),
+    ]
+
+
+def test_an_update_that_disagrees_with_the_locked_rows_reserves_nothing(stocked, warehouse, monkeypatch):
+    """The safety net: should the conditional UPDATE find less than the locked rows showed, the
+    whole reservation is given up inside the transaction (which must then roll back)."""
+    from inventory.services import reservations
+
+    (a,) = stocked(1, qty=5)
+    monkeypatch.setattr(reservations, "_reserve_positions", lambda totals: set())
+    with pytest.raises(InsufficientStock) as err, transaction.atomic():
+        stock_reserve(lines=[_line(a, warehouse, 2)])
+    assert err.value.message == "Stock changed under a lock; nothing is reserved."
+    assert not Reservation.objects.exists() and _pos(a, warehouse).reserved == 0
 
 
 def test_lines_on_the_same_position_add_up(stocked, warehouse):
@@ -119,11 +160,39 @@ def test_reserving_from_an_inactive_warehouse_is_refused(stocked, warehouse):
     assert not Reservation.objects.exists() and _pos(a, warehouse).reserved == 0
 
 
+def test_a_refusal_for_inactive_warehouses_names_each_of_them(stocked, warehouse):
+    north, south = WarehouseFactory(code="WH-N"), WarehouseFactory(code="WH-S")
+    (a,) = stocked(1, at=north)
+    stock_receive(product_id=a.pk, warehouse_id=south.pk, quantity=Decimal(5), reference="OPEN")
+    stock_receive(product_id=a.pk, warehouse_id=warehouse.pk, quantity=Decimal(5), reference="OPEN")
+    for closed in (south, north):
+        closed.active = False
+        closed.save()
+    lines = [_line(a, south, 1, "1"), _line(a, warehouse, 1, "2"), _line(a, north, 1, "3")]
+    with pytest.raises(WarehouseInactive) as err:
+        stock_reserve(lines=lines, allow_partial=True)
+    assert err.value.message == "Warehouse(s) WH-N, WH-S are not active."
+    assert err.value.fields == {"warehouse": ["WH-N", "WH-S"]}
+    assert not Reservation.objects.exists()
+
+
 @pytest.mark.parametrize("qty", ["0", "-1", "NaN"])
 def test_reserving_a_non_positive_quantity_is_refused(stocked, warehouse, qty):
     (a,) = stocked(1)
-    with pytest.raises(ValidationFailed):
-        stock_reserve(lines=[_line(a, warehouse, qty)])
+    with pytest.raises(ValidationFailed) as err:
+        stock_reserve(lines=[_line(a, warehouse, 1, "1"), _line(a, warehouse, qty, "2")])
+    assert list(err.value.fields) == ["lines[1].quantity"]  # the refused line, by its index
+    assert not Reservation.objects.exists()
+
+
+@pytest.mark.parametrize(("demand_type", "demand_id"), [("", "7"), ("order_line", ""), ("", "")])
+def test_a_line_without_its_demand_type_or_id_is_refused(stocked, warehouse, demand_type, demand_id):
+    (a,) = stocked(1)
+    lines = [_line(a, warehouse, 1), ReserveLine(a.pk, warehouse.pk, Decimal(1), demand_type, demand_id)]
+    with pytest.raises(ValidationFailed) as err:
+        stock_reserve(lines=lines)
+    assert err.value.message == "Each line needs its demand reference."
+    assert err.value.fields == {"lines[1]": ["demand"]}
     assert not Reservation.objects.exists()
 
 

@@ -166,3 +166,47 @@ def test_bulk_receive_records_who_why_and_returns_the_new_on_hand(warehouse, dja
         lines=[ReceiptLine(product.pk, warehouse.pk, 1)], reference="PO-3", actor=AnonymousUser()
     )
     assert StockMovement.objects.get(reference="PO-3").user is None
+
+
+@pytest.mark.django_db
+def test_receive_takes_only_receipts_and_returns_and_records_no_reason_unless_given(product, warehouse):
+    with pytest.raises(ValidationFailed) as err:
+        stock_receive(
+            product_id=product.pk,
+            warehouse_id=warehouse.pk,
+            quantity=Decimal(1),
+            reference="R",
+            kind="shipment",
+        )
+    assert err.value.message == "Receive records receipts and customer returns."
+    assert err.value.fields == {"kind": ["shipment"]}
+    assert not StockMovement.objects.exists()
+    stock_receive(product_id=product.pk, warehouse_id=warehouse.pk, quantity=Decimal(2), reference="PO-1")
+    stock_receive(
+        product_id=product.pk,
+        warehouse_id=warehouse.pk,
+        quantity=Decimal(1),
+        reference="RMA-1",
+        kind="return",
+    )
+    moves = StockMovement.objects.order_by("pk").values_list("kind", "quantity", "reason")
+    assert list(moves) == [("receipt", Decimal(2), ""), ("return", Decimal(1), "")]
+
+
+@pytest.mark.django_db
+def test_receive_refuses_a_fraction_of_a_counted_unit_and_records_the_reason_given(warehouse):
+    each = ProductFactory(uom=UnitOfMeasureFactory(code="EA"))  # counted: no decimals
+    with pytest.raises(ValidationFailed) as refused:
+        stock_receive(
+            product_id=each.pk, warehouse_id=warehouse.pk, quantity=Decimal("2.5"), reference="PO-9"
+        )
+    assert list(refused.value.fields) == ["quantity"]
+    assert not StockMovement.objects.exists()
+    stock_receive(
+        product_id=each.pk,
+        warehouse_id=warehouse.pk,
+        quantity=Decimal(2),
+        reference="PO-9",
+        reason="late pallet",
+    )
+    assert StockMovement.objects.get().reason == "late pallet"

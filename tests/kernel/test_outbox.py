@@ -87,11 +87,16 @@ def test_a_failing_subscriber_neither_blocks_nor_repeats_another(settings):
         flaky.status == DeliveryStatus.PENDING and flaky.attempts == 1 and flaky.available_at > timezone.now()
     )
 
+    assert flaky.last_error.startswith("RuntimeError: flaky handler refuses attempt 1")
+    before = timezone.now()
     _drain()
     assert len(effects("test.recorder")) == 1
     assert len(effects("test.flaky")) == 1
     flaky.refresh_from_db()
     assert flaky.status == DeliveryStatus.DONE and flaky.attempts == 3
+    # The done-mark records when, clears the last failure and gives the lease back.
+    assert before <= flaky.done_at <= timezone.now()
+    assert (flaky.last_error, flaky.leased_until) == ("", None)
 
 
 @pytest.mark.django_db

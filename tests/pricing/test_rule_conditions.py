@@ -229,3 +229,46 @@ def test_an_amount_rule_in_another_currency_is_converted_at_the_dated_rate(actio
     request = PriceRequest(currency="USD", lines=(LineRequest(sku="P1", quantity=Decimal(quantity)),))
     (line,) = price(request, snapshot).lines
     assert line.line_discount == Decimal(discount)
+
+
+@pytest.mark.parametrize(
+    ("lines", "order_discount"),
+    [
+        ((("P1", 2), ("P3", 2)), "0.00"),  # 4 units in the order: below 5, no discount
+        ((("P1", 2), ("P3", 3)), "5.00"),  # exactly 5 units: 10% of the 50.00 order
+        ((("P1", 4), ("P3", 3)), "7.00"),  # 7 units: 10% of 70.00
+    ],
+)
+def test_an_order_level_rule_with_a_quantity_minimum_counts_the_units_of_the_order(lines, order_discount):
+    # An order-level rule (level="order"): its quantity minimum is checked against the order's units.
+    rule = RuleFacts(
+        id=1,
+        code="order-five",
+        action="percent_off",
+        value=Decimal("10"),
+        level="order",
+        min_order_quantity=Decimal(5),
+    )
+    ruleset = RuleSet(
+        price_lists=[PriceListFacts(1, "home", "USD")],
+        strategies=[StrategyFacts(1, "default", list_ids=(1,))],
+        assignments=[AssignmentFacts(1, 1, "default")],
+        rules=[rule],
+    )
+    snapshot = PricingSnapshot(ruleset=ruleset, pricing_date=ON, products=PRODUCTS, items=ITEMS)
+    request = PriceRequest(
+        currency="USD", lines=tuple(LineRequest(sku=sku, quantity=Decimal(q)) for sku, q in lines)
+    )
+    result = price(request, snapshot)
+    # The oracle: 10.00 a unit, 10% off the whole order once it holds 5 units or more.
+    units = sum(q for _, q in lines)
+    expected = (
+        (Decimal("10.00") * units * Decimal("0.10")).quantize(Decimal("0.01"))
+        if units >= 5
+        else Decimal("0.00")
+    )
+    assert expected == Decimal(order_discount)
+    assert result.totals.order_discount == expected
+    assert sum(line.order_discount for line in result.lines) == expected
+    assert all(line.line_discount == Decimal("0.00") for line in result.lines)
+    assert result.totals.net == Decimal("10.00") * units - expected
