@@ -12,11 +12,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oms.kernel.api.errors import ErrorSerializer
+from oms.kernel.exceptions import DomainError
 from orders.states import OrderStatus
 from partners.authentication import ChannelPrincipal
 
 from . import operational
 from .inputs import RankingQuerySerializer, ranking_request, report_filters
+from .rollups import facts_kept
 from .selectors import ranking
 
 ERRORS = {400: ErrorSerializer, 403: ErrorSerializer}
@@ -155,6 +157,17 @@ def ranking_payload(request, query, *, ui_base: str) -> dict:
     }
 
 
+class ReportsNeedPostgreSQL(DomainError):
+    status_code = 503
+    code = "reports_need_postgresql"
+    default_message = "Reports need PostgreSQL; this installation runs on SQLite."
+
+
+def _ensure_facts_kept() -> None:
+    if not facts_kept():
+        raise ReportsNeedPostgreSQL()
+
+
 class RankingApi(APIView):
     """A ranking: top or bottom N of a metric by a dimension over a date range, with the share of
     the total and the rank and % change against the previous period of the same length."""
@@ -167,6 +180,7 @@ class RankingApi(APIView):
         responses={200: RankingPageSerializer, **ERRORS},
     )
     def get(self, request):
+        _ensure_facts_kept()
         payload = ranking_payload(request, request.query_params, ui_base="/reports/rankings/")
         return Response(RankingPageSerializer(payload).data)
 
@@ -196,6 +210,7 @@ class OperationalReportApi(APIView):
         responses={200: OperationalReportSerializer, 404: ErrorSerializer, **ERRORS},
     )
     def get(self, request, report: str):
+        _ensure_facts_kept()
         filters = report_filters(request.query_params, request)
         result = operational.run(report, filters=filters)
         return Response(OperationalReportSerializer(result.as_dict()).data)

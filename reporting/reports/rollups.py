@@ -29,6 +29,13 @@ CATCH_UP = "order-events"
 _ADVISORY_CLASS = 20_020  # pg_advisory_xact_lock(class, key): only the refreshers take these
 
 
+def facts_kept() -> bool:
+    """The facts and rollups are kept by PostgreSQL statements (arrays, FILTER, ON CONFLICT);
+    on SQLite, the zero-setup first run, they are not kept and the reports say they need
+    PostgreSQL (orders, fulfillment and everything else work the same)."""
+    return connection.vendor == "postgresql"
+
+
 def _lock() -> None:
     """Serialize the refreshes (an event handler, the catch-up, a rebuild): they move shared
     rollup rows by deltas, so two at once would wait on each other's rows in a cycle. A
@@ -231,6 +238,8 @@ def facts_refresh(*, numbers: Iterable[str]) -> int:
     """Replace the facts of these orders (by number) with their current revisions' lines, and
     move the rollups by the difference. Returns the number of fact rows written. Idempotent;
     safe beside another refresh."""
+    if not facts_kept():
+        return 0
     numbers = sorted(set(numbers))
     written = 0
     for start in range(0, len(numbers), BATCH):
@@ -244,6 +253,8 @@ def facts_refresh(*, numbers: Iterable[str]) -> int:
 def facts_catch_up(*, limit: int = 20_000) -> int:
     """Periodic: refresh the orders whose audit trail has rows the catch-up has not read yet.
     The cursor moves in the same transaction as the refresh, so a crash re-reads, never skips."""
+    if not facts_kept():
+        return 0
     with transaction.atomic():
         cursor, _ = RollupCursor.objects.get_or_create(name=CATCH_UP)
         cursor = RollupCursor.objects.select_for_update(of=("self",)).get(pk=cursor.pk)
@@ -276,6 +287,8 @@ def fx_recheck() -> int:
     """Refresh the orders of every (currency, day) whose recorded rate is no longer pricing's
     rate of that day (a rate added or corrected after the facts were written; one query over
     the few recorded days). Returns the number of orders refreshed."""
+    if not facts_kept():
+        return 0
     with connection.cursor() as cursor:
         cursor.execute(_STALE_RATES_SQL, _params())
         stale = cursor.fetchall()
@@ -295,6 +308,8 @@ def facts_rebuild(*, progress=None) -> int:
     """Rebuild every fact and rollup from the base tables (the `reports_rebuild` command), with
     set-based SQL (one statement for the facts, one per dimension for the rollups); the catch-up
     cursor then starts after the last audit row that existed before."""
+    if not facts_kept():
+        return 0
     last_event = OrderEvent.objects.aggregate(m=Max("pk"))["m"] or 0
     steps = len(DIM_CODES) + 3
     with transaction.atomic(), connection.cursor() as cursor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from functools import wraps
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -22,6 +23,7 @@ from .filters import SalesFactFilter
 from .inputs import ranking_request, report_filters
 from .mailing import scheduled_report_save
 from .models import SalesFact
+from .rollups import facts_kept
 from .selectors import DATE_DIMENSIONS, DIMENSIONS, METRICS, ranking_iter, ranking_orders
 
 REPORT_ROLES = DASHBOARD_ROLES
@@ -102,12 +104,30 @@ def index(request: HttpRequest) -> HttpResponse:
     return page(
         request,
         "reporting/reports/index.html",
-        {"dimensions": sorted(DIMENSIONS), "operational": operational.TITLES, "presets": _presets(request)},
+        {
+            "dimensions": sorted(DIMENSIONS),
+            "operational": operational.TITLES,
+            "presets": _presets(request),
+            "needs_postgresql": not facts_kept(),
+        },
     )
+
+
+def _needs_postgresql(view):
+    """On SQLite the facts are not kept: a report says so (503) instead of failing."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not facts_kept():
+            return page(request, "reporting/reports/unavailable.html", status=503)
+        return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 @require_GET
 @role_required(*REPORT_ROLES)
+@_needs_postgresql
 def ranking_view(request: HttpRequest) -> HttpResponse:
     query = _given(request)
     filters = SalesFactFilter(query or None, queryset=SalesFact.objects.none(), request=request)
@@ -152,6 +172,7 @@ ranking_view.filterset_class = SalesFactFilter
 
 @require_GET
 @role_required(*REPORT_ROLES)
+@_needs_postgresql
 def ranking_orders_view(request: HttpRequest) -> HttpResponse:
     given = _given(request)
     filters = SalesFactFilter(given or None, queryset=SalesFact.objects.all(), request=request)
@@ -211,18 +232,21 @@ def _export(request: HttpRequest, kind: str) -> HttpResponse:
 
 @require_GET
 @role_required(*REPORT_ROLES)
+@_needs_postgresql
 def export_csv(request: HttpRequest) -> HttpResponse:
     return _export(request, "csv")
 
 
 @require_GET
 @role_required(*REPORT_ROLES)
+@_needs_postgresql
 def export_xlsx(request: HttpRequest) -> HttpResponse:
     return _export(request, "xlsx")
 
 
 @require_GET
 @role_required(*REPORT_ROLES)
+@_needs_postgresql
 def operational_view(request: HttpRequest, report: str) -> HttpResponse:
     context = {
         "titles": operational.TITLES,

@@ -62,3 +62,25 @@ def test_nothing_is_migrated_on_the_replica():
     assert router.allow_migrate("replica", "reporting") is False
     assert router.allow_migrate("default", "reporting") is True
     assert router.db_for_write(SalesFact) == "default"
+
+
+@pytest.mark.django_db
+def test_without_postgresql_the_facts_are_not_kept_and_reports_say_they_need_it(client, monkeypatch):
+    """SQLite (the zero-setup first run) keeps no facts: a refresh writes nothing and every
+    report answers 503 with the reason, never a 500."""
+    from django.contrib.auth import get_user_model
+
+    from reporting.reports import api, rollups, views
+    from tests.support.otp import login_verified
+
+    for module in (rollups, api, views):
+        monkeypatch.setattr(module, "facts_kept", lambda: False)
+    assert rollups.facts_refresh(numbers=["SO-1"]) == 0 and rollups.facts_rebuild() == 0
+    assert rollups.facts_catch_up() == 0 and rollups.fx_recheck() == 0
+    boss = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-123456789")
+    login_verified(client, boss)
+    assert b"need PostgreSQL" in client.get("/reports/").content
+    page = client.get("/reports/rankings/?dimension=product")
+    assert page.status_code == 503 and b"Reports need PostgreSQL" in page.content
+    reply = client.get("/api/v1/reports/rankings?dimension=product")
+    assert reply.status_code == 503 and reply.json()["code"] == "reports_need_postgresql"
