@@ -57,6 +57,11 @@ SENTENCES: dict[str, str | tuple[str, ...]] = {
     ),
     "alert_raised": ("Jeopardy alert raised ({priority}): {reason}.", "Jeopardy alert raised."),
     "alert_acknowledged": "Jeopardy alert acknowledged.",
+    "payment_captured": ("Payment captured on {invoice}: {amount}.", "Payment captured."),
+    "promise_overridden": (
+        "Promise changed by staff to {promised_date}: {reason}.",
+        "Promise changed by staff.",
+    ),
     "alert_assigned": ("Jeopardy alert assigned to {assignee}.", "Jeopardy alert unassigned."),
     "alert_resolved": ("Jeopardy alert resolved: {note}.", "Jeopardy alert resolved."),
     **{

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from oms.kernel.api.inputs import StrictInputSerializer
+
 from ..models import CreditMemo, Invoice, Payment
 from ..states import PaymentMethod, RefundTarget
 
@@ -37,7 +39,7 @@ class OrderPaymentsOutputSerializer(serializers.Serializer):
     payments = PaymentOutputSerializer(many=True)
 
 
-class PaymentAuthorizeInputSerializer(serializers.Serializer):
+class PaymentAuthorizeInputSerializer(StrictInputSerializer):
     method = serializers.ChoiceField(choices=[PaymentMethod.CARD.value, PaymentMethod.PAYPAL.value])
     token = serializers.CharField(max_length=120, help_text="The provider's token; never card data.")
     amount = serializers.CharField(
@@ -46,7 +48,7 @@ class PaymentAuthorizeInputSerializer(serializers.Serializer):
     key = serializers.CharField(max_length=100, help_text="Idempotency key of this authorization.")
 
 
-class PaymentRefundInputSerializer(serializers.Serializer):
+class PaymentRefundInputSerializer(StrictInputSerializer):
     amount = serializers.CharField(max_length=30)
     reason = serializers.CharField(max_length=500)
     key = serializers.CharField(max_length=100)
@@ -59,12 +61,12 @@ class PaymentOperationOutputSerializer(serializers.Serializer):
     error = serializers.CharField()
 
 
-class AllocationInputSerializer(serializers.Serializer):
+class AllocationInputSerializer(StrictInputSerializer):
     invoice = serializers.CharField(max_length=30)
     amount = serializers.CharField(max_length=30)
 
 
-class OfflinePaymentInputSerializer(serializers.Serializer):
+class OfflinePaymentInputSerializer(StrictInputSerializer):
     customer = serializers.IntegerField(min_value=1)
     method = serializers.ChoiceField(
         choices=[
@@ -80,12 +82,12 @@ class OfflinePaymentInputSerializer(serializers.Serializer):
     allocations = AllocationInputSerializer(many=True, required=False, default=list)
 
 
-class CreditLineInputSerializer(serializers.Serializer):
+class CreditLineInputSerializer(StrictInputSerializer):
     invoice_line = serializers.IntegerField(min_value=1)
     quantity = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0)
 
 
-class CreditMemoInputSerializer(serializers.Serializer):
+class CreditMemoInputSerializer(StrictInputSerializer):
     reason = serializers.CharField(max_length=500)
     refund_to = serializers.ChoiceField(choices=RefundTarget.choices)
     key = serializers.CharField(max_length=80)
@@ -110,7 +112,7 @@ class CreditMemoOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class InvoiceVoidInputSerializer(serializers.Serializer):
+class InvoiceVoidInputSerializer(StrictInputSerializer):
     reason = serializers.CharField(max_length=500)
 
 
@@ -130,7 +132,7 @@ class InvoiceOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class StatementImportInputSerializer(serializers.Serializer):
+class StatementImportInputSerializer(StrictInputSerializer):
     file = serializers.FileField()
     format = serializers.ChoiceField(choices=[("csv", "CSV"), ("camt053", "CAMT.053 XML")])
     currency = serializers.CharField(max_length=3)

@@ -32,6 +32,7 @@ class LeadInputSerializer(StrictInputSerializer):
 
 
 class LeadOutputSerializer(serializers.ModelSerializer):
+    email = serializers.CharField(help_text="Blank when the lead left only a phone number.")
     stage = serializers.ChoiceField(choices=LeadStage.choices)
     source = serializers.ChoiceField(choices=LeadSource.choices)
     estimated_value = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)

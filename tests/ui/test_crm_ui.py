@@ -15,6 +15,9 @@ from customers.states import LeadStage
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
+# The tile's label keeps "follow-ups" on one line on a phone: a non-breaking hyphen.
+OVERDUE_TILE = "My overdue follow\u2011ups".encode()
+
 
 def test_the_desk_enters_a_lead_moves_it_on_the_board_and_wins_it_into_an_account(ui, login):
     client = login(ui.users.desk)
@@ -65,12 +68,12 @@ def test_follow_ups_list_the_users_due_tasks_and_the_dashboard_counts_the_overdu
     listing = client.get("/crm/follow-ups/")
     assert b"Chase the quote" in listing.content and b"Someone else" not in listing.content
     dashboard = client.get("/")
-    assert b"My overdue follow-ups" in dashboard.content
+    assert OVERDUE_TILE in dashboard.content
     client.post(f"/crm/follow-ups/{late.pk}/done")
     assert Interaction.objects.get(pk=late.pk).follow_up_done_at is not None
     assert b"Nothing to follow up today" in client.get("/crm/follow-ups/").content
     # Finance has no leads: no follow-up tile on its dashboard.
-    assert b"My overdue follow-ups" not in login(ui.users.finance).get("/").content
+    assert OVERDUE_TILE not in login(ui.users.finance).get("/").content
 
 
 def test_the_customer_page_logs_a_call_and_sends_an_email_as_interactions(
