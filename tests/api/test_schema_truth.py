@@ -147,6 +147,16 @@ def test_page_size_null_is_refused(client, world, schema):
     assert api_get(client, "/api/v1/orders?page_size=null", key=world.web.key).status_code == 400
 
 
+def test_a_blank_or_malformed_page_is_refused(client, world, schema):
+    assert _param(schema, "/api/v1/rebates/claims/", "page") == {"type": "integer", "minimum": 1}
+    for value in ("", "0", "-1", "x", "1.5"):
+        response = api_get(client, f"/api/v1/channels/?page={value}", key=world.web.key)
+        assert response.status_code == 400, value
+        assert "page" in response.json()["fields"]
+    assert api_get(client, "/api/v1/channels/?page=1", key=world.web.key).status_code == 200
+    assert api_get(client, "/api/v1/channels/?page=99", key=world.web.key).status_code == 404
+
+
 def test_a_blank_filter_is_refused(client, world, schema, order):
     assert "" not in _param(schema, "/api/v1/orders", "status")["enum"]
     response = api_get(client, "/api/v1/orders?status=", key=world.web.key)

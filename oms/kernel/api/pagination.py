@@ -1,4 +1,4 @@
-"""Pagination that refuses what its schema forbids: `?page_size=null`, `0` or `9999` answer 400
+"""Pagination that refuses what its schema forbids: `?page=`, `?page_size=null`, `0` or `9999` answer 400
 instead of quietly falling back to the default (DRF's behaviour), and the schema says the bounds."""
 
 from __future__ import annotations
@@ -35,6 +35,17 @@ class StandardPagination(PageNumberPagination):
         return strict_page_size(
             request, param=self.page_size_query_param, default=self.page_size, maximum=self.max_page_size
         )
+
+    def get_page_number(self, request, paginator):
+        # DRF reads a blank `?page=` as the first page; the schema says a whole number from 1.
+        raw = request.query_params.get(self.page_query_param)
+        if raw is None:
+            return 1
+        if raw == "last":
+            return raw
+        if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
+            raise ValidationError({self.page_query_param: ["A whole number from 1."]})
+        return int(raw)
 
     def get_schema_operation_parameters(self, view):
         return [
