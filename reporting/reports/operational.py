@@ -33,6 +33,7 @@ from inventory.models import Demand, MovementKind, PurchaseOrderLine, StockMovem
 from oms.kernel.exceptions import NotFound
 from orders.models import OrderHold, OrderLine, SalesOrder
 from orders.states import LineStatus
+from partners.models import Channel
 from rebates.models import Accrual, ClaimLine
 from rebates.states import ClaimStatus
 
@@ -131,43 +132,67 @@ def on_time(f: ReportFilters) -> OperationalReport:
     )
 
 
+_FILL_RATE_SQL = """
+WITH ordered AS MATERIALIZED (
+    SELECT o.number, c.code AS channel, SUM(l.quantity) AS units
+      FROM {order} o
+      JOIN {channel} c ON c.id = o.channel_id
+      JOIN {line} l ON l.order_id = o.id
+     WHERE o.is_current AND o.created_at >= %(start)s AND o.created_at < %(end)s
+       AND l.status <> %(canceled)s {channel_where}
+     GROUP BY o.number, c.code
+),
+firsts AS MATERIALIZED (
+    SELECT s.order_number, MIN(s.shipped_at) AS shipped_at
+      FROM {shipment} s
+     WHERE s.shipped_at IS NOT NULL AND s.order_number IN (SELECT number FROM ordered)
+     GROUP BY s.order_number
+),
+carried AS (
+    SELECT s.order_number, SUM(sl.quantity_shipped) AS units
+      FROM firsts f
+      JOIN {shipment} s ON s.order_number = f.order_number AND s.shipped_at = f.shipped_at
+      JOIN {shipment_line} sl ON sl.shipment_id = s.id
+     GROUP BY s.order_number
+)
+SELECT o.channel,
+       COUNT(f.order_number),
+       COALESCE(SUM(o.units) FILTER (WHERE f.order_number IS NOT NULL), 0),
+       COALESCE(SUM(LEAST(COALESCE(c.units, 0), o.units)) FILTER (WHERE f.order_number IS NOT NULL), 0),
+       COUNT(*) FILTER (WHERE f.order_number IS NULL)
+  FROM ordered o
+  LEFT JOIN firsts f ON f.order_number = o.number
+  LEFT JOIN carried c ON c.order_number = o.number
+ GROUP BY o.channel
+ ORDER BY o.channel
+"""
+
+
+def _tables(**models) -> dict[str, str]:
+    return {name: model._meta.db_table for name, model in models.items()}
+
+
 def fill_rate(f: ReportFilters) -> OperationalReport:
-    db = report_db()
+    """One set-based statement: the orders of the range are never loaded into Python."""
     start, end = _range(f)
-    lines = OrderLine.objects.using(db).filter(
-        order__is_current=True, order__created_at__gte=start, order__created_at__lt=end
-    )
-    lines = lines.exclude(status=LineStatus.CANCELED)
+    params: dict[str, Any] = {"start": start, "end": end, "canceled": LineStatus.CANCELED.value}
+    channel_where = ""
     if f.channel:
-        lines = lines.filter(order__channel__code=f.channel)
-    ordered: dict[str, Decimal] = defaultdict(Decimal)
-    channel_of: dict[str, str] = {}
-    for number, channel, qty in lines.values_list("order__number", "order__channel__code", "quantity"):
-        ordered[number] += qty
-        channel_of[number] = channel
-    first = dict(
-        Shipment.objects.using(db)
-        .filter(order_number__in=list(ordered), shipped_at__isnull=False)
-        .values("order_number")
-        .annotate(first=Min("shipped_at"))
-        .values_list("order_number", "first")
+        channel_where = "AND c.code = %(channel)s"
+        params["channel"] = f.channel
+    sql = _FILL_RATE_SQL.format(
+        channel_where=channel_where,
+        **_tables(
+            order=SalesOrder, channel=Channel, line=OrderLine, shipment=Shipment, shipment_line=ShipmentLine
+        ),
     )
-    carried: dict[str, Decimal] = defaultdict(Decimal)
-    for number, shipped_at, qty in (
-        ShipmentLine.objects.using(db)
-        .filter(shipment__order_number__in=list(first))
-        .values_list("shipment__order_number", "shipment__shipped_at", "quantity_shipped")
-    ):
-        if shipped_at == first[number]:
-            carried[number] += qty
-    by_channel: dict[str, list[Any]] = defaultdict(lambda: [0, Decimal(0), Decimal(0)])
-    for number in first:
-        c = by_channel[channel_of[number]]
-        c[0] += 1
-        c[1] += ordered[number]
-        c[2] += min(carried[number], ordered[number])
-    table = [[ch, n, o, s, _rate(s, o)] for ch, (n, o, s) in sorted(by_channel.items())]
-    n, o, s = (sum(c[i] for c in by_channel.values()) for i in range(3))
+    with connections[report_db()].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    table = [[ch, n, Decimal(o), Decimal(s), _rate(s, o)] for ch, n, o, s, _ in rows if n]
+    n = sum(r[1] for r in table)
+    o = sum((r[2] for r in table), Decimal(0))
+    s = sum((r[3] for r in table), Decimal(0))
     return OperationalReport(
         "fill_rate",
         "Fill rate (first shipment)",
@@ -179,7 +204,7 @@ def fill_rate(f: ReportFilters) -> OperationalReport:
             "ordered_units": o,
             "first_shipment_units": s,
             "fill_rate": _rate(s, o),
-            "orders_not_shipped": len(ordered) - len(first),
+            "orders_not_shipped": sum(r[4] for r in rows),
         },
         "Orders captured in the range that have shipped; canceled lines are left out of the ordered units.",
     )
@@ -214,45 +239,78 @@ def backorder_aging(f: ReportFilters) -> OperationalReport:
     )
 
 
+# Each stage's hours are rounded to a tenth first (half up), then p50/p90/p95 interpolate
+# linearly between the closest ranks (percentile_cont, the "inclusive" method) and are rounded
+# to a tenth again: the figures stay within the observed values.
+_CYCLE_SQL = """
+WITH captured AS MATERIALIZED (
+    SELECT o.number, o.created_at
+      FROM {order} o {channel_join}
+     WHERE o.revision = 1 AND o.created_at >= %(start)s AND o.created_at < %(end)s {channel_where}
+),
+shipped AS (
+    SELECT s.order_number, MIN(s.shipped_at) AS at
+      FROM {shipment} s
+     WHERE s.shipped_at IS NOT NULL AND s.order_number IN (SELECT number FROM captured)
+     GROUP BY s.order_number
+),
+invoiced AS (
+    SELECT i.order_number, MIN(i.issued_at) AS at
+      FROM {invoice} i
+     WHERE i.issued_at IS NOT NULL AND i.order_number IN (SELECT number FROM captured)
+     GROUP BY i.order_number
+),
+hours AS (
+    SELECT ROUND(EXTRACT(EPOCH FROM s.at - c.created_at) / 3600, 1) AS to_ship,
+           ROUND(EXTRACT(EPOCH FROM i.at - s.at) / 3600, 1) AS ship_to_invoice,
+           ROUND(EXTRACT(EPOCH FROM i.at - c.created_at) / 3600, 1) AS to_invoice
+      FROM captured c
+      LEFT JOIN shipped s ON s.order_number = c.number
+      LEFT JOIN invoiced i ON i.order_number = c.number
+)
+SELECT COUNT(*), COUNT(to_ship), COUNT(to_invoice),
+       COUNT(to_ship), percentile_cont(ARRAY[0.5, 0.9, 0.95]) WITHIN GROUP (ORDER BY to_ship),
+       COUNT(ship_to_invoice), percentile_cont(ARRAY[0.5, 0.9, 0.95]) WITHIN GROUP (ORDER BY ship_to_invoice),
+       COUNT(to_invoice), percentile_cont(ARRAY[0.5, 0.9, 0.95]) WITHIN GROUP (ORDER BY to_invoice)
+  FROM hours
+"""
+
+
+def _tenth(value: float | None) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
 def cycle_times(f: ReportFilters) -> OperationalReport:
-    db = report_db()
+    """One set-based statement over the orders first captured in the range."""
     start, end = _range(f)
-    captured = SalesOrder.objects.using(db).filter(created_at__gte=start, created_at__lt=end, revision=1)
+    params: dict[str, Any] = {"start": start, "end": end}
+    channel_join = channel_where = ""
     if f.channel:
-        captured = captured.filter(channel__code=f.channel)
-    at = dict(captured.values_list("number", "created_at"))
-    shipped = dict(
-        Shipment.objects.using(db)
-        .filter(order_number__in=list(at), shipped_at__isnull=False)
-        .values("order_number")
-        .annotate(first=Min("shipped_at"))
-        .values_list("order_number", "first")
+        channel_join = f"JOIN {Channel._meta.db_table} ch ON ch.id = o.channel_id"
+        channel_where = "AND ch.code = %(channel)s"
+        params["channel"] = f.channel
+    sql = _CYCLE_SQL.format(
+        channel_join=channel_join,
+        channel_where=channel_where,
+        **_tables(order=SalesOrder, shipment=Shipment, invoice=Invoice),
     )
-    invoiced = dict(
-        Invoice.objects.using(db)
-        .filter(order_number__in=list(at), issued_at__isnull=False)
-        .values("order_number")
-        .annotate(first=Min("issued_at"))
-        .values_list("order_number", "first")
-    )
-    to_ship = [_hours(shipped[n] - at[n]) for n in shipped]
-    ship_to_invoice = [_hours(invoiced[n] - shipped[n]) for n in invoiced if n in shipped]
-    to_invoice = [_hours(invoiced[n] - at[n]) for n in invoiced]
+    with connections[report_db()].cursor() as cursor:
+        cursor.execute(sql, params)
+        captured, shipped, invoiced, *stages = cursor.fetchone()
     table = []
-    for name, values in (
-        ("capture_to_ship", to_ship),
-        ("ship_to_invoice", ship_to_invoice),
-        ("capture_to_invoice", to_invoice),
-    ):
-        p50, p90, p95 = _pcts(sorted(values))
-        table.append([name, len(values), p50, p90, p95])
+    for i, name in enumerate(("capture_to_ship", "ship_to_invoice", "capture_to_invoice")):
+        count, cuts = stages[2 * i], stages[2 * i + 1]
+        p50, p90, p95 = (_tenth(c) for c in cuts) if count else (None, None, None)
+        table.append([name, count, p50, p90, p95])
     return OperationalReport(
         "cycle_times",
         "Order cycle time (hours)",
         f,
         ["stage", "orders", "p50_hours", "p90_hours", "p95_hours"],
         table,
-        {"orders_captured": len(at), "shipped": len(shipped), "invoiced": len(invoiced)},
+        {"orders_captured": captured, "shipped": shipped, "invoiced": invoiced},
         "Orders first captured in the range; first shipment and first issued invoice of each.",
     )
 

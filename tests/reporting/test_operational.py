@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal as D
 
@@ -9,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from inventory.models import Demand
-from orders.models import OrderHold
+from orders.models import OrderHold, SalesOrder
 from reporting.reports import operational
 from reporting.reports.selectors import ReportFilters
 from tests.factories.orders import HoldCodeFactory
@@ -126,3 +127,84 @@ def test_rebates_earned_vs_claimed_by_program(db):
     # earned 100 + 50 - 20 = 130; claimed 100 (settled); unclaimed 30
     assert r.rows == [["SR-9", "USD", D("130.0000"), D("100.0000"), D("100.0000"), D("30.0000"), D("0.7692")]]
     assert r.summary == {"programs": 1, "currencies": 1}
+
+
+def _hour(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2026, 11, day, hour, minute, tzinfo=dt.UTC)
+
+
+def _ship(world, order, shipped_at: dt.datetime, units: dict[str, str]) -> None:
+    """A shipped shipment of the order's current lines, `units` by SKU."""
+    from fulfillment.models import FulfillmentLine, Shipment, ShipmentLine
+    from orders.models import OrderLine
+
+    n = Shipment.objects.count() + 1
+    shipment = Shipment.objects.create(
+        number=f"SH-T{n}", order=order, order_number=order.number, warehouse=world.warehouse,
+        status="shipped", request_key=f"t:{n}", shipped_at=shipped_at,
+    )  # fmt: skip
+    current = SalesOrder.objects.get(number=order.number, is_current=True)
+    for sku, qty in units.items():
+        line = OrderLine.objects.get(order=current, product__sku=sku)
+        fl = FulfillmentLine.objects.filter(order_line=line).first() or FulfillmentLine.objects.create(
+            order=current, order_line=line, order_number=order.number, source_line_id=line.source_line_id,
+            product=line.product, quantity=line.quantity, warehouse=world.warehouse,
+        )  # fmt: skip
+        ShipmentLine.objects.create(
+            shipment=shipment, fulfillment_line=fl, quantity_requested=D(qty), quantity_shipped=D(qty)
+        )
+
+
+def _invoice(order, issued_at: dt.datetime) -> None:
+    from billing.models import Invoice
+
+    n = Invoice.objects.count() + 1
+    Invoice.objects.create(
+        number=f"INV-T{n}", order=order, order_number=order.number, customer=order.customer,
+        status="issued", request_key=f"t:{n}", issued_at=issued_at,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def shipped(sales):
+    o = sales.orders
+    _ship(sales, o[1], _hour(9, 12), {"DRILL-1": "2"})  # 24 h after capture; 2 of its 3 units
+    _ship(sales, o[1], _hour(10, 12), {"SAW-1": "1"})  # a later shipment: not the first
+    _ship(sales, o[3], _hour(9, 14, 30), {"DRILL-1": "2", "SAW-1": "1"})  # 2.5 h
+    _ship(sales, o[2], _hour(11, 12), {"DRILL-1": "3", "SAW-1": "4"})  # 48 h after revision 1
+    _ship(sales, o[5], _hour(13, 13, 15), {"DRILL-1": "1"})  # 1.25 h: a tenth rounded half up
+    _invoice(o[1], _hour(9, 20))  # 8 h after its first shipment, 32 h after capture
+    _invoice(o[2], _hour(11, 14))  # 2 h, 50 h
+    return sales
+
+
+def test_cycle_times_percentiles_interpolate_between_ranks_in_tenths_of_an_hour(shipped):
+    report = operational.run("cycle_times", filters=WEEK)
+    assert report.rows == [
+        # [1.3, 2.5, 24, 48]: p50 halfway between 2.5 and 24 is 13.25, a tenth half up.
+        ["capture_to_ship", 4, D("13.3"), D("40.8"), D("44.4")],
+        ["ship_to_invoice", 2, D("5.0"), D("7.4"), D("7.7")],
+        ["capture_to_invoice", 2, D("41.0"), D("48.2"), D("49.1")],
+    ]
+    # O1-O6 were first captured in the week (O2 once, though it has two revisions).
+    assert report.summary == {"orders_captured": 6, "shipped": 4, "invoiced": 2}
+    market = operational.run("cycle_times", filters=dataclasses.replace(WEEK, channel="market"))
+    assert market.rows[0] == ["capture_to_ship", 1, D("2.5"), D("2.5"), D("2.5")]
+    assert market.rows[1] == ["ship_to_invoice", 0, None, None, None]
+
+
+def test_fill_rate_is_what_each_orders_first_shipment_carried_of_its_live_units(shipped):
+    report = operational.run("fill_rate", filters=WEEK)
+    # web: O1 2 of 3 (the saw came later), O2 7 of 7 (revision 2's quantities), O5 1 of 1 (its
+    # canceled saw line left out); O6 canceled whole. market: O3 3 of 3; O4 not shipped.
+    assert report.rows == [
+        ["market", 1, D("3"), D("3"), D("1.0000")],
+        ["web", 3, D("11"), D("10"), D("0.9091")],
+    ]
+    assert report.summary == {
+        "orders_shipped": 4,
+        "ordered_units": D("14"),
+        "first_shipment_units": D("13"),
+        "fill_rate": D("0.9286"),
+        "orders_not_shipped": 1,
+    }
